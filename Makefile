@@ -1,0 +1,54 @@
+# streamview - continuous window aggregates over Kafka topics, inside PostgreSQL
+#
+# Built with PGXS against Debian's postgresql-server-dev-15 and librdkafka-dev.
+#   make && make install      the extension
+#   make tools                the local broker, producer and parser test programs
+#   make installcheck         pg_regress on a private cluster (see test/run-tests)
+
+EXTENSION = streamview
+DATA = sql/streamview--0.1.sql
+MODULE_big = streamview
+OBJS = \
+	src/streamview.o \
+	src/catalog.o \
+	src/schema.o \
+	src/functions.o \
+	src/kafka.o \
+	src/parse.o \
+	src/window.o \
+	src/sink.o \
+	src/launcher.o \
+	src/worker.o
+
+PG_CPPFLAGS = -Isrc
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+SHLIB_LINK = -lrdkafka -lpthread
+
+REGRESS = setup config parse_message errors privileges catalog
+REGRESS_OPTS = --temp-instance=$(REGRESS_TMP) --temp-config=test/regress.conf \
+	--dbname=contrib_regression --outputdir=$(REGRESS_OUT)
+REGRESS_TMP ?= /tmp/streamview-regress/instance
+REGRESS_OUT ?= /tmp/streamview-regress
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Programs for tests, the demo and the benchmark (not installed).
+TOOLS = 
+TOOL_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
+
+tools: $(TOOLS)
+
+test/broker/sv_broker: test/broker/sv_broker.c
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
+
+test/broker/sv_produce: test/broker/sv_produce.c
+	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
+
+test/parse_test: test/parse_test.c src/parse.c src/parse.h
+	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c src/parse.c -lm
+
+all: tools
+
+EXTRA_CLEAN = $(TOOLS) test/fuzz/parse_fuzz

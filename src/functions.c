@@ -1,0 +1,497 @@
+/*
+ * functions.c - the SQL-callable configuration functions
+ *
+ * create_stream, alter_stream, drop_stream, create_window_view,
+ * drop_window_view, start, stop and parse_message. Each checks its
+ * arguments and raises a clear error with an SQLSTATE, then changes the
+ * catalog (catalog.c) and tells the launcher (launcher.c).
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "kafka.h"
+#include "launcher.h"
+#include "parse.h"
+#include "schema.h"
+#include "window.h"
+
+PG_FUNCTION_INFO_V1(streamview_create_stream);
+PG_FUNCTION_INFO_V1(streamview_alter_stream);
+PG_FUNCTION_INFO_V1(streamview_drop_stream);
+PG_FUNCTION_INFO_V1(streamview_create_window_view);
+PG_FUNCTION_INFO_V1(streamview_drop_window_view);
+PG_FUNCTION_INFO_V1(streamview_start);
+PG_FUNCTION_INFO_V1(streamview_stop);
+PG_FUNCTION_INFO_V1(streamview_parse_message);
+
+/* Returns text argument n as a C string; NULL is an error naming it. */
+static char *
+sv_required_text(FunctionCallInfo fcinfo, int n, const char *argname)
+{
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+/* Returns a non-empty text argument; NULL or '' is an error naming it. */
+static char *
+sv_nonempty_text(FunctionCallInfo fcinfo, int n, const char *argname)
+{
+	char	   *s = sv_required_text(fcinfo, n, argname);
+
+	if (s[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", argname)));
+	return s;
+}
+
+/*
+ * create_stream(name, brokers, topic, columns, format, delimiter,
+ *               start_offset, options, null)
+ */
+Datum
+streamview_create_stream(PG_FUNCTION_ARGS)
+{
+	SvStream	s = {0};
+	List	   *cols;
+	ListCell   *lc;
+	int			i = 0;
+
+	s.name = sv_nonempty_text(fcinfo, 0, "name");
+	s.brokers = sv_nonempty_text(fcinfo, 1, "brokers");
+	s.topic = sv_nonempty_text(fcinfo, 2, "topic");
+	s.format = sv_required_text(fcinfo, 4, "format");
+	s.delimiter = sv_required_text(fcinfo, 5, "delimiter");
+	s.start_offset = sv_required_text(fcinfo, 6, "start_offset");
+	s.options = PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7);
+	s.null_marker = sv_required_text(fcinfo, 8, "null");
+	s.owner = GetUserId();
+
+	if (strcmp(s.format, "delimited") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown format \"%s\"", s.format),
+				 errhint("The supported format is 'delimited'.")));
+	if (s.delimiter[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("delimiter must not be empty")));
+	if (strcmp(s.start_offset, "earliest") != 0 &&
+		strcmp(s.start_offset, "latest") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown start_offset \"%s\"", s.start_offset),
+				 errhint("Use 'earliest' or 'latest'.")));
+	if (s.options == NULL)
+		s.options = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													   CStringGetDatum("{}")));
+	sv_kafka_check_options(s.options);
+
+	cols = sv_schema_parse_columns(sv_required_text(fcinfo, 3, "columns"));
+	s.ncolumns = list_length(cols);
+	s.columns = palloc(sizeof(SvColumnDef) * s.ncolumns);
+	foreach(lc, cols)
+		s.columns[i++] = *(SvColumnDef *) lfirst(lc);
+
+	sv_catalog_insert_stream(&s);
+	PG_RETURN_VOID();
+}
+
+/* alter_stream(name, brokers, options): new connection settings. */
+Datum
+streamview_alter_stream(PG_FUNCTION_ARGS)
+{
+	char	   *name = sv_required_text(fcinfo, 0, "name");
+	SvStream   *s = sv_catalog_get_stream(name, false);
+	char	   *brokers = NULL;
+	Jsonb	   *options = NULL;
+
+	sv_catalog_check_owner(s);
+	if (!PG_ARGISNULL(1))
+		brokers = sv_nonempty_text(fcinfo, 1, "brokers");
+	if (!PG_ARGISNULL(2))
+	{
+		options = PG_GETARG_JSONB_P(2);
+		sv_kafka_check_options(options);
+	}
+	sv_catalog_update_connection(name, brokers, options);
+	sv_launcher_stream_changed(s->id);
+	PG_RETURN_VOID();
+}
+
+/* drop_stream(name): refused while window views depend on the stream. */
+Datum
+streamview_drop_stream(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SvStream   *s = sv_catalog_get_stream(name, false);
+	List	   *views;
+
+	sv_catalog_check_owner(s);
+	views = sv_catalog_get_views(name);
+	if (views != NIL)
+	{
+		StringInfoData list;
+		ListCell   *lc;
+
+		initStringInfo(&list);
+		foreach(lc, views)
+			appendStringInfo(&list, "%s%s", list.len ? ", " : "",
+							 get_rel_name(((SvView *) lfirst(lc))->relid));
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop stream \"%s\" because window views depend on it",
+						name),
+				 errdetail("Window views on this stream: %s.", list.data),
+				 errhint("Drop them first with streamview.drop_window_view().")));
+	}
+	sv_catalog_delete_stream(name);
+	sv_launcher_stop_stream(s->id, true);
+	PG_RETURN_VOID();
+}
+
+/* start(name): marks the stream running and waits for its worker. */
+Datum
+streamview_start(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SvStream   *s = sv_catalog_get_stream(name, false);
+
+	sv_catalog_check_owner(s);
+	sv_catalog_set_running(name, true);
+	sv_launcher_start_stream(s->id, name);
+	PG_RETURN_VOID();
+}
+
+/* stop(name): marks the stream stopped and waits for its worker to exit. */
+Datum
+streamview_stop(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SvStream   *s = sv_catalog_get_stream(name, false);
+
+	sv_catalog_check_owner(s);
+	sv_catalog_set_running(name, false);
+	sv_launcher_stop_stream(s->id, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * Returns an interval argument as microseconds, refusing NULL (when
+ * required), months and years (no fixed length) and values not positive.
+ */
+static int64
+sv_interval_arg(FunctionCallInfo fcinfo, int n, const char *argname,
+				bool allow_zero)
+{
+	Interval   *iv;
+	int64		usec;
+
+	if (PG_ARGISNULL(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	iv = PG_GETARG_INTERVAL_P(n);
+	if (iv->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a fixed-length interval", argname),
+				 errdetail("Months and years have no fixed length."),
+				 errhint("Use days, hours, minutes or seconds, for example '30 days'.")));
+	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &usec) ||
+		pg_add_s64_overflow(usec, iv->time, &usec))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERVAL_FIELD_OVERFLOW),
+				 errmsg("%s is out of range", argname)));
+	if (usec < 0 || (usec == 0 && !allow_zero))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be %s", argname,
+						allow_zero ? "zero or positive" : "positive")));
+	return usec;
+}
+
+/* Checks a view's time column: it must exist and be a timestamp type. */
+static Oid
+sv_check_time_column(const SvStream *s, const char *column)
+{
+	int			idx = sv_schema_column_index(s, column);
+
+	if (idx < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("stream \"%s\" has no column \"%s\"", s->name, column)));
+	if (!sv_schema_is_timestamp(s->columns[idx].typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" is of type %s", column,
+						s->columns[idx].type),
+				 errhint("The time column must be of type timestamp or timestamptz.")));
+	return s->columns[idx].typid;
+}
+
+/*
+ * Reads group_by: every element must name a distinct stream column that
+ * does not clash with the results table's own columns.
+ */
+static char **
+sv_check_group_by(const SvStream *s, ArrayType *arr, int *ngroup)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	char	  **names;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	names = palloc0(sizeof(char *) * Max(1, n));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("group_by must not contain nulls")));
+		names[i] = TextDatumGetCString(elems[i]);
+		if (sv_schema_column_index(s, names[i]) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("group_by column \"%s\" is not a column of stream \"%s\"",
+							names[i], s->name)));
+		if (strcmp(names[i], "window_start") == 0 ||
+			strcmp(names[i], "window_end") == 0 ||
+			strcmp(names[i], "count") == 0 || strcmp(names[i], "final") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("group_by column \"%s\" clashes with a column of the results table",
+							names[i])));
+		for (int j = 0; j < i; j++)
+		{
+			if (strcmp(names[i], names[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("group_by column \"%s\" appears more than once",
+								names[i])));
+		}
+	}
+	*ngroup = n;
+	return names;
+}
+
+/* Checks size and slide and the number of windows one event falls into. */
+static void
+sv_check_windows(int64 size, int64 slide)
+{
+	if (slide > size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("slide must not be larger than size"),
+				 errhint("Events between windows would not be counted; use a slide up to the size.")));
+	if ((size + slide - 1) / slide > SV_MAX_WINDOWS_PER_EVENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many windows per event"),
+				 errdetail("size / slide is %lld; an event may fall into at most %d windows.",
+						   (long long) ((size + slide - 1) / slide),
+						   SV_MAX_WINDOWS_PER_EVENT),
+				 errhint("Use a larger slide.")));
+}
+
+/*
+ * Creates the results table, as the calling role: window_start,
+ * window_end, the group_by columns with their stream types, count; primary
+ * key (window_start, group_by...). Returns its OID.
+ */
+static Oid
+sv_create_results_table(const char *name, const SvStream *s, const SvView *v,
+						Oid time_type)
+{
+	List	   *names = stringToQualifiedNameList(name);
+	RangeVar   *rv = makeRangeVarFromNameList(names);
+	StringInfoData sql;
+	StringInfoData key;
+
+	initStringInfo(&sql);
+	initStringInfo(&key);
+	appendStringInfo(&sql, "CREATE TABLE %s (window_start %s NOT NULL, "
+					 "window_end %s NOT NULL",
+					 quote_qualified_identifier(rv->schemaname, rv->relname),
+					 format_type_be(time_type), format_type_be(time_type));
+	appendStringInfoString(&key, "window_start");
+	for (int i = 0; i < v->ngroup; i++)
+	{
+		int			idx = sv_schema_column_index(s, v->group_by[i]);
+
+		appendStringInfo(&sql, ", %s %s", quote_identifier(v->group_by[i]),
+						 s->columns[idx].type);
+		appendStringInfo(&key, ", %s", quote_identifier(v->group_by[i]));
+	}
+	appendStringInfo(&sql, ", count bigint NOT NULL, PRIMARY KEY (%s))", key.data);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create results table: %s", sql.data);
+	SPI_finish();
+	CommandCounterIncrement();
+	return RangeVarGetRelid(rv, NoLock, false);
+}
+
+/*
+ * create_window_view(name, stream, time_column, group_by, size, slide,
+ *                    allowed_lateness, keep_late)
+ */
+Datum
+streamview_create_window_view(PG_FUNCTION_ARGS)
+{
+	char	   *name = sv_nonempty_text(fcinfo, 0, "name");
+	char	   *stream = sv_required_text(fcinfo, 1, "stream");
+	SvStream   *s = sv_catalog_get_stream(stream, false);
+	SvView		v = {0};
+	Oid			time_type;
+
+	v.stream = s->name;
+	v.time_column = sv_required_text(fcinfo, 2, "time_column");
+	time_type = sv_check_time_column(s, v.time_column);
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("group_by must not be null"),
+				 errhint("Use an empty array for one count per window.")));
+	v.group_by = sv_check_group_by(s, PG_GETARG_ARRAYTYPE_P(3), &v.ngroup);
+	v.size_usec = sv_interval_arg(fcinfo, 4, "size", false);
+	v.slide_usec = PG_ARGISNULL(5) ? v.size_usec :
+		sv_interval_arg(fcinfo, 5, "slide", false);
+	sv_check_windows(v.size_usec, v.slide_usec);
+	v.lateness_usec = PG_ARGISNULL(6) ? -1 :
+		sv_interval_arg(fcinfo, 6, "allowed_lateness", true);
+	v.keep_late = PG_ARGISNULL(7) ? false : PG_GETARG_BOOL(7);
+	v.owner = GetUserId();
+
+	v.relid = sv_create_results_table(name, s, &v, time_type);
+	sv_catalog_insert_view(&v);
+	sv_launcher_stream_changed(s->id);
+	PG_RETURN_OID(v.relid);
+}
+
+/* drop_window_view(name): forgets the view and drops its results table. */
+Datum
+streamview_drop_window_view(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
+	Oid			relid = RangeVarGetRelid(rv, NoLock, false);
+	SvView	   *v = sv_catalog_get_view(relid, false);
+	SvStream   *s = sv_catalog_get_stream(v->stream, false);
+	StringInfoData sql;
+
+	if (!pg_class_ownercheck(relid, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of table %s", get_rel_name(relid))));
+	sv_catalog_delete_view(relid);
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "DROP TABLE %s",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not drop results table: %s", sql.data);
+	SPI_finish();
+	sv_launcher_stream_changed(s->id);
+	PG_RETURN_VOID();
+}
+
+/* Raises the error for a message that does not parse, naming field and reason. */
+static void
+sv_report_parse_error(const SvStream *s, const SvParseError *err)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid message for stream \"%s\": %s", s->name, err->reason),
+			 err->field >= 0 ?
+			 errdetail("The message failed at field %d \"%s\" of type %s.",
+					   err->field + 1, s->columns[err->field].name,
+					   s->columns[err->field].type) :
+			 errdetail("The message as a whole does not fit the stream's %d columns.",
+					   s->ncolumns)));
+}
+
+/* Error context for type input functions: which field was being read. */
+static void
+sv_parse_field_context(void *arg)
+{
+	const SvColumnDef *def = arg;
+
+	errcontext("field \"%s\" of type %s", def->name, def->type);
+}
+
+/*
+ * parse_message(stream, value): the message parsed by the stream's schema,
+ * as a jsonb object, exactly as the worker would read it.
+ */
+Datum
+streamview_parse_message(PG_FUNCTION_ARGS)
+{
+	char	   *stream = sv_required_text(fcinfo, 0, "stream");
+	text	   *value;
+	SvStream   *s = sv_catalog_get_stream(stream, false);
+	SvSchema	schema;
+	SvValue    *values;
+	SvParseError err;
+	StringInfoData json;
+	ErrorContextCallback ctx;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("invalid message for stream \"%s\": the value is null",
+						stream)));
+	value = PG_GETARG_TEXT_PP(1);
+	sv_schema_build(s, &schema);
+	values = palloc0(sizeof(SvValue) * s->ncolumns);
+	if (!sv_parse_message(&schema, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
+						  values, &err))
+		sv_report_parse_error(s, &err);
+
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '{');
+	ctx.callback = sv_parse_field_context;
+	ctx.previous = error_context_stack;
+	error_context_stack = &ctx;
+	for (int i = 0; i < s->ncolumns; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&json, ", ");
+		escape_json(&json, s->columns[i].name);
+		appendStringInfoString(&json, ": ");
+		ctx.arg = &s->columns[i];
+		if (values[i].isnull)
+			appendStringInfoString(&json, "null");
+		else
+			sv_schema_append_json(&json, &s->columns[i],
+								  sv_schema_datum(&s->columns[i], &values[i]));
+	}
+	error_context_stack = ctx.previous;
+	appendStringInfoChar(&json, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}

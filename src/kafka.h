@@ -1,0 +1,51 @@
+/*
+ * kafka.h - librdkafka: checking options, the consumer handle, batch fetch
+ *
+ * The only module that talks to librdkafka. A backend may check a stream's
+ * options (which builds a configuration but never a handle); only a stream
+ * worker creates a consumer. librdkafka's threads never run PostgreSQL code:
+ * the handle is created with all signals blocked, and logs and errors are
+ * routed to the consumer queue that the worker itself polls.
+ */
+#ifndef STREAMVIEW_KAFKA_H
+#define STREAMVIEW_KAFKA_H
+
+#include "postgres.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include "catalog.h"
+
+extern void sv_kafka_check_options(Jsonb *options);
+extern char *sv_kafka_is_secret_option(const char *key);
+
+/* A stream's consumer (opaque outside kafka.c). */
+typedef struct SvKafka SvKafka;
+
+/* What one non-blocking fetch produced. */
+typedef struct SvFetch
+{
+	int			nmessages;		/* messages in msgs[] (all with err == 0) */
+	rd_kafka_message_t **msgs;
+	int			error_code;		/* last consumer error seen, or 0 */
+	char		error[256];		/* its text */
+	int32		gap_partition;	/* partition whose offset was out of range, or -1 */
+} SvFetch;
+
+extern SvKafka *sv_kafka_connect(const SvStream *stream, char *errbuf,
+								 size_t errlen);
+extern void sv_kafka_close(SvKafka *kafka);
+extern int	sv_kafka_wait_fd(SvKafka *kafka);
+extern void sv_kafka_drain_wait_fd(SvKafka *kafka);
+extern List *sv_kafka_partitions(SvKafka *kafka, int timeout_ms,
+								 char *errbuf, size_t errlen);
+extern bool sv_kafka_watermarks(SvKafka *kafka, int32 partition, int timeout_ms,
+								int64 *low, int64 *high, char *errbuf,
+								size_t errlen);
+extern bool sv_kafka_cached_high(SvKafka *kafka, int32 partition, int64 *high);
+extern void sv_kafka_assign(SvKafka *kafka, List *offsets);
+extern void sv_kafka_fetch(SvKafka *kafka, int max, SvFetch *fetch);
+extern void sv_kafka_release(SvFetch *fetch);
+extern void sv_kafka_emit_logs(SvKafka *kafka);
+
+#endif							/* STREAMVIEW_KAFKA_H */

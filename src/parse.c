@@ -1,0 +1,1800 @@
+/*-------------------------------------------------------------------------
+ *
+ * parse.c
+ *	  Turn one delimited message into typed field values.
+ *
+ * This file is pure C on purpose: no PostgreSQL header, no backend call, no
+ * allocation, no error raised.  The worker calls sv_parse_message() once per
+ * Kafka message, so the common path is a single validation pass over the
+ * message (NUL bytes and UTF-8, 8 bytes at a time while the text is ASCII),
+ * one splitting pass (memchr on the delimiter's first byte), and one pass
+ * per field to convert it.  Everything that is slow (snprintf, building a
+ * reason) happens only when a message fails.
+ *
+ * The input rules follow PostgreSQL 15's own input functions (int4in,
+ * float4in, numeric_in, boolin, varchar_input, date_in, timestamp_in) where
+ * that is cheap.  Where PostgreSQL is looser we are stricter, and each such
+ * place says so in a comment marked "Stricter than PostgreSQL".  The main
+ * ones: dates and timestamps must be ISO 8601 (YYYY-MM-DD[ HH:MM[:SS[.f]]]
+ * with an optional numeric zone), and their special words (now, today,
+ * epoch, infinity, ...) are refused because a replayed message must give the
+ * same value; floats must be plain decimal (no hex floats, no "nan(...)").
+ *
+ * Results follow the conventions of parse.h.  For a NULL field (a field
+ * exactly equal to the null marker), isnull is true and str/len is the raw
+ * field, so len equals the null marker's length (0 for the default "").
+ * For int, float, numeric, bool, date and timestamp fields str/len is the
+ * field without its surrounding white space; for text and SV_TYPE_OTHER it
+ * is the raw field (for varchar(n), minus trailing spaces cut off as
+ * PostgreSQL does).
+ *
+ * Floats are converted with strtod()/strtof(), which use the C library's
+ * LC_NUMERIC.  The PostgreSQL backend always runs with LC_NUMERIC "C", and so
+ * do the standalone tests.
+ *
+ * src/parse.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define sv_likely(x)	__builtin_expect(!!(x), 1)
+#define sv_unlikely(x)	__builtin_expect(!!(x), 0)
+#else
+#define sv_likely(x)	(x)
+#define sv_unlikely(x)	(x)
+#endif
+
+/* PostgreSQL's timestamp constants (datatype/timestamp.h), epoch 2000-01-01 */
+#define USECS_PER_SEC	INT64_C(1000000)
+#define USECS_PER_MINUTE INT64_C(60000000)
+#define USECS_PER_HOUR	INT64_C(3600000000)
+#define USECS_PER_DAY	INT64_C(86400000000)
+#define MIN_TIMESTAMP	INT64_C(-211813488000000000)	/* 4714-11-24 BC */
+#define END_TIMESTAMP	INT64_C(9223371331200000000)	/* 294277-01-01 */
+#define TIMESTAMP_END_DAYS INT64_C(106751983)	/* 294277-01-01 in days */
+#define TIMESTAMP_MAX_YEAR 294277
+#define DATE_MAX_YEAR	5874897 /* last year fully inside PostgreSQL's date */
+#define MAX_TZDISP_HOUR 15		/* as PostgreSQL */
+
+/* numeric limits (utils/numeric.h and numeric.c in PostgreSQL 15) */
+#define NUMERIC_MAX_EXPONENT 1000	/* NUMERIC_MAX_PRECISION */
+#define NUMERIC_MAX_INT_DIGITS INT64_C(131072)	/* (NUMERIC_WEIGHT_MAX+1)*4 */
+#define NUMERIC_MAX_DSCALE INT64_C(16383)	/* NUMERIC_DSCALE_MAX */
+
+/* longest float text we copy to the stack for strtod() */
+#define FLOAT_BUF_LEN	128
+
+/* longest run of fraction-of-second digits we accept (see parse_time) */
+#define MAX_FRAC_DIGITS 60
+
+/* how many bytes of an offending value a reason quotes */
+#define REASON_VALUE_MAX 40
+#define REASON_NAME_MAX 64
+
+/* Outcome of the per-type helpers, mapped to a reason by the caller. */
+typedef enum ParseStatus
+{
+	PS_OK,
+	PS_SYNTAX,					/* invalid input syntax */
+	PS_RANGE,					/* value out of range for the type */
+	PS_FIELD_RANGE,				/* date/time field value out of range */
+	PS_TZ_RANGE,				/* time zone displacement out of range */
+	PS_SPECIAL					/* now, today, epoch, infinity, ... */
+} ParseStatus;
+
+/*
+ * A decimal number as written, found by scan_decimal(): the pieces point
+ * into the field.  Used by floats (for the fast path) and by numeric (for
+ * precision and scale checks without converting anything).
+ */
+typedef struct DecimalText
+{
+	bool		neg;
+	const char *int_digits;		/* digits before the point */
+	size_t		int_len;
+	const char *frac_digits;	/* digits after the point */
+	size_t		frac_len;
+	int64_t		exponent;		/* after e/E; clamped to +-EXPONENT_CLAMP */
+} DecimalText;
+
+#define EXPONENT_CLAMP INT64_C(1000000000)
+
+/* Builds a failure reason in an SvParseError without overrunning it. */
+typedef struct ReasonBuf
+{
+	char	   *buf;
+	size_t		len;
+} ReasonBuf;
+
+
+/* ---------------------------------------------------------------------
+ * Character helpers
+ * ---------------------------------------------------------------------
+ */
+
+/* PostgreSQL trims with isspace() in the C locale: space, \t \n \v \f \r. */
+static inline bool
+is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static inline bool
+is_digit(unsigned char c)
+{
+	return (unsigned char) (c - '0') < 10;
+}
+
+static inline unsigned char
+to_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + ('a' - 'A')) : c;
+}
+
+/*
+ * Cuts leading and trailing white space off [*s, *s + *len).
+ */
+static inline void
+trim_space(const char **s, size_t *len)
+{
+	const char *p = *s;
+	const char *e = p + *len;
+
+	while (p < e && is_space((unsigned char) *p))
+		p++;
+	while (e > p && is_space((unsigned char) e[-1]))
+		e--;
+	*s = p;
+	*len = (size_t) (e - p);
+}
+
+/*
+ * Case-insensitive comparison of s[0..len) with the lower-case word w.
+ */
+static bool
+equals_word(const char *s, size_t len, const char *w)
+{
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+	{
+		if (w[i] == '\0' || to_lower((unsigned char) s[i]) != (unsigned char) w[i])
+			return false;
+	}
+	return w[len] == '\0';
+}
+
+/*
+ * True when s[0..len) is a non-empty case-insensitive prefix of the
+ * lower-case word w (PostgreSQL's pg_strncasecmp(value, w, len) == 0 as used
+ * by parse_bool_with_len).
+ */
+static bool
+is_prefix_of(const char *s, size_t len, const char *w)
+{
+	size_t		i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		if (w[i] == '\0' || to_lower((unsigned char) s[i]) != (unsigned char) w[i])
+			return false;
+	}
+	return true;
+}
+
+
+/* ---------------------------------------------------------------------
+ * UTF-8 and NUL validation
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Length of the valid UTF-8 sequence starting at s (1..4), or 0 if the
+ * bytes there are not one.  Follows PostgreSQL's pg_utf8_islegal(): no
+ * overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
+ * The caller handles ASCII and so never passes a byte below 0x80.
+ */
+static int
+utf8_sequence_length(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80,
+				hi = 0xBF;
+	int			n;
+	int			i;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+	{
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0;			/* overlong */
+		else if (c == 0xED)
+			hi = 0x9F;			/* surrogates */
+	}
+	else if (c >= 0xF0 && c <= 0xF4)
+	{
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90;			/* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F;			/* above U+10FFFF */
+	}
+	else
+		return 0;				/* continuation byte, C0, C1 or F5..FF */
+
+	if (avail < (size_t) n)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+	{
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+/*
+ * Checks that s[0..len) is valid UTF-8 without NUL bytes.  Returns len when
+ * it is, otherwise the offset of the first bad byte, with *is_nul telling a
+ * NUL byte from an invalid sequence.
+ *
+ * The fast path loads 8 bytes at a time: ((w - 0x01..01) | w) has no high
+ * bit set in any byte exactly when every byte of w is in 0x01..0x7F, i.e.
+ * ASCII without NUL, which is what nearly every message is.
+ */
+static size_t
+utf8_check(const char *data, size_t len, bool *is_nul)
+{
+	const unsigned char *s = (const unsigned char *) data;
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		unsigned char c;
+		int			n;
+
+		if (len - i >= 8)
+		{
+			uint64_t	w;
+
+			memcpy(&w, s + i, 8);
+			if ((((w - ones) | w) & highs) == 0)
+			{
+				i += 8;
+				continue;
+			}
+		}
+		c = s[i];
+		if (c < 0x80)
+		{
+			if (c == 0)
+			{
+				*is_nul = true;
+				return i;
+			}
+			i++;
+			continue;
+		}
+		n = utf8_sequence_length(s + i, len - i);
+		if (n == 0)
+		{
+			*is_nul = false;
+			return i;
+		}
+		i += (size_t) n;
+	}
+	return len;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Failure reasons (never on the success path)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Appends an ASCII string, cutting it when the buffer is full (cutting
+ * ASCII cannot leave a broken character).
+ */
+static void
+rb_str(ReasonBuf *rb, const char *s)
+{
+	while (*s && rb->len < SV_REASON_LEN - 1)
+		rb->buf[rb->len++] = *s++;
+	rb->buf[rb->len] = '\0';
+}
+
+/* Appends a signed number. */
+static void
+rb_num(ReasonBuf *rb, long long v)
+{
+	char		tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%lld", v);
+	rb_str(rb, tmp);
+}
+
+/*
+ * Appends s[0..len) safely: valid UTF-8 characters are copied, control
+ * characters, DEL and bytes that are not valid UTF-8 become \xNN, and a
+ * backslash becomes \\.  At most maxin input bytes are used; if the value
+ * is longer, "..." follows.  A character is appended whole or not at all,
+ * so the reason stays valid UTF-8 whatever the input was.
+ */
+static void
+rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
+{
+	const unsigned char *s = (const unsigned char *) str;
+	size_t		i = 0;
+	bool		cut = false;
+
+	while (i < len)
+	{
+		char		piece[8];
+		size_t		plen;
+		size_t		n;
+
+		if (i >= maxin)
+		{
+			cut = true;
+			break;
+		}
+		if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\')
+		{
+			piece[0] = (char) s[i];
+			plen = n = 1;
+		}
+		else if (s[i] == '\\')
+		{
+			memcpy(piece, "\\\\", 2);
+			plen = 2;
+			n = 1;
+		}
+		else if (s[i] >= 0x80 &&
+				 (n = (size_t) utf8_sequence_length(s + i, len - i)) > 0)
+		{
+			if (i + n > maxin)
+			{
+				cut = true;
+				break;
+			}
+			memcpy(piece, s + i, n);
+			plen = n;
+		}
+		else
+		{
+			snprintf(piece, sizeof(piece), "\\x%02x", s[i]);
+			plen = 4;
+			n = 1;
+		}
+		/* keep room for a closing quote and "..." */
+		if (rb->len + plen + 5 > SV_REASON_LEN - 1)
+		{
+			cut = true;
+			break;
+		}
+		memcpy(rb->buf + rb->len, piece, plen);
+		rb->len += plen;
+		i += n;
+	}
+	rb->buf[rb->len] = '\0';
+	if (cut)
+		rb_str(rb, "...");
+}
+
+/* Appends a value in double quotes, escaped and cut as rb_escaped does. */
+static void
+rb_quoted(ReasonBuf *rb, const char *s, size_t len)
+{
+	rb_str(rb, "\"");
+	rb_escaped(rb, s, len, REASON_VALUE_MAX);
+	rb_str(rb, "\"");
+}
+
+/*
+ * Starts a reason for a failed message.  For a field (0-based) the reason
+ * begins with: field N "name": (N 1-based, for people).
+ */
+static void
+rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema, int field)
+{
+	rb->buf = err->reason;
+	rb->len = 0;
+	rb->buf[0] = '\0';
+	err->field = field;
+	if (field >= 0)
+	{
+		const char *name = NULL;
+
+		if (schema != NULL && schema->columns != NULL &&
+			field < schema->ncolumns)
+			name = schema->columns[field].name;
+		rb_str(rb, "field ");
+		rb_num(rb, (long long) field + 1);
+		rb_str(rb, " \"");
+		if (name != NULL)
+			rb_escaped(rb, name, strlen(name), REASON_NAME_MAX);
+		rb_str(rb, "\": ");
+	}
+}
+
+/* Reports a message-level failure with a fixed reason; returns false. */
+static bool
+fail_message(SvParseError *err, const char *why)
+{
+	ReasonBuf	rb;
+
+	rb_begin(&rb, err, NULL, -1);
+	rb_str(&rb, why);
+	return false;
+}
+
+/* PostgreSQL's name for a column type, for reasons. */
+static const char *
+type_name(SvType type)
+{
+	switch (type)
+	{
+		case SV_TYPE_INT2:
+			return "smallint";
+		case SV_TYPE_INT4:
+			return "integer";
+		case SV_TYPE_INT8:
+			return "bigint";
+		case SV_TYPE_FLOAT4:
+			return "real";
+		case SV_TYPE_FLOAT8:
+			return "double precision";
+		case SV_TYPE_NUMERIC:
+			return "numeric";
+		case SV_TYPE_BOOL:
+			return "boolean";
+		case SV_TYPE_TEXT:
+			return "text";
+		case SV_TYPE_DATE:
+			return "date";
+		case SV_TYPE_TIMESTAMP:
+			return "timestamp without time zone";
+		case SV_TYPE_TIMESTAMPTZ:
+			return "timestamp with time zone";
+		case SV_TYPE_OTHER:
+			break;
+	}
+	return "unknown";
+}
+
+/*
+ * Reports that a field failed to convert, with a reason worded like
+ * PostgreSQL's own message for that case.  Returns false.
+ */
+static bool
+fail_field(const SvSchema *schema, int field, ParseStatus status,
+		   const char *raw, size_t rawlen, SvParseError *err)
+{
+	const SvColumn *col = &schema->columns[field];
+	const char *tname = type_name(col->type);
+	ReasonBuf	rb;
+
+	rb_begin(&rb, err, schema, field);
+	switch (status)
+	{
+		case PS_RANGE:
+			if (col->type == SV_TYPE_INT2 || col->type == SV_TYPE_INT4 ||
+				col->type == SV_TYPE_INT8)
+			{
+				rb_str(&rb, "value ");
+				rb_quoted(&rb, raw, rawlen);
+				rb_str(&rb, " is out of range for type ");
+				rb_str(&rb, tname);
+			}
+			else if (col->type == SV_TYPE_DATE)
+			{
+				rb_str(&rb, "date out of range: ");
+				rb_quoted(&rb, raw, rawlen);
+			}
+			else if (col->type == SV_TYPE_TIMESTAMP ||
+					 col->type == SV_TYPE_TIMESTAMPTZ)
+			{
+				rb_str(&rb, "timestamp out of range: ");
+				rb_quoted(&rb, raw, rawlen);
+			}
+			else if (col->type == SV_TYPE_NUMERIC)
+			{
+				rb_str(&rb, "value overflows numeric format: ");
+				rb_quoted(&rb, raw, rawlen);
+			}
+			else
+			{
+				rb_quoted(&rb, raw, rawlen);
+				rb_str(&rb, " is out of range for type ");
+				rb_str(&rb, tname);
+			}
+			break;
+		case PS_FIELD_RANGE:
+			rb_str(&rb, "date/time field value out of range: ");
+			rb_quoted(&rb, raw, rawlen);
+			break;
+		case PS_TZ_RANGE:
+			rb_str(&rb, "time zone displacement out of range: ");
+			rb_quoted(&rb, raw, rawlen);
+			break;
+		case PS_SPECIAL:
+			{
+				const char *s = raw;
+				size_t		n = rawlen;
+
+				trim_space(&s, &n);
+				rb_quoted(&rb, s, n);
+				rb_str(&rb, col->type == SV_TYPE_DATE ?
+					   " is not an explicit date" :
+					   " is not an explicit timestamp");
+				rb_str(&rb, " (special values are refused: a replayed message must give the same value)");
+			}
+			break;
+		case PS_SYNTAX:
+		case PS_OK:
+			rb_str(&rb, "invalid input syntax for type ");
+			rb_str(&rb, tname);
+			rb_str(&rb, ": ");
+			rb_quoted(&rb, raw, rawlen);
+			break;
+	}
+	return false;
+}
+
+/*
+ * Reports bad UTF-8 or a NUL byte at data[pos], showing the offending bytes
+ * in hex as PostgreSQL does ("invalid byte sequence for encoding").
+ */
+static bool
+fail_encoding(const SvSchema *schema, int field, const char *data,
+			  size_t len, size_t pos, const char *where, bool is_nul,
+			  SvParseError *err)
+{
+	const unsigned char *s = (const unsigned char *) data;
+	ReasonBuf	rb;
+
+	rb_begin(&rb, err, schema, field);
+	if (is_nul)
+	{
+		rb_str(&rb, "NUL byte (0x00) at byte offset ");
+		rb_num(&rb, (long long) pos);
+		rb_str(&rb, where);
+	}
+	else
+	{
+		size_t		i;
+		size_t		n = 1;
+		unsigned char c = s[pos];
+
+		/* show as many bytes as the lead byte announces, like PostgreSQL */
+		if (c >= 0xC0 && c < 0xE0)
+			n = 2;
+		else if (c >= 0xE0 && c < 0xF0)
+			n = 3;
+		else if (c >= 0xF0 && c < 0xF8)
+			n = 4;
+		if (n > len - pos)
+			n = len - pos;
+		rb_str(&rb, "invalid UTF-8 byte sequence at byte offset ");
+		rb_num(&rb, (long long) pos);
+		rb_str(&rb, where);
+		rb_str(&rb, ":");
+		for (i = 0; i < n; i++)
+		{
+			char		hex[8];
+
+			snprintf(hex, sizeof(hex), " 0x%02x", s[pos + i]);
+			rb_str(&rb, hex);
+		}
+		if (pos + n < len && n == 1 && c >= 0x80 && c < 0xC0)
+			rb_str(&rb, " (unexpected continuation byte)");
+	}
+	return false;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Integers
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Parses an integer as PostgreSQL's pg_strtoint16/32/64 do: optional white
+ * space, optional sign, at least one decimal digit, optional white space.
+ * The range check is exact and cannot overflow: leading zeros are skipped,
+ * more than 19 significant digits is out of range for any type, and 19
+ * digits fit in a uint64.
+ */
+static ParseStatus
+parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+{
+	const char *p = s;
+	const char *e = s + len;
+	bool		neg = false;
+	uint64_t	acc = 0;
+	uint64_t	limit;
+	const char *digits;
+	size_t		ndigits;
+
+	trim_space(&p, &len);
+	e = p + len;
+	if (p < e && (*p == '+' || *p == '-'))
+	{
+		neg = (*p == '-');
+		p++;
+	}
+	if (p == e)
+		return PS_SYNTAX;
+	digits = p;
+	while (p < e && is_digit((unsigned char) *p))
+		p++;
+	if (p != e)
+		return PS_SYNTAX;
+
+	/* all digits; skip leading zeros, then count what is left */
+	p = digits;
+	while (p < e - 1 && *p == '0')
+		p++;
+	ndigits = (size_t) (e - p);
+	if (ndigits > 19)
+		return PS_RANGE;
+	while (p < e)
+		acc = acc * 10 + (uint64_t) (*p++ - '0');
+
+	if (neg)
+	{
+		limit = (uint64_t) (-(min + 1)) + 1;
+		if (acc > limit)
+			return PS_RANGE;
+		*out = (acc == limit) ? min : -(int64_t) acc;
+	}
+	else
+	{
+		if (acc > (uint64_t) max)
+			return PS_RANGE;
+		*out = (int64_t) acc;
+	}
+	return PS_OK;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Decimal numbers: float4, float8, numeric
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Checks that s[0..len) (already trimmed) is a plain decimal number:
+ * [+-] digits [. [digits]] | [+-] . digits, then optionally e|E [+-] digits.
+ * This is the syntax numeric_in accepts and the part of strtod()'s syntax
+ * PostgreSQL's float input meets in practice.  Fills *d.
+ */
+static bool
+scan_decimal(const char *s, size_t len, DecimalText *d)
+{
+	const char *p = s;
+	const char *e = s + len;
+
+	d->neg = false;
+	d->exponent = 0;
+	d->frac_digits = NULL;
+	d->frac_len = 0;
+	if (p < e && (*p == '+' || *p == '-'))
+	{
+		d->neg = (*p == '-');
+		p++;
+	}
+	d->int_digits = p;
+	while (p < e && is_digit((unsigned char) *p))
+		p++;
+	d->int_len = (size_t) (p - d->int_digits);
+	d->frac_digits = p;
+	if (p < e && *p == '.')
+	{
+		p++;
+		d->frac_digits = p;
+		while (p < e && is_digit((unsigned char) *p))
+			p++;
+		d->frac_len = (size_t) (p - d->frac_digits);
+	}
+	if (d->int_len == 0 && d->frac_len == 0)
+		return false;
+	if (p < e && (*p == 'e' || *p == 'E'))
+	{
+		bool		eneg = false;
+		int64_t		x = 0;
+
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+		{
+			eneg = (*p == '-');
+			p++;
+		}
+		if (p == e || !is_digit((unsigned char) *p))
+			return false;
+		while (p < e && is_digit((unsigned char) *p))
+		{
+			if (x < EXPONENT_CLAMP)
+				x = x * 10 + (*p - '0');
+			p++;
+		}
+		d->exponent = eneg ? -x : x;
+	}
+	return p == e;
+}
+
+/*
+ * Recognizes the float special values as PostgreSQL-on-glibc does:
+ * [+-] NaN | Infinity | inf, case-insensitive.
+ */
+static bool
+float_special(const char *s, size_t len, double *out)
+{
+	bool		neg = false;
+
+	if (len > 0 && (*s == '+' || *s == '-'))
+	{
+		neg = (*s == '-');
+		s++;
+		len--;
+	}
+	if (equals_word(s, len, "nan"))
+	{
+		*out = NAN;
+		return true;
+	}
+	if (equals_word(s, len, "infinity") || equals_word(s, len, "inf"))
+	{
+		*out = neg ? -INFINITY : INFINITY;
+		return true;
+	}
+	return false;
+}
+
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
+/* Exact powers of ten for the fast path below. */
+static const double pow10_double[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+static const float pow10_float[] = {
+	1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f, 1e6f, 1e7f, 1e8f, 1e9f, 1e10f
+};
+#endif
+
+/*
+ * Clinger's fast path: when the digits form an integer m that the target
+ * type holds exactly and the decimal exponent k is small enough that 10^|k|
+ * is exact too, then m * 10^k (or m / 10^-k) is one correctly rounded IEEE
+ * operation, i.e. the same result strtod()/strtof() give.  Returns false
+ * when the number does not qualify; the caller then uses the C library.
+ *
+ * This needs arithmetic done in the type's own precision (no x87 excess
+ * precision), which __FLT_EVAL_METHOD__ == 0 guarantees; elsewhere the fast
+ * path is simply off.
+ */
+static bool
+decimal_fast_path(const DecimalText *d, bool is_float4, double *out)
+{
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
+	uint64_t	m = 0;
+	int			nsig = 0;
+	int64_t		k;
+	size_t		i;
+	const int	max_digits = is_float4 ? 7 : 15;	/* m < 2^24 resp. 2^53 */
+	const int64_t max_k = is_float4 ? 10 : 22;
+
+	for (i = 0; i < d->int_len; i++)
+	{
+		if (nsig > 0 || d->int_digits[i] != '0')
+		{
+			if (++nsig > max_digits)
+				return false;
+			m = m * 10 + (uint64_t) (d->int_digits[i] - '0');
+		}
+	}
+	for (i = 0; i < d->frac_len; i++)
+	{
+		if (nsig > 0 || d->frac_digits[i] != '0')
+		{
+			if (++nsig > max_digits)
+				return false;
+		}
+		m = m * 10 + (uint64_t) (d->frac_digits[i] - '0');
+	}
+	/* leading fraction zeros added nothing to m but do count in k */
+	k = d->exponent - (int64_t) d->frac_len;
+	if (m == 0)
+	{
+		*out = d->neg ? -0.0 : 0.0;
+		return true;
+	}
+	if (k < -max_k || k > max_k)
+		return false;
+	if (is_float4)
+	{
+		float		f = (float) m;
+
+		f = (k < 0) ? f / pow10_float[-k] : f * pow10_float[k];
+		*out = d->neg ? -(double) f : (double) f;
+	}
+	else
+	{
+		double		v = (double) m;
+
+		v = (k < 0) ? v / pow10_double[-k] : v * pow10_double[k];
+		*out = d->neg ? -v : v;
+	}
+	return true;
+#else
+	(void) d;
+	(void) is_float4;
+	(void) out;
+	return false;
+#endif
+}
+
+/*
+ * Parses a float4 or float8 field.  Same accepted forms and range rules as
+ * PostgreSQL's float4in/float8in: a result that overflows to infinity or
+ * underflows to zero from a non-zero input is out of range; denormals are
+ * kept.  float4 uses strtof() directly, as float4in does, so there is no
+ * double rounding.
+ *
+ * Stricter than PostgreSQL: only plain decimal syntax (no hex floats, no
+ * "nan(...)"), and at most FLOAT_BUF_LEN - 1 characters after trimming.
+ */
+static ParseStatus
+parse_float(const char *s, size_t len, bool is_float4, double *out)
+{
+	DecimalText d;
+	char		buf[FLOAT_BUF_LEN];
+	char	   *end;
+
+	trim_space(&s, &len);
+	if (len == 0)
+		return PS_SYNTAX;
+	if (!scan_decimal(s, len, &d))
+		return float_special(s, len, out) ? PS_OK : PS_SYNTAX;
+	if (decimal_fast_path(&d, is_float4, out))
+		return PS_OK;
+	if (len >= FLOAT_BUF_LEN)
+		return PS_SYNTAX;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	if (is_float4)
+	{
+		float		f = strtof(buf, &end);
+
+		if (errno == ERANGE && (f == 0.0f || isinf(f)))
+			return PS_RANGE;
+		*out = (double) f;
+	}
+	else
+	{
+		double		v = strtod(buf, &end);
+
+		if (errno == ERANGE && (v == 0.0 || isinf(v)))
+			return PS_RANGE;
+		*out = v;
+	}
+	if (end != buf + len)
+		return PS_SYNTAX;		/* cannot happen after scan_decimal */
+	return PS_OK;
+}
+
+/* The i-th digit (0-based) of the digit string int_digits || frac_digits. */
+static inline char
+decimal_digit(const DecimalText *d, int64_t i)
+{
+	if (i < (int64_t) d->int_len)
+		return d->int_digits[i];
+	return d->frac_digits[i - (int64_t) d->int_len];
+}
+
+/*
+ * Checks a numeric field.  The syntax is numeric_in's; the value itself is
+ * not converted (the backend does that from str/len).  What can fail here
+ * is what numeric_in would refuse:
+ *	- an exponent beyond +-1000 (PostgreSQL 15 calls that a syntax error);
+ *	- unconstrained numeric: more than 131072 digits before the decimal
+ *	  point or a display scale above 16383 ("value overflows numeric format");
+ *	- numeric(p,s): after rounding to s decimal places (half away from zero,
+ *	  as round_var does), more than p - s digits before the point ("numeric
+ *	  field overflow"), or an infinity.
+ * The rounding is done on the text without building the rounded number:
+ * only the position of the rounded value's leading digit matters.
+ */
+static ParseStatus
+check_numeric(const char *s, size_t len, const SvColumn *col, bool *overflow)
+{
+	DecimalText d;
+	int64_t		n;				/* number of digits */
+	int64_t		point;			/* digits before the decimal point */
+	int64_t		first;			/* index of the first non-zero digit */
+	int64_t		lead;			/* 10^(lead-1) <= |value| < 10^lead */
+	bool		constrained = col->precision > 0;
+
+	*overflow = false;
+	trim_space(&s, &len);
+	if (len == 0)
+		return PS_SYNTAX;
+
+	/* special values, as numeric_in: NaN unsigned, infinities signed */
+	if (equals_word(s, len, "nan"))
+		return PS_OK;
+	{
+		const char *w = s;
+		size_t		wl = len;
+
+		if (*w == '+' || *w == '-')
+		{
+			w++;
+			wl--;
+		}
+		if (equals_word(w, wl, "infinity") || equals_word(w, wl, "inf"))
+		{
+			/* apply_typmod_special: a constrained numeric holds no infinity */
+			if (constrained)
+			{
+				*overflow = true;
+				return PS_RANGE;
+			}
+			return PS_OK;
+		}
+	}
+
+	if (!scan_decimal(s, len, &d))
+		return PS_SYNTAX;
+	if (d.exponent > NUMERIC_MAX_EXPONENT || d.exponent < -NUMERIC_MAX_EXPONENT)
+		return PS_SYNTAX;
+
+	n = (int64_t) (d.int_len + d.frac_len);
+	point = (int64_t) d.int_len + d.exponent;
+	for (first = 0; first < n && decimal_digit(&d, first) == '0'; first++)
+		;
+
+	if (!constrained)
+	{
+		int64_t		dscale = (int64_t) d.frac_len - d.exponent;
+
+		if (dscale > NUMERIC_MAX_DSCALE)
+			return PS_RANGE;
+		if (first < n && point - first > NUMERIC_MAX_INT_DIGITS)
+			return PS_RANGE;
+		return PS_OK;
+	}
+	else
+	{
+		int64_t		scale = col->scale;
+		int64_t		keep = point + scale;	/* digits kept after rounding */
+		int64_t		maxdigits = (int64_t) col->precision - scale;
+
+		if (keep < n)
+		{
+			/* rounding happens; the digit at index keep decides */
+			bool		up = keep >= 0 && decimal_digit(&d, keep) >= '5';
+
+			if (!up)
+			{
+				if (first >= keep)
+					return PS_OK;	/* rounds to zero */
+				lead = point - first;
+			}
+			else if (first >= keep)
+				lead = 1 - scale;	/* becomes one unit in the last place */
+			else
+			{
+				int64_t		i;
+
+				/* a carry out of all-nines moves the leading digit up */
+				for (i = first; i < keep && decimal_digit(&d, i) == '9'; i++)
+					;
+				lead = (i == keep) ? point - first + 1 : point - first;
+			}
+		}
+		else
+		{
+			if (first >= n)
+				return PS_OK;	/* zero */
+			lead = point - first;
+		}
+		if (lead > maxdigits)
+		{
+			*overflow = true;
+			return PS_RANGE;
+		}
+		return PS_OK;
+	}
+}
+
+
+/* ---------------------------------------------------------------------
+ * Booleans
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * PostgreSQL's parse_bool_with_len() after trimming: unique prefixes of
+ * true/false/yes/no, on/off with at least two letters, and 1/0; all
+ * case-insensitive.
+ */
+static ParseStatus
+parse_bool(const char *s, size_t len, bool *out)
+{
+	trim_space(&s, &len);
+	if (len == 0)
+		return PS_SYNTAX;
+	switch (*s)
+	{
+		case 't':
+		case 'T':
+			if (is_prefix_of(s, len, "true"))
+			{
+				*out = true;
+				return PS_OK;
+			}
+			break;
+		case 'f':
+		case 'F':
+			if (is_prefix_of(s, len, "false"))
+			{
+				*out = false;
+				return PS_OK;
+			}
+			break;
+		case 'y':
+		case 'Y':
+			if (is_prefix_of(s, len, "yes"))
+			{
+				*out = true;
+				return PS_OK;
+			}
+			break;
+		case 'n':
+		case 'N':
+			if (is_prefix_of(s, len, "no"))
+			{
+				*out = false;
+				return PS_OK;
+			}
+			break;
+		case 'o':
+		case 'O':
+			/* "o" alone is ambiguous */
+			if (len >= 2 && is_prefix_of(s, len, "on"))
+			{
+				*out = true;
+				return PS_OK;
+			}
+			if (len >= 2 && is_prefix_of(s, len, "off"))
+			{
+				*out = false;
+				return PS_OK;
+			}
+			break;
+		case '1':
+			if (len == 1)
+			{
+				*out = true;
+				return PS_OK;
+			}
+			break;
+		case '0':
+			if (len == 1)
+			{
+				*out = false;
+				return PS_OK;
+			}
+			break;
+		default:
+			break;
+	}
+	return PS_SYNTAX;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Dates and timestamps
+ * ---------------------------------------------------------------------
+ */
+
+/* Parsed pieces of an ISO date/time; the zone is seconds east of UTC. */
+typedef struct IsoDateTime
+{
+	int64_t		year;
+	int			month;
+	int			day;
+	int			hour;
+	int			minute;
+	int			second;
+	int64_t		usec;			/* 0..1000000 (1000000 after rounding) */
+	bool		has_zone;
+	int			zone_sec;
+} IsoDateTime;
+
+static inline bool
+is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int
+days_in_month(int64_t y, int m)
+{
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return (m == 2 && is_leap(y)) ? 29 : mdays[m - 1];
+}
+
+/*
+ * Days from 2000-01-01 to y-m-d in the proleptic Gregorian calendar (which
+ * PostgreSQL uses), by Howard Hinnant's days_from_civil.
+ */
+static int64_t
+days_from_2000(int64_t y, int m, int d)
+{
+	int64_t		era;
+	int64_t		yoe;
+	int64_t		doy;
+	int64_t		doe;
+
+	y -= (m <= 2);
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468 - 10957;
+}
+
+/* Reads exactly n (<= 9) digits at *p; returns -1 if they are not there. */
+static inline int
+read_fixed_digits(const char **p, const char *e, int n)
+{
+	const char *q = *p;
+	int			v = 0;
+	int			i;
+
+	if (e - q < n)
+		return -1;
+	for (i = 0; i < n; i++)
+	{
+		if (!is_digit((unsigned char) q[i]))
+			return -1;
+		v = v * 10 + (q[i] - '0');
+	}
+	*p = q + n;
+	return v;
+}
+
+/*
+ * Does the trimmed text start with one of PostgreSQL's special date/time
+ * words?  Those are refused rather than misreported as syntax errors.
+ */
+static bool
+is_special_datetime(const char *s, size_t len)
+{
+	static const char *const words[] = {
+		"now", "today", "tomorrow", "yesterday", "epoch", "infinity",
+		"-infinity", "+infinity", "allballs", NULL
+	};
+	int			i;
+
+	for (i = 0; words[i] != NULL; i++)
+	{
+		size_t		wl = strlen(words[i]);
+
+		if (len >= wl && equals_word(s, wl, words[i]) &&
+			(len == wl || is_space((unsigned char) s[wl])))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Parses a numeric zone suffix: Z, or +hh, +hh:mm, +hhmm, +hh:mm:ss (also
+ * with -), hh <= 15 and mm, ss <= 59 as PostgreSQL's DecodeTimezone.
+ * Stricter than PostgreSQL: two-digit fields only, no zone names.
+ */
+static ParseStatus
+parse_zone(const char *p, const char *e, int *zone_sec)
+{
+	int			sign;
+	int			hh;
+	int			mm = 0;
+	int			ss = 0;
+
+	if (e - p == 1 && (*p == 'Z' || *p == 'z'))
+	{
+		*zone_sec = 0;
+		return PS_OK;
+	}
+	if (p == e || (*p != '+' && *p != '-'))
+		return PS_SYNTAX;
+	sign = (*p == '-') ? -1 : 1;
+	p++;
+	if ((hh = read_fixed_digits(&p, e, 2)) < 0)
+		return PS_SYNTAX;
+	if (p < e && *p == ':')
+	{
+		p++;
+		if ((mm = read_fixed_digits(&p, e, 2)) < 0)
+			return PS_SYNTAX;
+		if (p < e && *p == ':')
+		{
+			p++;
+			if ((ss = read_fixed_digits(&p, e, 2)) < 0)
+				return PS_SYNTAX;
+		}
+	}
+	else if (p < e)
+	{
+		if ((mm = read_fixed_digits(&p, e, 2)) < 0)
+			return PS_SYNTAX;
+	}
+	if (p != e)
+		return PS_SYNTAX;
+	if (hh > MAX_TZDISP_HOUR || mm > 59 || ss > 59)
+		return PS_TZ_RANGE;
+	*zone_sec = sign * ((hh * 60 + mm) * 60 + ss);
+	return PS_OK;
+}
+
+/*
+ * Parses a fraction of a second: the digits after the '.', at p[0..n).  Up
+ * to six digits are exact.  With more, PostgreSQL's ParseFractionalSecond
+ * computes rint(strtod(".ddd...") * 1000000), so we do exactly that (which
+ * rounds half to even, and may give 1000000).
+ * Stricter than PostgreSQL: at most MAX_FRAC_DIGITS digits.
+ */
+static ParseStatus
+parse_fraction(const char *p, size_t n, int64_t *usec)
+{
+	int64_t		v = 0;
+	size_t		i;
+
+	if (n == 0)
+		return PS_SYNTAX;
+	if (n <= 6)
+	{
+		for (i = 0; i < n; i++)
+			v = v * 10 + (p[i] - '0');
+		for (; i < 6; i++)
+			v *= 10;
+		*usec = v;
+		return PS_OK;
+	}
+	else
+	{
+		char		buf[MAX_FRAC_DIGITS + 2];
+
+		if (n > MAX_FRAC_DIGITS)
+			return PS_SYNTAX;
+		buf[0] = '.';
+		memcpy(buf + 1, p, n);
+		buf[n + 1] = '\0';
+		*usec = (int64_t) rint(strtod(buf, NULL) * 1000000.0);
+		return PS_OK;
+	}
+}
+
+/*
+ * Parses a trimmed ISO 8601 date, optionally followed (allow_time) by a time
+ * and a zone:
+ *		YYYY-MM-DD
+ *		YYYY-MM-DD{ |T}HH:MM[:SS[.fraction]][[ ]zone]
+ * The year has at least four digits.  Field values are checked as
+ * PostgreSQL's DecodeDateTime does: month and day must exist (leap years
+ * included), year >= 1, hour <= 24 with 24:00:00 only, minute <= 59,
+ * second <= 60 (a leap second rolls over).
+ *
+ * Stricter than PostgreSQL: only this layout (no other DateStyle orders,
+ * month names, BC, Julian days, two-digit years, or zone names), and a date
+ * column takes no time part.
+ */
+static ParseStatus
+parse_iso_datetime(const char *s, size_t len, bool allow_time,
+				   int64_t max_year, IsoDateTime *tm)
+{
+	const char *p = s;
+	const char *e = s + len;
+	const char *ydigits = p;
+	int64_t		year = 0;
+	int			ndig;
+
+	memset(tm, 0, sizeof(*tm));
+
+	/* year: four or more digits, then '-' */
+	while (p < e && is_digit((unsigned char) *p))
+	{
+		if (year <= max_year)
+			year = year * 10 + (*p - '0');
+		p++;
+	}
+	ndig = (int) (p - ydigits);
+	if (ndig < 4 || p == e || *p != '-')
+		return PS_SYNTAX;
+	p++;
+	if ((tm->month = read_fixed_digits(&p, e, 2)) < 0)
+		return PS_SYNTAX;
+	if (p == e || *p != '-')
+		return PS_SYNTAX;
+	p++;
+	if ((tm->day = read_fixed_digits(&p, e, 2)) < 0)
+		return PS_SYNTAX;
+	tm->year = year;
+
+	if (p < e)
+	{
+		const char *zone;
+		ParseStatus st;
+
+		if (!allow_time || (*p != ' ' && *p != 'T' && *p != 't'))
+			return PS_SYNTAX;
+		p++;
+		if ((tm->hour = read_fixed_digits(&p, e, 2)) < 0)
+			return PS_SYNTAX;
+		if (p == e || *p != ':')
+			return PS_SYNTAX;
+		p++;
+		if ((tm->minute = read_fixed_digits(&p, e, 2)) < 0)
+			return PS_SYNTAX;
+		if (p < e && *p == ':')
+		{
+			p++;
+			if ((tm->second = read_fixed_digits(&p, e, 2)) < 0)
+				return PS_SYNTAX;
+			if (p < e && *p == '.')
+			{
+				const char *f = ++p;
+
+				while (p < e && is_digit((unsigned char) *p))
+					p++;
+				st = parse_fraction(f, (size_t) (p - f), &tm->usec);
+				if (st != PS_OK)
+					return st;
+			}
+		}
+		/* zone, possibly after one space */
+		zone = p;
+		if (zone < e && *zone == ' ')
+			zone++;
+		if (zone < e)
+		{
+			st = parse_zone(zone, e, &tm->zone_sec);
+			if (st != PS_OK)
+				return st;
+			tm->has_zone = true;
+		}
+		else if (zone != p)
+			return PS_SYNTAX;	/* cannot happen: input is trimmed */
+	}
+
+	/* field ranges, in the order PostgreSQL checks them */
+	if (tm->month < 1 || tm->month > 12 || tm->day < 1)
+		return PS_FIELD_RANGE;
+	if (year > max_year)
+		return PS_RANGE;
+	if (year < 1)
+		return PS_FIELD_RANGE;	/* year 0 does not exist; no BC here */
+	if (tm->day > days_in_month(year, tm->month))
+		return PS_FIELD_RANGE;
+	if (tm->minute > 59 || tm->second > 60 || tm->usec > USECS_PER_SEC ||
+		tm->hour > 24 ||
+		(tm->hour == 24 && (tm->minute > 0 || tm->second > 0 || tm->usec > 0)))
+		return PS_FIELD_RANGE;
+	return PS_OK;
+}
+
+/*
+ * Parses a date column: days since 2000-01-01.  White space around the
+ * value is allowed, as PostgreSQL does.
+ */
+static ParseStatus
+parse_date(const char *s, size_t len, int64_t *out)
+{
+	IsoDateTime tm;
+	ParseStatus st;
+
+	trim_space(&s, &len);
+	st = parse_iso_datetime(s, len, false, DATE_MAX_YEAR, &tm);
+	if (st == PS_SYNTAX && is_special_datetime(s, len))
+		return PS_SPECIAL;
+	if (st != PS_OK)
+		return st;
+	*out = days_from_2000(tm.year, tm.month, tm.day);
+	return PS_OK;
+}
+
+/*
+ * Parses a timestamp or timestamptz column into microseconds since
+ * 2000-01-01.  A zone suffix is checked but ignored for timestamp, as
+ * PostgreSQL does, and applied for timestamptz; a timestamptz without one
+ * is local time, converted by schema->local_to_utc (UTC when NULL).  The
+ * result must lie in PostgreSQL's range [4714-11-24 BC, 294277-01-01).
+ */
+static ParseStatus
+parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
+				int64_t *out, bool *conv_failed)
+{
+	IsoDateTime tm;
+	ParseStatus st;
+	int64_t		days;
+	int64_t		t;
+
+	*conv_failed = false;
+	trim_space(&s, &len);
+	st = parse_iso_datetime(s, len, true, TIMESTAMP_MAX_YEAR, &tm);
+	if (st == PS_SYNTAX && is_special_datetime(s, len))
+		return PS_SPECIAL;
+	if (st != PS_OK)
+		return st;
+
+	/*
+	 * Year <= 294277 keeps days * USECS_PER_DAY far from int64 overflow
+	 * only up to 294277-01-01; later days of that year are out of range for
+	 * any zone, so stop there.
+	 */
+	days = days_from_2000(tm.year, tm.month, tm.day);
+	if (days > TIMESTAMP_END_DAYS)
+		return PS_RANGE;
+	t = days * USECS_PER_DAY + tm.hour * USECS_PER_HOUR +
+		tm.minute * USECS_PER_MINUTE + tm.second * USECS_PER_SEC + tm.usec;
+
+	if (with_tz)
+	{
+		if (tm.has_zone)
+			t -= (int64_t) tm.zone_sec * USECS_PER_SEC;
+		else if (schema->local_to_utc != NULL)
+		{
+			int64_t		utc;
+
+			if (!schema->local_to_utc(t, &utc, schema->local_to_utc_arg))
+			{
+				*conv_failed = true;
+				return PS_RANGE;
+			}
+			t = utc;
+		}
+	}
+	if (t < MIN_TIMESTAMP || t >= END_TIMESTAMP)
+		return PS_RANGE;
+	*out = t;
+	return PS_OK;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Fields and messages
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Converts one field, already known to be valid UTF-8 without NUL bytes.
+ * This is the per-field work of both entry points.
+ */
+static bool
+parse_field_checked(const SvSchema *schema, int field, const char *data,
+					size_t len, SvValue *value, SvParseError *err)
+{
+	const SvColumn *col = &schema->columns[field];
+	const char *null_marker = schema->null_marker ? schema->null_marker : "";
+	size_t		null_len = schema->null_marker ? schema->null_len : 0;
+	ParseStatus st = PS_OK;
+	const char *t = data;
+	size_t		tlen = len;
+
+	value->str = data;
+	value->len = len;
+	value->v.i = 0;
+	if (len == null_len && memcmp(data, null_marker, len) == 0)
+	{
+		value->isnull = true;
+		return true;
+	}
+	value->isnull = false;
+
+	switch (col->type)
+	{
+		case SV_TYPE_INT2:
+			st = parse_int(data, len, INT16_MIN, INT16_MAX, &value->v.i);
+			break;
+		case SV_TYPE_INT4:
+			st = parse_int(data, len, INT32_MIN, INT32_MAX, &value->v.i);
+			break;
+		case SV_TYPE_INT8:
+			st = parse_int(data, len, INT64_MIN, INT64_MAX, &value->v.i);
+			break;
+		case SV_TYPE_FLOAT4:
+			st = parse_float(data, len, true, &value->v.f);
+			break;
+		case SV_TYPE_FLOAT8:
+			st = parse_float(data, len, false, &value->v.f);
+			break;
+		case SV_TYPE_NUMERIC:
+			{
+				bool		overflow;
+
+				st = check_numeric(data, len, col, &overflow);
+				if (st == PS_RANGE && overflow)
+				{
+					ReasonBuf	rb;
+
+					rb_begin(&rb, err, schema, field);
+					rb_str(&rb, "numeric field overflow: ");
+					rb_quoted(&rb, data, len);
+					rb_str(&rb, " does not fit numeric(");
+					rb_num(&rb, col->precision);
+					rb_str(&rb, ",");
+					rb_num(&rb, col->scale);
+					rb_str(&rb, ")");
+					return false;
+				}
+			}
+			break;
+		case SV_TYPE_BOOL:
+			st = parse_bool(data, len, &value->v.b);
+			break;
+		case SV_TYPE_TEXT:
+			if (col->max_chars >= 0 && len > (size_t) col->max_chars)
+			{
+				const unsigned char *u = (const unsigned char *) data;
+				size_t		off = 0;
+				size_t		j;
+				int32_t		nchars = 0;
+
+				/* byte offset just after max_chars characters */
+				while (off < len && nchars < col->max_chars)
+				{
+					off++;
+					while (off < len && (u[off] & 0xC0) == 0x80)
+						off++;
+					nchars++;
+				}
+				/* as varchar_input: the rest may only be spaces, cut off */
+				for (j = off; j < len; j++)
+				{
+					if (data[j] != ' ')
+					{
+						ReasonBuf	rb;
+
+						rb_begin(&rb, err, schema, field);
+						rb_str(&rb, "value too long for type character varying(");
+						rb_num(&rb, col->max_chars);
+						rb_str(&rb, "): ");
+						rb_quoted(&rb, data, len);
+						return false;
+					}
+				}
+				value->len = off;
+			}
+			return true;
+		case SV_TYPE_DATE:
+			st = parse_date(data, len, &value->v.i);
+			break;
+		case SV_TYPE_TIMESTAMP:
+		case SV_TYPE_TIMESTAMPTZ:
+			{
+				bool		conv_failed;
+
+				st = parse_timestamp(schema, data, len,
+									 col->type == SV_TYPE_TIMESTAMPTZ,
+									 &value->v.i, &conv_failed);
+				if (conv_failed)
+				{
+					ReasonBuf	rb;
+
+					rb_begin(&rb, err, schema, field);
+					rb_str(&rb, "cannot convert local time ");
+					rb_quoted(&rb, data, len);
+					rb_str(&rb, " to UTC");
+					return false;
+				}
+			}
+			break;
+		case SV_TYPE_OTHER:
+			return true;
+		default:
+			{
+				ReasonBuf	rb;
+
+				rb_begin(&rb, err, schema, field);
+				rb_str(&rb, "unknown column type ");
+				rb_num(&rb, (long long) col->type);
+				return false;
+			}
+	}
+	if (sv_unlikely(st != PS_OK))
+		return fail_field(schema, field, st, data, len, err);
+
+	/* numbers, bools, dates and timestamps: str/len without white space */
+	trim_space(&t, &tlen);
+	value->str = t;
+	value->len = tlen;
+	return true;
+}
+
+/*
+ * Finds the first occurrence of delim[0..dlen) in [p, e), or returns NULL.
+ * memchr() on the first byte does the scanning, so a one- or two-byte
+ * delimiter costs little more than the memchr itself.
+ */
+static inline const char *
+find_delimiter(const char *p, const char *e, const char *delim, size_t dlen)
+{
+	const char	first = delim[0];
+
+	while ((size_t) (e - p) >= dlen)
+	{
+		const char *q = memchr(p, first, (size_t) (e - p) - dlen + 1);
+
+		if (q == NULL)
+			return NULL;
+		if (dlen == 1 || memcmp(q + 1, delim + 1, dlen - 1) == 0)
+			return q;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+/*
+ * Which field (0-based) holds byte offset pos, for reporting bad UTF-8
+ * where it is; -1 if pos lies in a delimiter or past the last column.
+ * Only used on the failure path.
+ */
+static int
+field_of_offset(const SvSchema *schema, const char *data, size_t len,
+				size_t pos)
+{
+	const char *p = data;
+	const char *e = data + len;
+	int			field = 0;
+
+	for (;;)
+	{
+		const char *q = find_delimiter(p, e, schema->delimiter,
+									   schema->delimiter_len);
+
+		if (q == NULL || (size_t) (q - data) > pos)
+			break;
+		if ((size_t) (q - data) + schema->delimiter_len > pos)
+			return -1;
+		field++;
+		p = q + schema->delimiter_len;
+	}
+	return field < schema->ncolumns ? field : -1;
+}
+
+/* Refuses a schema the parser cannot use; false with a reason if so. */
+static bool
+check_schema(const SvSchema *schema, SvParseError *err)
+{
+	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0)
+		return fail_message(err, "invalid schema: no columns");
+	if (schema->delimiter == NULL || schema->delimiter_len == 0)
+		return fail_message(err, "invalid schema: empty delimiter");
+	return true;
+}
+
+/*
+ * Parses one message; see parse.h.  Order of checks: empty message, NUL
+ * bytes and UTF-8 over the whole message, field count, then each field from
+ * left to right (the first failing field is reported).
+ */
+bool
+sv_parse_message(const SvSchema *schema, const char *data, size_t len,
+				 SvValue *values, SvParseError *err)
+{
+	const char *p;
+	const char *e;
+	const char *delim;
+	size_t		dlen;
+	size_t		bad;
+	bool		is_nul = false;
+	int			ncols;
+	long		nfields = 0;
+	int			i;
+
+	if (sv_unlikely(!check_schema(schema, err)))
+		return false;
+	if (sv_unlikely(data == NULL || len == 0))
+		return fail_message(err, "empty message");
+
+	bad = utf8_check(data, len, &is_nul);
+	if (sv_unlikely(bad != len))
+	{
+		int			field = is_nul ? -1 : field_of_offset(schema, data, len, bad);
+
+		return fail_encoding(schema, field, data, len, bad, " of the message",
+							 is_nul, err);
+	}
+
+	/* split; count every field so that the reason can say how many */
+	ncols = schema->ncolumns;
+	delim = schema->delimiter;
+	dlen = schema->delimiter_len;
+	p = data;
+	e = data + len;
+	for (;;)
+	{
+		const char *q = find_delimiter(p, e, delim, dlen);
+		const char *fend = q ? q : e;
+
+		if (sv_likely(nfields < ncols))
+		{
+			values[nfields].str = p;
+			values[nfields].len = (size_t) (fend - p);
+		}
+		nfields++;
+		if (q == NULL)
+			break;
+		p = q + dlen;
+	}
+	if (sv_unlikely(nfields != ncols))
+	{
+		ReasonBuf	rb;
+
+		rb_begin(&rb, err, schema, -1);
+		rb_str(&rb, "expected ");
+		rb_num(&rb, ncols);
+		rb_str(&rb, ncols == 1 ? " field, found " : " fields, found ");
+		rb_num(&rb, nfields);
+		return false;
+	}
+
+	for (i = 0; i < ncols; i++)
+	{
+		if (sv_unlikely(!parse_field_checked(schema, i, values[i].str,
+											 values[i].len, &values[i], err)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Parses one field that the caller split out itself; see parse.h.  The
+ * field gets the same NUL and UTF-8 checks as a whole message would.
+ */
+bool
+sv_parse_field(const SvSchema *schema, int field, const char *data,
+			   size_t len, SvValue *value, SvParseError *err)
+{
+	size_t		bad;
+	bool		is_nul = false;
+
+	if (!check_schema(schema, err))
+		return false;
+	if (field < 0 || field >= schema->ncolumns)
+		return fail_message(err, "field number out of range for the schema");
+	if (data == NULL)
+	{
+		if (len != 0)
+			return fail_message(err, "no data");
+		data = "";
+	}
+	bad = utf8_check(data, len, &is_nul);
+	if (bad != len)
+		return fail_encoding(schema, field, data, len, bad, " of the field",
+							 is_nul, err);
+	return parse_field_checked(schema, field, data, len, value, err);
+}

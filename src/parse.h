@@ -1,0 +1,115 @@
+/*
+ * parse.h - turn one message value into typed field values
+ *
+ * The parser is pure C: it includes no PostgreSQL header, calls no backend
+ * function, never allocates on its common path and never raises an error.
+ * A failure is returned as a value (which field, why), so the worker can set
+ * the message aside and go on, and so the parser can be unit-tested and fuzzed
+ * outside the server.
+ *
+ * Conventions shared with the backend side:
+ *   - timestamps and timestamptz are microseconds since 2000-01-01 00:00:00
+ *     (PostgreSQL's epoch); timestamptz is in UTC;
+ *   - dates are days since 2000-01-01;
+ *   - the input must be valid UTF-8 without NUL bytes (a server-side text
+ *     value cannot hold either).
+ */
+#ifndef STREAMVIEW_PARSE_H
+#define STREAMVIEW_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The column types the parser knows; everything else is SV_TYPE_OTHER. */
+typedef enum SvType
+{
+	SV_TYPE_INT2,
+	SV_TYPE_INT4,
+	SV_TYPE_INT8,
+	SV_TYPE_FLOAT4,
+	SV_TYPE_FLOAT8,
+	SV_TYPE_NUMERIC,
+	SV_TYPE_BOOL,
+	SV_TYPE_TEXT,				/* text, and varchar(n) with max_chars = n */
+	SV_TYPE_DATE,
+	SV_TYPE_TIMESTAMP,
+	SV_TYPE_TIMESTAMPTZ,
+	SV_TYPE_OTHER				/* passed through as a slice; the caller checks it */
+} SvType;
+
+/* One column of a stream's schema. */
+typedef struct SvColumn
+{
+	const char *name;			/* for error reasons */
+	SvType		type;
+	int32_t		max_chars;		/* varchar(n): n; otherwise -1 */
+	int32_t		precision;		/* numeric(p,s): p; otherwise -1 */
+	int32_t		scale;			/* numeric(p,s): s; otherwise -1 */
+} SvColumn;
+
+/*
+ * Converts a local civil time (microseconds since 2000-01-01, no zone) to UTC
+ * microseconds, for timestamptz values that carry no explicit offset. Returns
+ * false when the time cannot be converted. The backend passes a function using
+ * the server's TimeZone; tests may pass NULL, which means UTC.
+ */
+typedef bool (*SvLocalToUtc) (int64_t local_usec, int64_t *utc_usec, void *arg);
+
+/* A stream's schema and format, built once per stream. */
+typedef struct SvSchema
+{
+	int			ncolumns;
+	const SvColumn *columns;
+	const char *delimiter;		/* non-empty */
+	size_t		delimiter_len;
+	const char *null_marker;	/* a field equal to this is NULL; "" by default */
+	size_t		null_len;
+	SvLocalToUtc local_to_utc;	/* may be NULL: UTC */
+	void	   *local_to_utc_arg;
+} SvSchema;
+
+/*
+ * One parsed field. str/len always point at the field's raw text inside the
+ * message (after trimming for numeric types), so the caller can hand text,
+ * numeric and SV_TYPE_OTHER values on to PostgreSQL. The union holds the
+ * parsed value: i for ints, dates (days) and timestamps (usec); f for floats;
+ * b for bool.
+ */
+typedef struct SvValue
+{
+	bool		isnull;
+	union
+	{
+		int64_t		i;
+		double		f;
+		bool		b;
+	}			v;
+	const char *str;
+	size_t		len;
+} SvValue;
+
+#define SV_REASON_LEN 256
+
+/* Why a message failed: the field (0-based, -1 for the whole message). */
+typedef struct SvParseError
+{
+	int			field;
+	char		reason[SV_REASON_LEN];
+} SvParseError;
+
+/*
+ * Parses data[0..len) by the schema into values[0..ncolumns). Returns true on
+ * success; on failure returns false and fills *err with the field and a
+ * reason such as: field 2 "tpep_pickup_datetime": invalid timestamp
+ * "2020-13-01 00:00:00". Never reads outside data[0..len).
+ */
+extern bool sv_parse_message(const SvSchema *schema, const char *data,
+							 size_t len, SvValue *values, SvParseError *err);
+
+/* Parses one field (already split out) by one column; same contract. */
+extern bool sv_parse_field(const SvSchema *schema, int field,
+						   const char *data, size_t len, SvValue *value,
+						   SvParseError *err);
+
+#endif							/* STREAMVIEW_PARSE_H */

@@ -1,0 +1,361 @@
+/*
+ * schema.c - a stream's column definitions and their PostgreSQL types
+ *
+ * The user writes a stream's schema in CREATE TABLE's own column syntax. We
+ * hand it to PostgreSQL's raw parser inside a CREATE TABLE statement that is
+ * only parsed, never run, and resolve each type name exactly as CREATE TABLE
+ * would. The parsed values of a message are plain C (parse.h); this module
+ * turns them into Datums of the column types.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
+#include "parser/parser.h"
+#include "pgtime.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "schema.h"
+
+static void sv_schema_check_create(const CreateStmt *stmt);
+static SvColumnDef *sv_schema_column(const ColumnDef *coldef);
+static bool sv_schema_local_to_utc(int64_t local_usec, int64_t *utc_usec,
+								   void *arg);
+
+/* Raises the error for a column list that is not a plain list of columns. */
+static void
+sv_schema_invalid(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+			 errmsg("invalid column definitions for stream"),
+			 errdetail("%s", detail),
+			 errhint("Write columns as in CREATE TABLE, for example 'vendor_id int, pickup timestamp'.")));
+}
+
+/* Error context for syntax errors: they are in the stream's column list. */
+static void
+sv_schema_columns_context(void *arg)
+{
+	errcontext("column definitions of the stream: %s", (const char *) arg);
+}
+
+/*
+ * Parses a column list such as "vendor_id int, ts timestamp" into a List of
+ * SvColumnDef. Only names and types are allowed: no constraints, defaults or
+ * table options. Unknown types raise the type system's own error.
+ */
+List *
+sv_schema_parse_columns(const char *columns)
+{
+	StringInfoData sql;
+	List	   *stmts;
+	RawStmt    *raw;
+	CreateStmt *create;
+	List	   *result = NIL;
+	ListCell   *lc;
+	ErrorContextCallback ctx;
+
+	if (columns == NULL || columns[0] == '\0')
+		sv_schema_invalid("The column list is empty.");
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE TABLE streamview_columns (%s)", columns);
+	ctx.callback = sv_schema_columns_context;
+	ctx.arg = (void *) columns;
+	ctx.previous = error_context_stack;
+	error_context_stack = &ctx;
+	stmts = raw_parser(sql.data, RAW_PARSE_DEFAULT);
+	error_context_stack = ctx.previous;
+	if (list_length(stmts) != 1)
+		sv_schema_invalid("The column list must not end or contain a statement.");
+	raw = linitial_node(RawStmt, stmts);
+	if (!IsA(raw->stmt, CreateStmt))
+		sv_schema_invalid("The column list is not a list of columns.");
+	create = (CreateStmt *) raw->stmt;
+	sv_schema_check_create(create);
+
+	foreach(lc, create->tableElts)
+	{
+		Node	   *elt = lfirst(lc);
+		SvColumnDef *def;
+		ListCell   *prev;
+
+		if (!IsA(elt, ColumnDef))
+			sv_schema_invalid("Only column names and types are allowed.");
+		def = sv_schema_column((ColumnDef *) elt);
+		foreach(prev, result)
+		{
+			if (strcmp(((SvColumnDef *) lfirst(prev))->name, def->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("column \"%s\" specified more than once",
+								def->name)));
+		}
+		result = lappend(result, def);
+	}
+	if (result == NIL)
+		sv_schema_invalid("The column list is empty.");
+	return result;
+}
+
+/* Refuses everything in the parsed CREATE TABLE but its column list. */
+static void
+sv_schema_check_create(const CreateStmt *stmt)
+{
+	if (stmt->inhRelations != NIL || stmt->partbound != NULL ||
+		stmt->partspec != NULL || stmt->ofTypename != NULL ||
+		stmt->constraints != NIL || stmt->options != NIL ||
+		stmt->oncommit != ONCOMMIT_NOOP || stmt->tablespacename != NULL ||
+		stmt->accessMethod != NULL || stmt->if_not_exists ||
+		stmt->relation->schemaname != NULL ||
+		strcmp(stmt->relation->relname, "streamview_columns") != 0 ||
+		stmt->relation->relpersistence != RELPERSISTENCE_PERMANENT)
+		sv_schema_invalid("Only column names and types are allowed.");
+}
+
+/* Resolves one parsed column definition to a name, type OID and typmod. */
+static SvColumnDef *
+sv_schema_column(const ColumnDef *coldef)
+{
+	SvColumnDef *def = palloc0(sizeof(SvColumnDef));
+	char		typtype;
+
+	if (coldef->constraints != NIL || coldef->raw_default != NULL ||
+		coldef->collClause != NULL || coldef->is_not_null ||
+		coldef->compression != NULL || coldef->storage != 0 ||
+		coldef->fdwoptions != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("column \"%s\" has more than a name and a type",
+						coldef->colname),
+				 errhint("Constraints, defaults and collations belong to the results tables, not to a stream's schema.")));
+
+	typenameTypeIdAndMod(NULL, coldef->typeName, &def->typid, &def->typmod);
+	typtype = get_typtype(def->typid);
+	if (typtype == TYPTYPE_PSEUDO)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("column \"%s\" has pseudo-type %s",
+						coldef->colname, format_type_be(def->typid))));
+	def->name = pstrdup(coldef->colname);
+	def->type = format_type_with_typemod(def->typid, def->typmod);
+	return def;
+}
+
+/* Returns the 0-based index of a stream column by name, or -1. */
+int
+sv_schema_column_index(const SvStream *stream, const char *name)
+{
+	for (int i = 0; i < stream->ncolumns; i++)
+	{
+		if (strcmp(stream->columns[i].name, name) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* Whether a type can serve as a view's time column. */
+bool
+sv_schema_is_timestamp(Oid typid)
+{
+	return typid == TIMESTAMPOID || typid == TIMESTAMPTZOID;
+}
+
+/* Maps one column's PostgreSQL type to the parser's column description. */
+static void
+sv_schema_map_column(const SvColumnDef *def, SvColumn *col)
+{
+	col->name = def->name;
+	col->max_chars = -1;
+	col->precision = -1;
+	col->scale = -1;
+	switch (def->typid)
+	{
+		case INT2OID:
+			col->type = SV_TYPE_INT2;
+			break;
+		case INT4OID:
+			col->type = SV_TYPE_INT4;
+			break;
+		case INT8OID:
+			col->type = SV_TYPE_INT8;
+			break;
+		case FLOAT4OID:
+			col->type = SV_TYPE_FLOAT4;
+			break;
+		case FLOAT8OID:
+			col->type = SV_TYPE_FLOAT8;
+			break;
+		case BOOLOID:
+			col->type = SV_TYPE_BOOL;
+			break;
+		case TEXTOID:
+			col->type = SV_TYPE_TEXT;
+			break;
+		case VARCHAROID:
+			col->type = SV_TYPE_TEXT;
+			if (def->typmod >= (int32) VARHDRSZ)
+				col->max_chars = def->typmod - VARHDRSZ;
+			break;
+		case NUMERICOID:
+			col->type = SV_TYPE_NUMERIC;
+			if (def->typmod >= (int32) VARHDRSZ)
+			{
+				int32		tm = def->typmod - VARHDRSZ;
+				int32		scale = (((tm & 0x7ff) ^ 1024) - 1024);
+
+				col->precision = (tm >> 16) & 0xffff;
+				col->scale = scale;
+				if (scale < 0 || scale > col->precision)
+					col->type = SV_TYPE_OTHER;	/* unusual: let numeric_in judge */
+			}
+			break;
+		case DATEOID:
+			col->type = SV_TYPE_DATE;
+			break;
+		case TIMESTAMPOID:
+			col->type = SV_TYPE_TIMESTAMP;
+			break;
+		case TIMESTAMPTZOID:
+			col->type = SV_TYPE_TIMESTAMPTZ;
+			break;
+		default:
+			col->type = SV_TYPE_OTHER;
+			break;
+	}
+}
+
+/*
+ * Builds the parser's schema for a stream. The column array is palloc'd in
+ * the current memory context and lives as long as it.
+ */
+void
+sv_schema_build(const SvStream *stream, SvSchema *schema)
+{
+	SvColumn   *cols = palloc0(sizeof(SvColumn) * stream->ncolumns);
+
+	for (int i = 0; i < stream->ncolumns; i++)
+		sv_schema_map_column(&stream->columns[i], &cols[i]);
+	schema->ncolumns = stream->ncolumns;
+	schema->columns = cols;
+	schema->delimiter = stream->delimiter;
+	schema->delimiter_len = strlen(stream->delimiter);
+	schema->null_marker = stream->null_marker;
+	schema->null_len = strlen(stream->null_marker);
+	schema->local_to_utc = sv_schema_local_to_utc;
+	schema->local_to_utc_arg = NULL;
+}
+
+/*
+ * The parser's callback for timestamptz values without an explicit offset:
+ * interpret them in the server's TimeZone, as timestamptz input does.
+ */
+static bool
+sv_schema_local_to_utc(int64_t local_usec, int64_t *utc_usec, void *arg)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+	int			tz;
+
+	if (timestamp2tm((Timestamp) local_usec, NULL, &tm, &fsec, NULL, NULL) != 0)
+		return false;
+	tz = DetermineTimeZoneOffset(&tm, session_timezone);
+	*utc_usec = local_usec + (int64_t) tz * USECS_PER_SEC;
+	return IS_VALID_TIMESTAMP(*utc_usec);
+}
+
+/*
+ * Converts one parsed, non-NULL value into a Datum of its column's type.
+ * Types the parser does not know go through the type's input function,
+ * which raises the type's own error for bad input.
+ */
+Datum
+sv_schema_datum(const SvColumnDef *def, const SvValue *value)
+{
+	char	   *str;
+	Oid			infn;
+	Oid			ioparam;
+
+	switch (def->typid)
+	{
+		case INT2OID:
+			return Int16GetDatum((int16) value->v.i);
+		case INT4OID:
+			return Int32GetDatum((int32) value->v.i);
+		case INT8OID:
+			return Int64GetDatum(value->v.i);
+		case FLOAT4OID:
+			return Float4GetDatum((float4) value->v.f);
+		case FLOAT8OID:
+			return Float8GetDatum(value->v.f);
+		case BOOLOID:
+			return BoolGetDatum(value->v.b);
+		case DATEOID:
+			return DateADTGetDatum((DateADT) value->v.i);
+		case TIMESTAMPOID:
+			return TimestampGetDatum((Timestamp) value->v.i);
+		case TIMESTAMPTZOID:
+			return TimestampTzGetDatum((TimestampTz) value->v.i);
+		case TEXTOID:
+		case VARCHAROID:
+			return PointerGetDatum(cstring_to_text_with_len(value->str,
+															(int) value->len));
+		default:
+			str = pnstrdup(value->str, value->len);
+			getTypeInputInfo(def->typid, &infn, &ioparam);
+			return OidInputFunctionCall(infn, str, ioparam, def->typmod);
+	}
+}
+
+/*
+ * Appends a value as a JSON value: numbers and booleans as themselves,
+ * everything else (and non-finite numbers) as a JSON string of its text form.
+ */
+void
+sv_schema_append_json(StringInfo buf, const SvColumnDef *def, Datum datum)
+{
+	Oid			outfn;
+	bool		isvarlena;
+	char	   *text;
+	char		dtbuf[MAXDATELEN + 1];
+
+	if (def->typid == DATEOID || def->typid == TIMESTAMPOID ||
+		def->typid == TIMESTAMPTZOID)
+	{
+		/* ISO 8601 whatever the DateStyle, as to_jsonb() writes them */
+		escape_json(buf, JsonEncodeDateTime(dtbuf, datum, def->typid, NULL));
+		return;
+	}
+	getTypeOutputInfo(def->typid, &outfn, &isvarlena);
+	text = OidOutputFunctionCall(outfn, datum);
+	switch (def->typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			if (strpbrk(text, "NnIi") == NULL)
+			{
+				appendStringInfoString(buf, text);
+				return;
+			}
+			break;
+		case BOOLOID:
+			appendStringInfoString(buf, DatumGetBool(datum) ? "true" : "false");
+			return;
+		default:
+			break;
+	}
+	escape_json(buf, text);
+}

@@ -1,0 +1,25 @@
+/*
+ * schema.h - a stream's column definitions and their PostgreSQL types
+ *
+ * Turns the user's column list ("vendor_id int, ts timestamp") into column
+ * definitions with resolved types, builds the parser's schema from them, and
+ * converts parsed values into Datums and JSON for the backend side.
+ */
+#ifndef STREAMVIEW_SCHEMA_H
+#define STREAMVIEW_SCHEMA_H
+
+#include "postgres.h"
+
+#include "catalog.h"
+#include "lib/stringinfo.h"
+#include "parse.h"
+
+extern List *sv_schema_parse_columns(const char *columns);
+extern int	sv_schema_column_index(const SvStream *stream, const char *name);
+extern void sv_schema_build(const SvStream *stream, SvSchema *schema);
+extern Datum sv_schema_datum(const SvColumnDef *def, const SvValue *value);
+extern void sv_schema_append_json(StringInfo buf, const SvColumnDef *def,
+								  Datum datum);
+extern bool sv_schema_is_timestamp(Oid typid);
+
+#endif							/* STREAMVIEW_SCHEMA_H */

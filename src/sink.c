@@ -1,0 +1,2 @@
+/* sink.c */
+#include "postgres.h"

@@ -1,0 +1,147 @@
+/*
+ * streamview.c - module entry: settings and shared-memory hooks
+ *
+ * The library must be preloaded (shared_preload_libraries): it reserves
+ * shared memory for window state and worker slots, and registers the
+ * launcher background worker. Everything else lives in its own module.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "launcher.h"
+#include "streamview.h"
+#include "window.h"
+
+PG_MODULE_MAGIC;
+
+char	   *sv_database = NULL;
+int			sv_max_windows = 262144;
+int			sv_max_streams = 16;
+int			sv_max_key_bytes = 64;
+int			sv_batch_max_messages = 100000;
+int			sv_batch_max_ms = 500;
+int			sv_max_message_bytes = 1048576;
+char	   *sv_test_crash_point = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+void		_PG_init(void);
+static void sv_shmem_request(void);
+static void sv_shmem_startup(void);
+static void sv_define_settings(void);
+
+PG_FUNCTION_INFO_V1(streamview_check_database);
+
+/*
+ * Module load: refuse to work unless preloaded, since shared memory can only
+ * be reserved at server start; then define settings and hooks and register
+ * the launcher.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("streamview must be loaded via shared_preload_libraries"),
+				 errhint("Add streamview to shared_preload_libraries in postgresql.conf and restart the server.")));
+
+	sv_define_settings();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = sv_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = sv_shmem_startup;
+
+	sv_launcher_register();
+}
+
+/* Defines every streamview.* setting, with units and ranges. */
+static void
+sv_define_settings(void)
+{
+	DefineCustomStringVariable("streamview.database",
+							   "Database in which streamview runs its streams.",
+							   NULL, &sv_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("streamview.max_windows",
+							"Window slots kept in shared memory, for all views together.",
+							NULL, &sv_max_windows, 262144, 1024, 100000000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("streamview.max_streams",
+							"Streams that can run at the same time.",
+							NULL, &sv_max_streams, 16, 1, 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("streamview.max_key_bytes",
+							"Bytes of group key a shared-memory window slot holds.",
+							"Windows with longer keys are counted in the results table only.",
+							&sv_max_key_bytes, 64, 8, 1024,
+							PGC_POSTMASTER, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("streamview.batch_max_messages",
+							"Messages after which a micro-batch is committed.",
+							NULL, &sv_batch_max_messages, 100000, 1, 10000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("streamview.batch_max_ms",
+							"Time after which a micro-batch is committed.",
+							NULL, &sv_batch_max_ms, 500, 1, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("streamview.max_message_bytes",
+							"Message values larger than this are rejected.",
+							NULL, &sv_max_message_bytes, 1048576, 16, 1073741823,
+							PGC_SIGHUP, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomStringVariable("streamview.test_crash_point",
+							   "For tests: a named point at which a stream worker kills itself.",
+							   NULL, &sv_test_crash_point, "",
+							   PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("streamview");
+}
+
+/* Reserves the shared memory and locks of every module. */
+static void
+sv_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	sv_window_shmem_request();
+	sv_launcher_shmem_request();
+}
+
+/* Creates or attaches to every module's shared memory. */
+static void
+sv_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	sv_window_shmem_startup();
+	sv_launcher_shmem_startup();
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Called by the install script: streamview serves one database per cluster,
+ * so CREATE EXTENSION anywhere else is refused with a hint.
+ */
+Datum
+streamview_check_database(PG_FUNCTION_ARGS)
+{
+	const char *current = get_database_name(MyDatabaseId);
+
+	if (strcmp(current, sv_database) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("streamview can only be installed in database \"%s\"",
+						sv_database),
+				 errdetail("The current database is \"%s\".", current),
+				 errhint("Set streamview.database in postgresql.conf and restart the server to use another database.")));
+	PG_RETURN_VOID();
+}
