@@ -74,6 +74,19 @@ CREATE TABLE streamview.offsets (
 );
 COMMENT ON TABLE streamview.offsets IS 'streamview consumed positions: the next Kafka offset to read per partition';
 
+-- Messages a stream could not count, written with the batch they came in.
+CREATE TABLE streamview.rejects (
+	stream text NOT NULL,
+	view regclass,
+	partition int NOT NULL,
+	"offset" bigint NOT NULL,
+	payload bytea,
+	reason text NOT NULL,
+	rejected_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON streamview.rejects (stream, rejected_at);
+COMMENT ON TABLE streamview.rejects IS 'streamview rejects: messages set aside (view NULL: for every view of the stream), with the reason';
+
 SELECT pg_catalog.pg_extension_config_dump('streamview.streams', '');
 SELECT pg_catalog.pg_extension_config_dump('streamview.stream_columns', '');
 SELECT pg_catalog.pg_extension_config_dump('streamview.window_views', '');
@@ -86,7 +99,7 @@ GRANT SELECT (name, id, brokers, topic, format, delimiter, null_marker,
 			  start_offset, running, owner, created_at)
 	ON streamview.streams TO PUBLIC;
 GRANT SELECT ON streamview.stream_columns, streamview.window_views,
-	streamview.offsets TO PUBLIC;
+	streamview.offsets, streamview.rejects TO PUBLIC;
 
 CREATE FUNCTION streamview.create_stream(
 	name text,
@@ -177,3 +190,61 @@ REVOKE EXECUTE ON FUNCTION streamview._forget_dropped_views() FROM PUBLIC;
 CREATE EVENT TRIGGER streamview_forget_dropped_views ON sql_drop
 	WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION streamview._forget_dropped_views();
+
+-- The committed counts of a view's recently touched windows, from shared
+-- memory. timestamp windows are shown as timestamptz (as a cast would).
+CREATE FUNCTION streamview.live_counts(view regclass,
+	OUT window_start timestamptz, OUT window_end timestamptz,
+	OUT group_key text[], OUT count bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'streamview_live_counts'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION streamview.memory_usage(OUT windows bigint, OUT capacity bigint,
+	OUT bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'streamview_memory_usage'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION streamview._stream_status(OUT stream_id int, OUT state text,
+	OUT pid int, OUT messages bigint, OUT batches bigint, OUT rejects bigint,
+	OUT late bigint, OUT last_batch_at timestamptz, OUT last_batch_ms float8,
+	OUT last_error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'streamview_stream_status'
+LANGUAGE C STRICT;
+
+CREATE FUNCTION streamview._partition_status(OUT stream_id int, OUT partition int,
+	OUT high_watermark bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'streamview_partition_status'
+LANGUAGE C STRICT;
+
+-- One row per stream: what its worker is doing and has done since it started.
+CREATE VIEW streamview.stream_status AS
+SELECT s.name AS stream,
+	   coalesce(st.state, 'stopped') AS state,
+	   st.pid,
+	   coalesce(st.messages, 0) AS messages,
+	   coalesce(st.batches, 0) AS batches,
+	   coalesce(st.rejects, 0) AS rejects,
+	   coalesce(st.late, 0) AS late,
+	   st.last_batch_at,
+	   st.last_batch_ms,
+	   st.last_error
+  FROM streamview.streams s
+  LEFT JOIN streamview._stream_status() st ON st.stream_id = s.id;
+
+-- One row per partition a stream reads: its committed position and lag.
+CREATE VIEW streamview.partition_status AS
+SELECT o.stream,
+	   o.partition,
+	   o.next_offset,
+	   p.high_watermark,
+	   greatest(p.high_watermark - o.next_offset, 0) AS lag
+  FROM streamview.offsets o
+  JOIN streamview.streams s ON s.name = o.stream
+  LEFT JOIN streamview._partition_status() p
+	ON p.stream_id = s.id AND p.partition = o.partition;
+
+GRANT SELECT ON streamview.stream_status, streamview.partition_status TO PUBLIC;

@@ -13,6 +13,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -24,6 +25,7 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "catalog.h"
 #include "kafka.h"
@@ -494,4 +496,115 @@ streamview_parse_message(PG_FUNCTION_ARGS)
 	error_context_stack = ctx.previous;
 	appendStringInfoChar(&json, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(streamview_live_counts);
+PG_FUNCTION_INFO_V1(streamview_stream_status);
+PG_FUNCTION_INFO_V1(streamview_partition_status);
+PG_FUNCTION_INFO_V1(streamview_memory_usage);
+
+static const char *const sv_state_names[] = {"stopped", "starting", "running", "retrying"};
+
+/*
+ * live_counts(view): the view's windows as shared memory holds them (the
+ * committed counts of recently touched windows), without a table scan.
+ */
+Datum
+streamview_live_counts(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SvView	   *v = sv_catalog_get_view(relid, false);
+	SvStream   *s = sv_catalog_get_stream(v->stream, false);
+	int			tidx = sv_schema_column_index(s, v->time_column);
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", get_rel_name(relid))));
+	InitMaterializedSRF(fcinfo, 0);
+	sv_window_live_counts(relid, v->size_usec,
+						  s->columns[tidx].typid == TIMESTAMPTZOID, rsinfo);
+	return (Datum) 0;
+}
+
+/* The workers' progress per stream, for the stream_status view. */
+Datum
+streamview_stream_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n;
+	SvSlotSnapshot *snap = sv_launcher_snapshot(&n);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		SvStreamStatus *st = &snap[i].status;
+		Datum		values[10];
+		bool		nulls[10] = {0};
+
+		values[0] = Int32GetDatum(snap[i].stream_id);
+		values[1] = CStringGetTextDatum(sv_state_names[st->state]);
+		values[2] = Int32GetDatum((int32) snap[i].worker_pid);
+		nulls[2] = snap[i].worker_pid == 0;
+		values[3] = Int64GetDatum(st->messages);
+		values[4] = Int64GetDatum(st->batches);
+		values[5] = Int64GetDatum(st->rejects);
+		values[6] = Int64GetDatum(st->late);
+		values[7] = TimestampTzGetDatum(st->last_batch_at);
+		nulls[7] = st->last_batch_at == 0;
+		values[8] = Float8GetDatum(st->last_batch_ms);
+		nulls[8] = st->batches == 0;
+		values[9] = CStringGetTextDatum(st->last_error);
+		nulls[9] = st->last_error[0] == '\0';
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* The broker's high watermarks per partition, for partition_status. */
+Datum
+streamview_partition_status(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			n;
+	SvSlotSnapshot *snap = sv_launcher_snapshot(&n);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		for (int p = 0; p < snap[i].status.npartitions; p++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {0};
+
+			values[0] = Int32GetDatum(snap[i].stream_id);
+			values[1] = Int32GetDatum(p);
+			values[2] = Int64GetDatum(snap[i].status.high_watermark[p]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
+}
+
+/* memory_usage(): windows held in shared memory, capacity and bytes. */
+Datum
+streamview_memory_usage(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {0};
+	int64		windows;
+	int64		capacity;
+	int64		bytes;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	sv_window_usage(&windows, &capacity, &bytes);
+	values[0] = Int64GetDatum(windows);
+	values[1] = Int64GetDatum(capacity);
+	values[2] = Int64GetDatum(bytes);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }

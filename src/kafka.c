@@ -188,3 +188,329 @@ sv_kafka_check_options(Jsonb *options)
 	sv_kafka_foreach_option(options, sv_kafka_check_one, conf);
 	rd_kafka_conf_destroy(conf);
 }
+
+/* ---- the consumer (stream workers only) ----------------------------- */
+
+#define SV_LOG_RING 32
+#define SV_FETCH_MAX 10000
+
+/* A stream's consumer: handle, its queue, and the queue's wake-up pipe. */
+struct SvKafka
+{
+	rd_kafka_t *rk;
+	rd_kafka_queue_t *queue;
+	rd_kafka_topic_t *topic_handle;
+	char	   *topic;
+	int			pipefd[2];
+	rd_kafka_message_t *msgs[SV_FETCH_MAX];
+	/* log lines and errors gathered on our own thread, emitted later */
+	char		logs[SV_LOG_RING][256];
+	int			nlogs;
+	int			last_error_code;
+	char		last_error[256];
+};
+
+/*
+ * librdkafka's log callback. With log.queue the logs are served from the
+ * consumer queue, i.e. on the worker's own thread inside a fetch; even so
+ * it only copies the line, never calls PostgreSQL, since librdkafka may be
+ * deep in its own code.
+ */
+static void
+sv_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+				const char *buf)
+{
+	SvKafka    *kafka = rd_kafka_opaque(rk);
+
+	if (kafka == NULL || kafka->nlogs >= SV_LOG_RING)
+		return;
+	snprintf(kafka->logs[kafka->nlogs++], 256, "%s: %s", fac, buf);
+}
+
+/* librdkafka's error callback, served on the worker's thread likewise. */
+static void
+sv_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	SvKafka    *kafka = opaque;
+
+	kafka->last_error_code = err;
+	snprintf(kafka->last_error, sizeof(kafka->last_error), "%s: %s",
+			 rd_kafka_err2name(err), reason);
+}
+
+/* Sets one of streamview's own properties; they are known to be valid. */
+static void
+sv_kafka_set(rd_kafka_conf_t *conf, const char *key, const char *value)
+{
+	char		errstr[512];
+
+	if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		elog(ERROR, "could not set Kafka property %s: %s", key, errstr);
+}
+
+/* Sets one of the user's options (checked when the stream was created). */
+static void
+sv_kafka_set_user(const char *key, const char *value, void *arg)
+{
+	rd_kafka_conf_t *conf = arg;
+	char		errstr[512];
+
+	if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid Kafka option \"%s\"", key),
+				 errdetail("librdkafka says: %s", errstr)));
+}
+
+/* Builds the consumer configuration: ours first, then the user's options. */
+static rd_kafka_conf_t *
+sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char		group[NAMEDATALEN + 64];
+
+	snprintf(group, sizeof(group), "streamview-%d", stream->id);
+	/* defaults tuned for fresh counts; the user's options may override */
+	sv_kafka_set(conf, "fetch.wait.max.ms", "50");
+	sv_kafka_set(conf, "fetch.error.backoff.ms", "100");
+	sv_kafka_set(conf, "reconnect.backoff.max.ms", "2000");
+	sv_kafka_set(conf, "client.id", "streamview");
+	sv_kafka_foreach_option(stream->options, sv_kafka_set_user, conf);
+	/* streamview's own: exactly-once needs offsets kept in PostgreSQL */
+	sv_kafka_set(conf, "bootstrap.servers", stream->brokers);
+	sv_kafka_set(conf, "group.id", group);
+	sv_kafka_set(conf, "enable.auto.commit", "false");
+	sv_kafka_set(conf, "enable.auto.offset.store", "false");
+	sv_kafka_set(conf, "auto.offset.reset", "error");
+	sv_kafka_set(conf, "enable.partition.eof", "false");
+	sv_kafka_set(conf, "log.queue", "true");
+	rd_kafka_conf_set_log_cb(conf, sv_kafka_log_cb);
+	rd_kafka_conf_set_error_cb(conf, sv_kafka_error_cb);
+	rd_kafka_conf_set_opaque(conf, kafka);
+	return conf;
+}
+
+/*
+ * Creates a stream's consumer. librdkafka's threads are created with every
+ * signal blocked, so PostgreSQL's handlers only ever run on our thread.
+ * Returns NULL with errbuf set when librdkafka refuses.
+ */
+SvKafka *
+sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
+{
+	SvKafka    *kafka = palloc0(sizeof(SvKafka));
+	rd_kafka_conf_t *conf = sv_kafka_conf(stream, kafka);
+	sigset_t	all;
+	sigset_t	old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	kafka->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (kafka->rk == NULL)
+	{
+		rd_kafka_conf_destroy(conf);
+		pfree(kafka);
+		return NULL;
+	}
+	rd_kafka_poll_set_consumer(kafka->rk);
+	rd_kafka_set_log_queue(kafka->rk, NULL);
+	kafka->queue = rd_kafka_queue_get_consumer(kafka->rk);
+	kafka->topic = pstrdup(stream->topic);
+	if (pipe(kafka->pipefd) != 0)
+		elog(ERROR, "could not create pipe: %m");
+	fcntl(kafka->pipefd[0], F_SETFL, O_NONBLOCK);
+	fcntl(kafka->pipefd[1], F_SETFL, O_NONBLOCK);
+	rd_kafka_queue_io_event_enable(kafka->queue, kafka->pipefd[1], "1", 1);
+	return kafka;
+}
+
+/* Closes the consumer without committing anything to the broker. */
+void
+sv_kafka_close(SvKafka *kafka)
+{
+	if (kafka == NULL)
+		return;
+	rd_kafka_queue_io_event_enable(kafka->queue, -1, NULL, 0);
+	if (kafka->topic_handle)
+		rd_kafka_topic_destroy(kafka->topic_handle);
+	rd_kafka_queue_destroy(kafka->queue);
+	rd_kafka_assign(kafka->rk, NULL);
+	rd_kafka_destroy_flags(kafka->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	close(kafka->pipefd[0]);
+	close(kafka->pipefd[1]);
+	pfree(kafka);
+}
+
+/* The descriptor that becomes readable when messages or events arrive. */
+int
+sv_kafka_wait_fd(SvKafka *kafka)
+{
+	return kafka->pipefd[0];
+}
+
+/* Empties the wake-up pipe after a wait. */
+void
+sv_kafka_drain_wait_fd(SvKafka *kafka)
+{
+	char		buf[64];
+
+	while (read(kafka->pipefd[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/*
+ * Returns the topic's partitions (an int List) from the broker's metadata,
+ * or NIL with errbuf set (unknown topic, unreachable broker).
+ */
+List *
+sv_kafka_partitions(SvKafka *kafka, int timeout_ms, char *errbuf, size_t errlen)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err;
+	List	   *parts = NIL;
+
+	if (kafka->topic_handle == NULL)
+		kafka->topic_handle = rd_kafka_topic_new(kafka->rk, kafka->topic, NULL);
+	err = rd_kafka_metadata(kafka->rk, 0, kafka->topic_handle, &md, timeout_ms);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not read metadata of topic \"%s\": %s",
+				 kafka->topic, rd_kafka_err2str(err));
+		return NIL;
+	}
+	if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		md->topics[0].partition_cnt == 0)
+	{
+		snprintf(errbuf, errlen, "topic \"%s\" is not available: %s", kafka->topic,
+				 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+		rd_kafka_metadata_destroy(md);
+		return NIL;
+	}
+	for (int i = 0; i < md->topics[0].partition_cnt; i++)
+		parts = lappend_int(parts, md->topics[0].partitions[i].id);
+	rd_kafka_metadata_destroy(md);
+	list_sort(parts, list_int_cmp);
+	return parts;
+}
+
+/* Asks the broker for a partition's low and high watermarks. */
+bool
+sv_kafka_watermarks(SvKafka *kafka, int32 partition, int timeout_ms,
+					int64 *low, int64 *high, char *errbuf, size_t errlen)
+{
+	rd_kafka_resp_err_t err;
+	int64_t		lo;
+	int64_t		hi;
+
+	err = rd_kafka_query_watermark_offsets(kafka->rk, kafka->topic, partition,
+										   &lo, &hi, timeout_ms);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		snprintf(errbuf, errlen, "could not read offsets of partition %d: %s",
+				 partition, rd_kafka_err2str(err));
+		return false;
+	}
+	*low = lo;
+	*high = hi;
+	return true;
+}
+
+/* The high watermark from the last fetch response, without a request. */
+bool
+sv_kafka_cached_high(SvKafka *kafka, int32 partition, int64 *high)
+{
+	int64_t		lo;
+	int64_t		hi;
+
+	if (rd_kafka_get_watermark_offsets(kafka->rk, kafka->topic, partition,
+									   &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		hi < 0)
+		return false;
+	*high = hi;
+	return true;
+}
+
+/* Assigns the stream's partitions at the given next offsets (SvOffset List). */
+void
+sv_kafka_assign(SvKafka *kafka, List *offsets)
+{
+	rd_kafka_topic_partition_list_t *parts;
+	ListCell   *lc;
+	rd_kafka_resp_err_t err;
+
+	parts = rd_kafka_topic_partition_list_new(list_length(offsets));
+	foreach(lc, offsets)
+	{
+		SvOffset   *o = lfirst(lc);
+
+		rd_kafka_topic_partition_list_add(parts, kafka->topic, o->partition)->offset =
+			o->next_offset;
+	}
+	err = rd_kafka_assign(kafka->rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		elog(ERROR, "could not assign partitions: %s", rd_kafka_err2str(err));
+}
+
+/*
+ * Takes what the consumer queue holds right now, without waiting: up to max
+ * messages, and any consumer errors (kept in fetch->error; an offset out of
+ * range names its partition in gap_partition).
+ */
+void
+sv_kafka_fetch(SvKafka *kafka, int max, SvFetch *fetch)
+{
+	ssize_t		n;
+	int			kept = 0;
+
+	fetch->nmessages = 0;
+	fetch->msgs = kafka->msgs;
+	fetch->error_code = 0;
+	fetch->error[0] = '\0';
+	fetch->gap_partition = -1;
+	kafka->last_error_code = 0;
+	n = rd_kafka_consume_batch_queue(kafka->queue, 0, kafka->msgs,
+									 Min(max, SV_FETCH_MAX));
+	for (ssize_t i = 0; i < n; i++)
+	{
+		rd_kafka_message_t *m = kafka->msgs[i];
+
+		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		{
+			kafka->msgs[kept++] = m;
+			continue;
+		}
+		fetch->error_code = m->err;
+		snprintf(fetch->error, sizeof(fetch->error), "%s: %s",
+				 rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+		if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+			m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
+			fetch->gap_partition = m->partition;
+		rd_kafka_message_destroy(m);
+	}
+	fetch->nmessages = kept;
+	if (fetch->error_code == 0 && kafka->last_error_code != 0)
+	{
+		fetch->error_code = kafka->last_error_code;
+		strlcpy(fetch->error, kafka->last_error, sizeof(fetch->error));
+	}
+}
+
+/* Gives the fetched messages back to librdkafka. */
+void
+sv_kafka_release(SvFetch *fetch)
+{
+	for (int i = 0; i < fetch->nmessages; i++)
+		rd_kafka_message_destroy(fetch->msgs[i]);
+	fetch->nmessages = 0;
+}
+
+/* Writes the log lines gathered during fetches to the server log. */
+void
+sv_kafka_emit_logs(SvKafka *kafka)
+{
+	for (int i = 0; i < kafka->nlogs; i++)
+		ereport(LOG, (errmsg("librdkafka: %s", kafka->logs[i])));
+	kafka->nlogs = 0;
+}

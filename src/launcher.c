@@ -1,36 +1,614 @@
 /*
  * launcher.c - the launcher: which streams run, starting and stopping workers
+ *
+ * The launcher is a static background worker connected to
+ * streamview.database. Shared memory holds one slot per stream that should
+ * run; start() and stop() set the slot's wish, wake the launcher and wait.
+ * The launcher alone starts workers (dynamic, BGW_NEVER_RESTART), so a
+ * stream never has two; it restarts a worker that exits while its stream
+ * should run. After a crash or restart, shared memory is new and the
+ * launcher rebuilds the wishes from the catalog's running flags.
  */
 #include "postgres.h"
 
-#include "launcher.h"
+#include <signal.h>
 
-void
-sv_launcher_register(void)
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "launcher.h"
+#include "streamview.h"
+
+/* How long start(), stop() and drop_stream() wait for the launcher. */
+#define SV_WAIT_MS 10000
+/* How long the launcher waits before restarting a worker that exited. */
+#define SV_RESTART_DELAY_MS 1000
+
+/* One stream that should run, or whose worker is still stopping. */
+typedef struct SvSlot
 {
+	int			stream_id;		/* 0: free */
+	bool		want_running;
+	bool		start_failed;	/* no background worker slot was free */
+	uint32		generation;		/* bumped when the stream's config changes */
+	pid_t		worker_pid;
+	Latch	   *worker_latch;
+	slock_t		mutex;			/* protects status */
+	SvStreamStatus status;
+} SvSlot;
+
+typedef struct SvLauncherShared
+{
+	LWLock	   *lock;			/* protects everything but slot status */
+	pid_t		launcher_pid;
+	Latch	   *launcher_latch;
+	SvSlot		slots[FLEXIBLE_ARRAY_MEMBER];
+} SvLauncherShared;
+
+static SvLauncherShared *sv_shared = NULL;
+
+/* A wish set by this transaction, undone if it aborts. */
+typedef struct SvPendingWish
+{
+	int			stream_id;
+	bool		previous;
+} SvPendingWish;
+
+static List *sv_pending = NIL;
+static bool sv_xact_callback_registered = false;
+
+static Size
+sv_launcher_shmem_size(void)
+{
+	return add_size(offsetof(SvLauncherShared, slots),
+					mul_size(sizeof(SvSlot), sv_max_streams));
 }
 
+/* Reserves the launcher's shared memory and lock. */
 void
 sv_launcher_shmem_request(void)
 {
+	RequestAddinShmemSpace(sv_launcher_shmem_size());
+	RequestNamedLWLockTranche("streamview launcher", 1);
 }
 
+/* Creates or attaches to the slots (caller holds AddinShmemInitLock). */
 void
 sv_launcher_shmem_startup(void)
 {
+	bool		found;
+
+	sv_shared = ShmemInitStruct("streamview launcher", sv_launcher_shmem_size(),
+								&found);
+	if (!found)
+	{
+		memset(sv_shared, 0, sv_launcher_shmem_size());
+		sv_shared->lock = &(GetNamedLWLockTranche("streamview launcher"))->lock;
+		for (int i = 0; i < sv_max_streams; i++)
+			SpinLockInit(&sv_shared->slots[i].mutex);
+	}
 }
 
+/* Registers the launcher; it starts once recovery has finished. */
+void
+sv_launcher_register(void)
+{
+	BackgroundWorker bgw = {0};
+
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = 5;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "streamview");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "sv_launcher_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "streamview launcher");
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "streamview launcher");
+	RegisterBackgroundWorker(&bgw);
+}
+
+/* Finds the slot of a stream; with allocate, takes a free one. Lock held. */
+static int
+sv_find_slot(int stream_id, bool allocate)
+{
+	int			free_slot = -1;
+
+	for (int i = 0; i < sv_max_streams; i++)
+	{
+		if (sv_shared->slots[i].stream_id == stream_id)
+			return i;
+		if (sv_shared->slots[i].stream_id == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (!allocate || free_slot < 0)
+		return -1;
+	sv_shared->slots[free_slot].stream_id = stream_id;
+	sv_shared->slots[free_slot].want_running = false;
+	sv_shared->slots[free_slot].start_failed = false;
+	sv_shared->slots[free_slot].worker_pid = 0;
+	memset(&sv_shared->slots[free_slot].status, 0, sizeof(SvStreamStatus));
+	return free_slot;
+}
+
+static void
+sv_wake_launcher(void)
+{
+	if (sv_shared->launcher_latch)
+		SetLatch(sv_shared->launcher_latch);
+}
+
+/* Undoes this transaction's wishes if it aborts, so they follow the catalog. */
+static void
+sv_launcher_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event == XACT_EVENT_ABORT && sv_shared != NULL)
+	{
+		LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+		foreach(lc, sv_pending)
+		{
+			SvPendingWish *w = lfirst(lc);
+			int			slot = sv_find_slot(w->stream_id, w->previous);
+
+			if (slot >= 0)
+				sv_shared->slots[slot].want_running = w->previous;
+		}
+		LWLockRelease(sv_shared->lock);
+		sv_wake_launcher();
+	}
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
+	{
+		list_free_deep(sv_pending);
+		sv_pending = NIL;
+	}
+}
+
+/* Sets a stream's wish (lock held), remembering the old one for abort. */
+static int
+sv_set_wish(int stream_id, bool running)
+{
+	int			slot = sv_find_slot(stream_id, running);
+	MemoryContext old;
+	SvPendingWish *w;
+
+	if (slot < 0)
+	{
+		if (!running)
+			return -1;
+		LWLockRelease(sv_shared->lock);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many running streams"),
+				 errhint("Raise streamview.max_streams (currently %d) and restart the server.",
+						 sv_max_streams)));
+	}
+	if (!sv_xact_callback_registered)
+	{
+		RegisterXactCallback(sv_launcher_xact_callback, NULL);
+		sv_xact_callback_registered = true;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	w = palloc(sizeof(SvPendingWish));
+	w->stream_id = stream_id;
+	w->previous = sv_shared->slots[slot].want_running;
+	sv_pending = lappend(sv_pending, w);
+	MemoryContextSwitchTo(old);
+
+	sv_shared->slots[slot].want_running = running;
+	sv_shared->slots[slot].start_failed = false;
+	return slot;
+}
+
+/* Checks that the library was preloaded, so the slots exist. */
+static void
+sv_require_shared(void)
+{
+	if (sv_shared == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("streamview must be loaded via shared_preload_libraries"),
+				 errhint("Add streamview to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
+/* Waits a moment on our own latch (for the launcher or a worker to act). */
+static void
+sv_wait_a_moment(void)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 10, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/*
+ * Asks the launcher to run a stream and waits until its worker is up.
+ * Fails with 53400 when no background worker slot is free.
+ */
 void
 sv_launcher_start_stream(int stream_id, const char *name)
 {
+	int			slot;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   SV_WAIT_MS);
+
+	sv_require_shared();
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	slot = sv_set_wish(stream_id, true);
+	LWLockRelease(sv_shared->lock);
+	sv_wake_launcher();
+
+	for (;;)
+	{
+		pid_t		pid;
+		bool		failed;
+
+		LWLockAcquire(sv_shared->lock, LW_SHARED);
+		pid = sv_shared->slots[slot].worker_pid;
+		failed = sv_shared->slots[slot].start_failed;
+		LWLockRelease(sv_shared->lock);
+		if (pid != 0)
+			return;
+		if (failed)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("could not start a worker for stream \"%s\"", name),
+					 errdetail("No background worker slot is free."),
+					 errhint("Raise max_worker_processes (currently %d) and restart the server.",
+							 max_worker_processes)));
+		if (GetCurrentTimestamp() > deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the worker for stream \"%s\" did not start", name),
+					 errhint("Check that the streamview launcher runs in database \"%s\" (streamview.database).",
+							 sv_database)));
+		sv_wait_a_moment();
+	}
 }
 
+/* Asks the launcher to stop a stream's worker and waits until it is gone. */
 void
 sv_launcher_stop_stream(int stream_id, bool dropped)
 {
+	int			slot;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   SV_WAIT_MS);
+
+	sv_require_shared();
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	slot = sv_set_wish(stream_id, false);
+	LWLockRelease(sv_shared->lock);
+	if (slot < 0)
+		return;
+	sv_wake_launcher();
+	for (;;)
+	{
+		pid_t		pid;
+
+		LWLockAcquire(sv_shared->lock, LW_SHARED);
+		pid = sv_shared->slots[slot].stream_id == stream_id ?
+			sv_shared->slots[slot].worker_pid : 0;
+		LWLockRelease(sv_shared->lock);
+		if (pid == 0)
+			return;
+		if (GetCurrentTimestamp() > deadline)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("the worker of the stream did not stop in time"),
+					 errdetail("Its process ID is %d.", (int) pid)));
+		sv_wait_a_moment();
+	}
 }
 
+/* Tells a running stream's worker to reload its configuration. */
 void
 sv_launcher_stream_changed(int stream_id)
 {
+	int			slot;
+	Latch	   *latch = NULL;
+
+	sv_require_shared();
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	slot = sv_find_slot(stream_id, false);
+	if (slot >= 0)
+	{
+		sv_shared->slots[slot].generation++;
+		latch = sv_shared->slots[slot].worker_latch;
+	}
+	LWLockRelease(sv_shared->lock);
+	if (latch)
+		SetLatch(latch);
+}
+
+/* Copies every used slot, for the status views. */
+SvSlotSnapshot *
+sv_launcher_snapshot(int *nslots)
+{
+	SvSlotSnapshot *snap = palloc0(sizeof(SvSlotSnapshot) * sv_max_streams);
+	int			n = 0;
+
+	sv_require_shared();
+	LWLockAcquire(sv_shared->lock, LW_SHARED);
+	for (int i = 0; i < sv_max_streams; i++)
+	{
+		SvSlot	   *s = &sv_shared->slots[i];
+
+		if (s->stream_id == 0)
+			continue;
+		snap[n].stream_id = s->stream_id;
+		snap[n].worker_pid = s->worker_pid;
+		SpinLockAcquire(&s->mutex);
+		snap[n].status = s->status;
+		SpinLockRelease(&s->mutex);
+		if (s->worker_pid == 0)
+			snap[n].status.state = SV_STATE_STOPPED;
+		n++;
+	}
+	LWLockRelease(sv_shared->lock);
+	*nslots = n;
+	return snap;
+}
+
+/* Clears the worker's pid from its slot as it exits. */
+static void
+sv_detach_worker(int code, Datum arg)
+{
+	int			slot = DatumGetInt32(arg);
+
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	if (sv_shared->slots[slot].worker_pid == MyProcPid)
+	{
+		sv_shared->slots[slot].worker_pid = 0;
+		sv_shared->slots[slot].worker_latch = NULL;
+	}
+	LWLockRelease(sv_shared->lock);
+	sv_wake_launcher();
+}
+
+/*
+ * Claims the slot of a stream for this worker. Returns the slot, or -1 when
+ * the stream should not run or another worker already serves it.
+ */
+int
+sv_launcher_attach_worker(int stream_id)
+{
+	int			slot;
+
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	slot = sv_find_slot(stream_id, false);
+	if (slot >= 0 && (!sv_shared->slots[slot].want_running ||
+					  sv_shared->slots[slot].worker_pid != 0))
+		slot = -1;
+	if (slot >= 0)
+	{
+		sv_shared->slots[slot].worker_pid = MyProcPid;
+		sv_shared->slots[slot].worker_latch = MyLatch;
+		SpinLockAcquire(&sv_shared->slots[slot].mutex);
+		sv_shared->slots[slot].status.state = SV_STATE_STARTING;
+		SpinLockRelease(&sv_shared->slots[slot].mutex);
+	}
+	LWLockRelease(sv_shared->lock);
+	if (slot >= 0)
+		before_shmem_exit(sv_detach_worker, Int32GetDatum(slot));
+	return slot;
+}
+
+/* Whether the worker's stream should still run. */
+bool
+sv_launcher_should_run(int slot)
+{
+	bool		want;
+
+	LWLockAcquire(sv_shared->lock, LW_SHARED);
+	want = sv_shared->slots[slot].want_running;
+	LWLockRelease(sv_shared->lock);
+	return want;
+}
+
+/* The stream's configuration generation; a change means reload. */
+uint32
+sv_launcher_generation(int slot)
+{
+	uint32		gen;
+
+	LWLockAcquire(sv_shared->lock, LW_SHARED);
+	gen = sv_shared->slots[slot].generation;
+	LWLockRelease(sv_shared->lock);
+	return gen;
+}
+
+/* Records the worker's state and, if given, its last error. */
+void
+sv_launcher_set_state(int slot, SvStreamState state, const char *error)
+{
+	SvSlot	   *s = &sv_shared->slots[slot];
+
+	SpinLockAcquire(&s->mutex);
+	s->status.state = state;
+	if (error)
+		strlcpy(s->status.last_error, error, SV_ERROR_LEN);
+	SpinLockRelease(&s->mutex);
+}
+
+/* Adds one committed batch to the stream's counters. */
+void
+sv_launcher_report_batch(int slot, int64 messages, int64 rejects, int64 late,
+						 double ms)
+{
+	SvSlot	   *s = &sv_shared->slots[slot];
+	TimestampTz now = GetCurrentTimestamp();
+
+	SpinLockAcquire(&s->mutex);
+	s->status.messages += messages;
+	s->status.rejects += rejects;
+	s->status.late += late;
+	s->status.batches++;
+	s->status.last_batch_at = now;
+	s->status.last_batch_ms = ms;
+	SpinLockRelease(&s->mutex);
+}
+
+/* Records a partition's high watermark as the broker last reported it. */
+void
+sv_launcher_report_watermark(int slot, int32 partition, int64 high)
+{
+	SvSlot	   *s = &sv_shared->slots[slot];
+
+	if (partition < 0 || partition >= SV_MAX_STATUS_PARTITIONS)
+		return;
+	SpinLockAcquire(&s->mutex);
+	s->status.high_watermark[partition] = high;
+	if (partition >= s->status.npartitions)
+		s->status.npartitions = partition + 1;
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * Sets the wish of every stream the catalog says is running: after a crash
+ * or restart, shared memory is new and this is how streams resume.
+ */
+static void
+sv_launcher_load_catalog(void)
+{
+	List	   *ids = NIL;
+	ListCell   *lc;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("streamview", true)))
+		ids = sv_catalog_running_stream_ids();
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	foreach(lc, ids)
+	{
+		int			slot = sv_find_slot(lfirst_int(lc), true);
+
+		if (slot >= 0)
+			sv_shared->slots[slot].want_running = true;
+		else
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("too many running streams to resume them all"),
+					 errhint("Raise streamview.max_streams.")));
+	}
+	LWLockRelease(sv_shared->lock);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	if (ids != NIL)
+		ereport(LOG,
+				(errmsg("streamview launcher resuming %d stream(s)", list_length(ids))));
+}
+
+/* Registers a dynamic worker for the stream in a slot; false if none free. */
+static bool
+sv_launcher_start_worker(int stream_id, BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker bgw = {0};
+
+	bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	bgw.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	bgw.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "streamview");
+	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "sv_worker_main");
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "streamview worker for stream %d", stream_id);
+	snprintf(bgw.bgw_type, BGW_MAXLEN, "streamview worker");
+	bgw.bgw_main_arg = Int32GetDatum(stream_id);
+	bgw.bgw_notify_pid = MyProcPid;
+	return RegisterDynamicBackgroundWorker(&bgw, handle);
+}
+
+/*
+ * Brings every slot's worker in line with its wish: starts missing workers
+ * (after a short delay for one that just exited), stops unwanted ones, and
+ * frees slots whose stream is stopped and whose worker is gone.
+ */
+static void
+sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < sv_max_streams; i++)
+	{
+		SvSlot	   *s = &sv_shared->slots[i];
+		pid_t		pid;
+
+		if (handles[i] != NULL &&
+			GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED)
+		{
+			pfree(handles[i]);
+			handles[i] = NULL;
+			not_before[i] = TimestampTzPlusMilliseconds(now, SV_RESTART_DELAY_MS);
+		}
+
+		LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+		if (s->stream_id != 0 && s->want_running && handles[i] == NULL &&
+			now >= not_before[i])
+		{
+			if (!sv_launcher_start_worker(s->stream_id, &handles[i]))
+			{
+				handles[i] = NULL;
+				s->start_failed = true;
+				not_before[i] = TimestampTzPlusMilliseconds(now, SV_RESTART_DELAY_MS);
+			}
+		}
+		else if (s->stream_id != 0 && !s->want_running && handles[i] != NULL)
+			TerminateBackgroundWorker(handles[i]);
+		else if (s->stream_id != 0 && !s->want_running && handles[i] == NULL &&
+				 s->worker_pid == 0)
+			s->stream_id = 0;
+		LWLockRelease(sv_shared->lock);
+	}
+}
+
+/*
+ * The launcher's main loop: resume streams from the catalog, then keep the
+ * workers in line with the wishes, waking on its latch (set by start(),
+ * stop() and exiting workers) or once a second.
+ */
+void
+sv_launcher_main(Datum arg)
+{
+	BackgroundWorkerHandle **handles;
+	TimestampTz *not_before;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(sv_database, NULL, 0);
+
+	handles = MemoryContextAllocZero(TopMemoryContext,
+									 sizeof(BackgroundWorkerHandle *) * sv_max_streams);
+	not_before = MemoryContextAllocZero(TopMemoryContext,
+										sizeof(TimestampTz) * sv_max_streams);
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	sv_shared->launcher_pid = MyProcPid;
+	sv_shared->launcher_latch = MyLatch;
+	LWLockRelease(sv_shared->lock);
+
+	sv_launcher_load_catalog();
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		sv_launcher_reconcile(handles, not_before);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 1000, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 }

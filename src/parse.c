@@ -1507,7 +1507,7 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 	value->str = data;
 	value->len = len;
 	value->v.i = 0;
-	if (len == null_len && memcmp(data, null_marker, len) == 0)
+	if (len == null_len && (len == 0 || memcmp(data, null_marker, len) == 0))
 	{
 		value->isnull = true;
 		return true;
@@ -1650,7 +1650,8 @@ find_delimiter(const char *p, const char *e, const char *delim, size_t dlen)
 
 		if (q == NULL)
 			return NULL;
-		if (dlen == 1 || memcmp(q + 1, delim + 1, dlen - 1) == 0)
+		if (dlen == 1 || (q[1] == delim[1] &&
+						  (dlen == 2 || memcmp(q + 2, delim + 2, dlen - 2) == 0)))
 			return q;
 		p = q + 1;
 	}

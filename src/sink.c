@@ -1,2 +1,417 @@
-/* sink.c */
+/*
+ * sink.c - a batch's window counts, rejects and offsets in one transaction
+ *
+ * One prepared upsert per window view adds the batch's counts to the
+ * results table: the batch's rows arrive as arrays, are grouped by their
+ * typed keys (so "1.0" and "1.00" of a numeric key are one row), and added
+ * to existing rows with ON CONFLICT DO UPDATE SET count = count + delta.
+ * Adding deltas keeps counts exact when several workers share a window.
+ * Upserts run as the view's owner in a security-restricted context, so
+ * triggers or policies on a results table never run with superuser rights.
+ * Offsets advance by compare-and-set: if any stored offset is not where the
+ * batch started, the batch fails and the worker starts over from the table.
+ */
 #include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "schema.h"
+#include "sink.h"
+
+/* One committed window row returned by an upsert, to publish after commit. */
+typedef struct SvReturned
+{
+	Oid			view;
+	int64		window_start;
+	int64		count;
+	int			keylen;
+	char	   *key;
+} SvReturned;
+
+/* One view's prepared upsert. */
+typedef struct SvSinkView
+{
+	Oid			relid;
+	Oid			owner;
+	Oid			time_type;
+	int			ngroup;
+	int64		size_usec;
+	SPIPlanPtr	upsert;
+} SvSinkView;
+
+struct SvSink
+{
+	MemoryContext cxt;			/* plans' owner context lives as long as this */
+	MemoryContext batch_cxt;	/* returned rows, reset per batch */
+	char	   *stream;
+	int			nviews;
+	SvSinkView *views;
+	SPIPlanPtr	advance;
+	SPIPlanPtr	reject;
+	List	   *returned;
+	int			max_key;
+};
+
+/*
+ * Builds the upsert for one view: $1 window starts, $2.. one text[] per
+ * group column, then the counts and the window size.
+ */
+static char *
+sv_sink_upsert_sql(const SvStream *stream, const SvView *view)
+{
+	StringInfoData sql;
+	StringInfoData cols;
+	StringInfoData casts;
+	StringInfoData names;
+	StringInfoData ret;
+	int			n = view->ngroup;
+
+	initStringInfo(&sql);
+	initStringInfo(&cols);
+	initStringInfo(&casts);
+	initStringInfo(&names);
+	initStringInfo(&ret);
+	for (int i = 0; i < n; i++)
+	{
+		const char *col = quote_identifier(view->group_by[i]);
+		int			idx = sv_schema_column_index(stream, view->group_by[i]);
+
+		appendStringInfo(&cols, ", %s", col);
+		appendStringInfo(&casts, ", s.k%d::%s", i + 1, stream->columns[idx].type);
+		appendStringInfo(&names, ", k%d", i + 1);
+		appendStringInfo(&ret, ", t.%s::pg_catalog.text", col);
+	}
+	appendStringInfo(&sql,
+					 "INSERT INTO %s AS t (window_start, window_end%s, count) "
+					 "SELECT s.ws, s.ws + $%d%s, pg_catalog.sum(s.n)::pg_catalog.int8 "
+					 "FROM ROWS FROM (pg_catalog.unnest($1)",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->relid)),
+												get_rel_name(view->relid)),
+					 cols.data, n + 3, casts.data);
+	for (int i = 0; i < n + 1; i++)
+		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", i + 2);
+	appendStringInfo(&sql, ") AS s(ws%s, n) GROUP BY s.ws%s "
+					 "ON CONFLICT (window_start%s) DO UPDATE SET count = t.count + excluded.count "
+					 "RETURNING t.window_start%s, t.count",
+					 names.data, casts.data, cols.data, ret.data);
+	return sql.data;
+}
+
+/* Prepares and keeps a plan, failing loudly if it cannot. */
+static SPIPlanPtr
+sv_sink_plan(const char *sql, int nargs, Oid *types)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql,
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/*
+ * Prepares the sink of a stream and its views. Must run inside a
+ * transaction with SPI connected.
+ */
+SvSink *
+sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
+{
+	SvSink	   *sink = MemoryContextAllocZero(cxt, sizeof(SvSink));
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	Oid			advance_types[4] = {TEXTOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
+	Oid			reject_types[6] = {TEXTOID, OIDARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
+	BYTEAARRAYOID, TEXTARRAYOID};
+	ListCell   *lc;
+	int			i = 0;
+
+	sink->cxt = cxt;
+	sink->batch_cxt = AllocSetContextCreate(cxt, "streamview sink batch",
+											ALLOCSET_DEFAULT_SIZES);
+	sink->stream = pstrdup(stream->name);
+	sink->nviews = list_length(views);
+	sink->views = palloc0(sizeof(SvSinkView) * Max(1, sink->nviews));
+	foreach(lc, views)
+	{
+		SvView	   *v = lfirst(lc);
+		SvSinkView *sv = &sink->views[i++];
+		Oid		   *types = palloc(sizeof(Oid) * (v->ngroup + 3));
+		int			tidx = sv_schema_column_index(stream, v->time_column);
+
+		sv->relid = v->relid;
+		sv->owner = v->owner;
+		sv->ngroup = v->ngroup;
+		sv->size_usec = v->size_usec;
+		sv->time_type = stream->columns[tidx].typid;
+		types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
+		for (int g = 0; g < v->ngroup; g++)
+			types[g + 1] = TEXTARRAYOID;
+		types[v->ngroup + 1] = INT8ARRAYOID;
+		types[v->ngroup + 2] = INTERVALOID;
+		sv->upsert = sv_sink_plan(sv_sink_upsert_sql(stream, v), v->ngroup + 3, types);
+	}
+	sink->advance = sv_sink_plan(
+								 "UPDATE streamview.offsets o SET next_offset = u.next "
+								 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(p, prev, next) "
+								 "WHERE o.stream = $1 AND o.partition = u.p AND o.next_offset = u.prev",
+								 4, advance_types);
+	sink->reject = sv_sink_plan(
+								"INSERT INTO streamview.rejects (stream, view, partition, \"offset\", payload, reason) "
+								"SELECT $1, r.v::pg_catalog.regclass, r.p, r.o, r.b, r.t "
+								"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+								"pg_catalog.unnest($5), pg_catalog.unnest($6)) AS r(v, p, o, b, t)",
+								6, reject_types);
+	MemoryContextSwitchTo(old);
+	return sink;
+}
+
+/* Releases the prepared plans. */
+void
+sv_sink_free(SvSink *sink)
+{
+	if (sink == NULL)
+		return;
+	for (int i = 0; i < sink->nviews; i++)
+		SPI_freeplan(sink->views[i].upsert);
+	SPI_freeplan(sink->advance);
+	SPI_freeplan(sink->reject);
+	MemoryContextDelete(sink->batch_cxt);
+}
+
+/* Builds a one-dimensional array Datum. */
+static Datum
+sv_array(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
+											  typlen, typbyval, typalign));
+}
+
+/* Copies the rows an upsert returned, for publication after commit. */
+static void
+sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
+{
+	MemoryContext old = MemoryContextSwitchTo(sink->batch_cxt);
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	char		keybuf[1024];
+
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		SvReturned *ret = palloc(sizeof(SvReturned));
+		bool		isnull;
+		int			keylen = 0;
+
+		ret->view = sv->relid;
+		ret->window_start = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		ret->count = DatumGetInt64(SPI_getbinval(tup, desc, sv->ngroup + 2, &isnull));
+		for (int g = 0; g < sv->ngroup && keylen >= 0; g++)
+		{
+			char	   *val = TextDatumGetCString(SPI_getbinval(tup, desc, g + 2, &isnull));
+
+			keylen = sv_key_append(keybuf, keylen, sizeof(keybuf), val, strlen(val));
+		}
+		if (keylen < 0)
+			continue;			/* too long to hold in shared memory */
+		ret->keylen = keylen;
+		ret->key = palloc(Max(keylen, 1));
+		memcpy(ret->key, keybuf, keylen);
+		sink->returned = lappend(sink->returned, ret);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* Runs a view's upsert as the view's owner, security-restricted. */
+static void
+sv_sink_run_as_owner(SvSinkView *sv, Datum *args)
+{
+	Oid			save_user;
+	int			save_sec;
+	int			save_nestlevel;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(sv->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	rc = SPI_execute_plan(sv->upsert, args, NULL, false, 0);
+	AtEOXact_GUC(false, save_nestlevel);
+	SetUserIdAndSecContext(save_user, save_sec);
+	if (rc != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "window upsert failed: %s", SPI_result_code_string(rc));
+}
+
+/* Upserts one view's share of the batch. */
+static void
+sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
+{
+	SvSinkView *sv = &sink->views[vi];
+	int			ng = sv->ngroup;
+	Datum	   *starts = palloc(sizeof(Datum) * nrows);
+	Datum	   *deltas = palloc(sizeof(Datum) * nrows);
+	Datum	  **keys = palloc(sizeof(Datum *) * Max(ng, 1));
+	Datum	   *args = palloc(sizeof(Datum) * (ng + 3));
+	Interval   *size = palloc0(sizeof(Interval));
+	uint32		n = 0;
+
+	for (int g = 0; g < ng; g++)
+		keys[g] = palloc(sizeof(Datum) * nrows);
+	for (uint32 i = 0; i <= counts->mask; i++)
+	{
+		SvCount    *c = &counts->entries[i];
+		int			pos = 0;
+
+		if (c->count == 0 || c->view != vi)
+			continue;
+		starts[n] = Int64GetDatum(c->window_start);
+		deltas[n] = Int64GetDatum(c->count);
+		for (int g = 0; g < ng; g++)
+		{
+			uint16		len;
+
+			memcpy(&len, c->key + pos, 2);
+			keys[g][n] = PointerGetDatum(cstring_to_text_with_len(c->key + pos + 2, len));
+			pos += 2 + len;
+		}
+		n++;
+	}
+	if (n == 0)
+		return;
+	size->time = sv->size_usec;
+	args[0] = sv_array(starts, NULL, n, sv->time_type);
+	for (int g = 0; g < ng; g++)
+		args[g + 1] = sv_array(keys[g], NULL, n, TEXTOID);
+	args[ng + 1] = sv_array(deltas, NULL, n, INT8OID);
+	args[ng + 2] = IntervalPGetDatum(size);
+	sv_sink_run_as_owner(sv, args);
+	sv_sink_keep_returned(sink, sv);
+}
+
+/* Advances the offsets of the partitions the batch read, compare-and-set. */
+static void
+sv_sink_advance(SvSink *sink, SvAdvance *adv, int n)
+{
+	Datum	   *parts = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *froms = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *tos = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[4];
+	int			rc;
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		parts[i] = Int32GetDatum(adv[i].partition);
+		froms[i] = Int64GetDatum(adv[i].from);
+		tos[i] = Int64GetDatum(adv[i].to);
+	}
+	args[0] = CStringGetTextDatum(sink->stream);
+	args[1] = sv_array(parts, NULL, n, INT4OID);
+	args[2] = sv_array(froms, NULL, n, INT8OID);
+	args[3] = sv_array(tos, NULL, n, INT8OID);
+	rc = SPI_execute_plan(sink->advance, args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "offset update failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != (uint64) n)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("stored offsets of stream \"%s\" moved under the worker",
+						sink->stream),
+				 errdetail("%d of %d partitions were not where the batch started.",
+						   n - (int) SPI_processed, n),
+				 errhint("The batch is discarded and the stream starts over from the stored offsets.")));
+}
+
+/* Writes the batch's rejected messages. */
+static void
+sv_sink_rejects(SvSink *sink, List *rejects)
+{
+	int			n = list_length(rejects);
+	Datum	   *views = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *vnulls = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *parts = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *offs = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *payloads = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *pnulls = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *reasons = palloc(sizeof(Datum) * Max(n, 1));
+	Datum		args[6];
+	ListCell   *lc;
+	int			i = 0;
+
+	if (n == 0)
+		return;
+	foreach(lc, rejects)
+	{
+		SvReject   *r = lfirst(lc);
+
+		vnulls[i] = r->view_index < 0;
+		views[i] = vnulls[i] ? (Datum) 0 :
+			ObjectIdGetDatum(sink->views[r->view_index].relid);
+		parts[i] = Int32GetDatum(r->partition);
+		offs[i] = Int64GetDatum(r->offset);
+		pnulls[i] = r->payload == NULL;
+		payloads[i] = PointerGetDatum(r->payload);
+		reasons[i] = CStringGetTextDatum(r->reason);
+		i++;
+	}
+	args[0] = CStringGetTextDatum(sink->stream);
+	args[1] = sv_array(views, vnulls, n, OIDOID);
+	args[2] = sv_array(parts, NULL, n, INT4OID);
+	args[3] = sv_array(offs, NULL, n, INT8OID);
+	args[4] = sv_array(payloads, pnulls, n, BYTEAOID);
+	args[5] = sv_array(reasons, NULL, n, TEXTOID);
+	if (SPI_execute_plan(sink->reject, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write rejects");
+}
+
+/*
+ * Writes a batch: every view's counts, the rejects and the offsets. Runs in
+ * the worker's transaction with SPI connected; nothing is visible until the
+ * worker commits it.
+ */
+void
+sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
+			  int nadvances, List *rejects)
+{
+	MemoryContextReset(sink->batch_cxt);
+	sink->returned = NIL;
+	for (int vi = 0; vi < sink->nviews; vi++)
+		sv_sink_write_view(sink, vi, counts, counts->used);
+	sv_sink_rejects(sink, rejects);
+	sv_sink_advance(sink, advances, nadvances);
+}
+
+/* After commit: shows the committed counts in shared memory. */
+void
+sv_sink_publish(SvSink *sink)
+{
+	ListCell   *lc;
+
+	if (sink->returned == NIL)
+		return;
+	sv_window_publish_begin();
+	foreach(lc, sink->returned)
+	{
+		SvReturned *r = lfirst(lc);
+
+		sv_window_publish(r->view, r->window_start, r->key, r->keylen, r->count);
+	}
+	sv_window_publish_end();
+	sink->returned = NIL;
+}

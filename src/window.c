@@ -1,16 +1,436 @@
 /*
- * window.c - window arithmetic and the shared window hash
+ * window.c - window arithmetic, a batch's counts, and the shared window hash
+ *
+ * The worker counts a batch into a local hash (no lock, no allocation per
+ * message), the sink writes it to the results tables, and only after the
+ * commit are the committed counts published to the shared hash. A crash
+ * between commit and publication costs nothing: any crash of a worker
+ * restarts the cluster and shared memory starts empty, and what is not in
+ * the shared hash is in the tables.
  */
 #include "postgres.h"
 
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "streamview.h"
 #include "window.h"
 
+/* Floor division for a possibly negative dividend and a positive divisor. */
+static inline int64
+sv_floor_div(int64 a, int64 b)
+{
+	int64		q = a / b;
+
+	if (a % b != 0 && a < 0)
+		q--;
+	return q;
+}
+
+/*
+ * Finds the windows an event at t belongs to: the earliest start and how
+ * many (consecutive starts, slide apart). Returns false when t is too close
+ * to the ends of the timestamp range to compute windows for.
+ */
+bool
+sv_window_range(int64 t, int64 size, int64 slide, int64 *first, int *nwindows)
+{
+	int64		u;
+	int64		last;
+	int64		k;
+
+	if (pg_sub_s64_overflow(t, SV_UNIX_EPOCH_USEC, &u) ||
+		u < PG_INT64_MIN / 2 || u > PG_INT64_MAX / 2)
+		return false;
+	last = sv_floor_div(u, slide) * slide;
+	k = (last - (u - size) - 1) / slide;
+	*first = last - k * slide + SV_UNIX_EPOCH_USEC;
+	*nwindows = (int) (k + 1);
+	return true;
+}
+
+/* ---- a batch's counts ---------------------------------------------- */
+
+#define SV_COUNTS_INITIAL 1024
+#define SV_ARENA_BLOCK (64 * 1024)
+
+/* Sets up an empty batch hash in the given (long-lived) context. */
+void
+sv_counts_init(SvCounts *counts, MemoryContext cxt)
+{
+	counts->cxt = cxt;
+	counts->mask = SV_COUNTS_INITIAL - 1;
+	counts->used = 0;
+	counts->entries = MemoryContextAllocZero(cxt, sizeof(SvCount) * SV_COUNTS_INITIAL);
+	counts->arena = NULL;
+	counts->arena_left = 0;
+}
+
+/* Empties the hash for the next batch; keys' memory goes with the context. */
+void
+sv_counts_reset(SvCounts *counts)
+{
+	MemoryContextReset(counts->cxt);
+	sv_counts_init(counts, counts->cxt);
+}
+
+/* Copies a key into the arena (allocation per new window, not per message). */
+static const char *
+sv_counts_keep_key(SvCounts *counts, const char *key, int keylen)
+{
+	char	   *copy;
+
+	if (keylen == 0)
+		return "";
+	if ((Size) keylen > counts->arena_left)
+	{
+		Size		block = Max(SV_ARENA_BLOCK, (Size) keylen);
+
+		counts->arena = MemoryContextAlloc(counts->cxt, block);
+		counts->arena_left = block;
+	}
+	copy = counts->arena;
+	memcpy(copy, key, keylen);
+	counts->arena += keylen;
+	counts->arena_left -= keylen;
+	return copy;
+}
+
+/* Doubles the table when it is half full. */
+static void
+sv_counts_grow(SvCounts *counts)
+{
+	SvCount    *old = counts->entries;
+	uint32		oldsize = counts->mask + 1;
+	uint32		newsize = oldsize * 2;
+
+	counts->entries = MemoryContextAllocZero(counts->cxt, sizeof(SvCount) * newsize);
+	counts->mask = newsize - 1;
+	for (uint32 i = 0; i < oldsize; i++)
+	{
+		uint32		pos;
+
+		if (old[i].count == 0)
+			continue;
+		pos = old[i].hash & counts->mask;
+		while (counts->entries[pos].count != 0)
+			pos = (pos + 1) & counts->mask;
+		counts->entries[pos] = old[i];
+	}
+	pfree(old);
+}
+
+/* Adds one to the count of (view, window_start, key) in this batch. */
+void
+sv_counts_add(SvCounts *counts, int view, int64 window_start, const char *key,
+			  int keylen, uint32 keyhash)
+{
+	uint32		hash;
+	uint32		pos;
+	SvCount    *e;
+
+	hash = murmurhash32(keyhash ^ (uint32) view ^
+						(uint32) ((uint64) window_start * UINT64CONST(0x9E3779B97F4A7C15) >> 32));
+	pos = hash & counts->mask;
+	for (;;)
+	{
+		e = &counts->entries[pos];
+		if (e->count == 0)
+			break;
+		if (e->hash == hash && e->window_start == window_start &&
+			e->view == view && e->keylen == keylen &&
+			memcmp(e->key, key, keylen) == 0)
+		{
+			e->count++;
+			return;
+		}
+		pos = (pos + 1) & counts->mask;
+	}
+	e->hash = hash;
+	e->view = (uint16) view;
+	e->keylen = (uint16) keylen;
+	e->window_start = window_start;
+	e->key = sv_counts_keep_key(counts, key, keylen);
+	e->count = 1;
+	if (++counts->used * 2 > counts->mask + 1)
+		sv_counts_grow(counts);
+}
+
+/*
+ * Appends one segment (2-byte length, then the bytes) to a group key being
+ * built in buf. Returns the new length, or -1 when it would not fit.
+ */
+int
+sv_key_append(char *buf, int used, int cap, const char *val, int len)
+{
+	uint16		l = (uint16) len;
+
+	if (len > PG_UINT16_MAX || used + 2 + len > cap)
+		return -1;
+	memcpy(buf + used, &l, 2);
+	memcpy(buf + used + 2, val, len);
+	return used + 2 + len;
+}
+
+/* ---- the shared window hash ----------------------------------------- */
+
+/*
+ * An entry is laid out as its key (view, window start, key length, key bytes
+ * padded to streamview.max_key_bytes) followed by the count and a touch
+ * stamp for least-recently-used eviction.
+ */
+typedef struct SvWindowKeyHead
+{
+	Oid			view;
+	int32		keylen;
+	int64		window_start;
+	char		key[FLEXIBLE_ARRAY_MEMBER];
+} SvWindowKeyHead;
+
+typedef struct SvWindowShared
+{
+	LWLock	   *lock;
+	uint64		clock;			/* touch stamps */
+} SvWindowShared;
+
+static SvWindowShared *sv_window_shared = NULL;
+static HTAB *sv_window_hash = NULL;
+
+static Size
+sv_window_keysize(void)
+{
+	return MAXALIGN(offsetof(SvWindowKeyHead, key) + sv_max_key_bytes);
+}
+
+static Size
+sv_window_entrysize(void)
+{
+	return sv_window_keysize() + 2 * sizeof(int64);
+}
+
+#define SV_ENTRY_COUNT(e) ((int64 *) ((char *) (e) + sv_window_keysize()))
+#define SV_ENTRY_TOUCHED(e) ((uint64 *) ((char *) (e) + sv_window_keysize() + sizeof(int64)))
+
+/* Reserves the window hash, sized by streamview.max_windows. */
 void
 sv_window_shmem_request(void)
 {
+	RequestAddinShmemSpace(MAXALIGN(sizeof(SvWindowShared)));
+	RequestAddinShmemSpace(hash_estimate_size(sv_max_windows,
+											  sv_window_entrysize()));
+	RequestNamedLWLockTranche("streamview windows", 1);
 }
 
+/* Creates or attaches to the window hash (caller holds AddinShmemInitLock). */
 void
 sv_window_shmem_startup(void)
 {
+	bool		found;
+	HASHCTL		info;
+
+	sv_window_shared = ShmemInitStruct("streamview windows",
+									   sizeof(SvWindowShared), &found);
+	if (!found)
+	{
+		sv_window_shared->lock = &(GetNamedLWLockTranche("streamview windows"))->lock;
+		sv_window_shared->clock = 0;
+	}
+	memset(&info, 0, sizeof(info));
+	info.keysize = sv_window_keysize();
+	info.entrysize = sv_window_entrysize();
+	sv_window_hash = ShmemInitHash("streamview window hash",
+								   sv_max_windows, sv_max_windows,
+								   &info, HASH_ELEM | HASH_BLOBS);
+}
+
+static int
+sv_cmp_uint64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * Makes room when the hash is full: removes the least recently touched
+ * eighth of the entries. Their counts are in the tables already.
+ */
+static void
+sv_window_evict_lru(void)
+{
+	long		n = hash_get_num_entries(sv_window_hash);
+	uint64	   *stamps = palloc(sizeof(uint64) * Max(n, 1));
+	HASH_SEQ_STATUS seq;
+	void	   *e;
+	long		i = 0;
+	uint64		cutoff;
+
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL && i < n)
+		stamps[i++] = *SV_ENTRY_TOUCHED(e);
+	if (e != NULL)
+		hash_seq_term(&seq);
+	/* stamps are unique: everything older than the eighth-oldest goes */
+	qsort(stamps, i, sizeof(uint64), sv_cmp_uint64);
+	cutoff = i > 0 ? stamps[i / 8] + 1 : 0;
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (*SV_ENTRY_TOUCHED(e) < cutoff)
+			hash_search(sv_window_hash, e, HASH_REMOVE, NULL);
+	}
+	pfree(stamps);
+}
+
+/* Takes the window lock for a batch's publication. */
+void
+sv_window_publish_begin(void)
+{
+	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
+}
+
+void
+sv_window_publish_end(void)
+{
+	LWLockRelease(sv_window_shared->lock);
+}
+
+/*
+ * Publishes a committed count (lock held). Counts only grow, so the larger
+ * of the held and the given count is the newest committed one, whatever
+ * order concurrent workers publish in. Keys longer than
+ * streamview.max_key_bytes are not held.
+ */
+void
+sv_window_publish(Oid view, int64 window_start, const char *key, int keylen,
+				  int64 count)
+{
+	char		buf[offsetof(SvWindowKeyHead, key) + 1024 + MAXIMUM_ALIGNOF];
+	SvWindowKeyHead *k = (SvWindowKeyHead *) buf;
+	void	   *e;
+	bool		found;
+
+	if (keylen > sv_max_key_bytes)
+		return;
+	memset(buf, 0, sv_window_keysize());
+	k->view = view;
+	k->keylen = keylen;
+	k->window_start = window_start;
+	memcpy(k->key, key, keylen);
+
+	e = hash_search(sv_window_hash, k, HASH_FIND, NULL);
+	if (e == NULL)
+	{
+		if (hash_get_num_entries(sv_window_hash) >= sv_max_windows)
+			sv_window_evict_lru();
+		e = hash_search(sv_window_hash, k, HASH_ENTER_NULL, &found);
+		if (e == NULL)
+			return;
+		*SV_ENTRY_COUNT(e) = 0;
+	}
+	*SV_ENTRY_COUNT(e) = Max(*SV_ENTRY_COUNT(e), count);
+	*SV_ENTRY_TOUCHED(e) = ++sv_window_shared->clock;
+}
+
+/* Removes every window of a view (dropped, or reloaded). */
+void
+sv_window_forget_view(Oid view)
+{
+	sv_window_forget_before(view, PG_INT64_MAX, 0);
+}
+
+/* Removes a view's windows that end at or before end_before. */
+void
+sv_window_forget_before(Oid view, int64 end_before, int64 size)
+{
+	HASH_SEQ_STATUS seq;
+	SvWindowKeyHead *e;
+
+	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->view == view &&
+			(end_before == PG_INT64_MAX || e->window_start + size <= end_before))
+			hash_search(sv_window_hash, e, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(sv_window_shared->lock);
+}
+
+/* Splits a stored group key back into a text[] of its values. */
+static Datum
+sv_key_to_array(const char *key, int keylen)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (keylen / 2 + 1));
+	int			n = 0;
+	int			pos = 0;
+
+	while (pos + 2 <= keylen)
+	{
+		uint16		len;
+
+		memcpy(&len, key + pos, 2);
+		elems[n++] = PointerGetDatum(cstring_to_text_with_len(key + pos + 2, len));
+		pos += 2 + len;
+	}
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
+										   TYPALIGN_INT));
+}
+
+/*
+ * Puts a view's windows, as the shared hash holds them, into a tuplestore:
+ * (window_start, window_end, group_key, count). timestamp windows are shown
+ * as timestamptz in the session's TimeZone, as a cast would.
+ */
+void
+sv_window_live_counts(Oid view, int64 size, bool timestamptz,
+					  ReturnSetInfo *rsinfo)
+{
+	HASH_SEQ_STATUS seq;
+	SvWindowKeyHead *e;
+
+	LWLockAcquire(sv_window_shared->lock, LW_SHARED);
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		int64		start = e->window_start;
+		int64		end = e->window_start + size;
+
+		if (e->view != view)
+			continue;
+		if (!timestamptz)
+		{
+			start = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz,
+															TimestampGetDatum(start)));
+			end = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz,
+														  TimestampGetDatum(end)));
+		}
+		values[0] = TimestampTzGetDatum(start);
+		values[1] = TimestampTzGetDatum(end);
+		values[2] = sv_key_to_array(e->key, e->keylen);
+		values[3] = Int64GetDatum(*SV_ENTRY_COUNT(e));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	LWLockRelease(sv_window_shared->lock);
+}
+
+/* Windows held, capacity, and the shared memory the hash reserves. */
+void
+sv_window_usage(int64 *windows, int64 *capacity, int64 *bytes)
+{
+	LWLockAcquire(sv_window_shared->lock, LW_SHARED);
+	*windows = hash_get_num_entries(sv_window_hash);
+	LWLockRelease(sv_window_shared->lock);
+	*capacity = sv_max_windows;
+	*bytes = hash_estimate_size(sv_max_windows, sv_window_entrysize());
 }

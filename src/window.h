@@ -1,20 +1,77 @@
 /*
- * window.h - window arithmetic and the shared window hash
+ * window.h - window arithmetic, a batch's counts, and the shared window hash
  *
  * Windows are [start, start + size), with starts at multiples of the slide
- * from the Unix epoch, as Spark's window() does. The shared hash holds the
- * committed count of recently touched windows, so live_counts() can show
- * them without a table scan.
+ * from the Unix epoch, as Spark's window() does; an event at t belongs to
+ * every window with start <= t < start + size.
+ *
+ * A batch's counts are kept per (view, window start, group key) in a
+ * worker-local hash. The shared hash holds the committed count of recently
+ * touched windows, so live_counts() can show them without a table scan; it
+ * is only ever written after the batch that produced a count committed, so
+ * it never holds a count the tables do not.
+ *
+ * A group key is a sequence of segments, each a 2-byte length and the
+ * value's text, one per group_by column.
  */
 #ifndef STREAMVIEW_WINDOW_H
 #define STREAMVIEW_WINDOW_H
 
 #include "postgres.h"
 
+#include "funcapi.h"
+
 /* One event may fall into at most this many windows (size / slide). */
 #define SV_MAX_WINDOWS_PER_EVENT 1000
 
+/* 1970-01-01 00:00:00 in PostgreSQL's microseconds since 2000-01-01. */
+#define SV_UNIX_EPOCH_USEC INT64CONST(-946684800000000)
+
+extern bool sv_window_range(int64 t, int64 size, int64 slide, int64 *first,
+							int *nwindows);
+
+/* One (view, window, group key) of a batch and its count. */
+typedef struct SvCount
+{
+	uint32		hash;
+	uint16		view;			/* index into the worker's views */
+	uint16		keylen;
+	int64		window_start;
+	const char *key;
+	int64		count;			/* 0: empty slot */
+} SvCount;
+
+/* A batch's counts: an open-addressing hash with keys in an arena. */
+typedef struct SvCounts
+{
+	MemoryContext cxt;
+	SvCount    *entries;
+	uint32		mask;
+	uint32		used;
+	char	   *arena;
+	Size		arena_left;
+} SvCounts;
+
+extern void sv_counts_init(SvCounts *counts, MemoryContext cxt);
+extern void sv_counts_reset(SvCounts *counts);
+extern void sv_counts_add(SvCounts *counts, int view, int64 window_start,
+						  const char *key, int keylen, uint32 keyhash);
+
+/* Builds group keys segment by segment. */
+extern int	sv_key_append(char *buf, int used, int cap, const char *val,
+						  int len);
+
+/* The shared hash of committed window counts. */
 extern void sv_window_shmem_request(void);
 extern void sv_window_shmem_startup(void);
+extern void sv_window_publish_begin(void);
+extern void sv_window_publish(Oid view, int64 window_start, const char *key,
+							  int keylen, int64 count);
+extern void sv_window_publish_end(void);
+extern void sv_window_forget_view(Oid view);
+extern void sv_window_forget_before(Oid view, int64 end_before, int64 size);
+extern void sv_window_live_counts(Oid view, int64 size, bool timestamptz,
+								  ReturnSetInfo *rsinfo);
+extern void sv_window_usage(int64 *windows, int64 *capacity, int64 *bytes);
 
 #endif							/* STREAMVIEW_WINDOW_H */

@@ -1,2 +1,777 @@
-/* worker.c */
+/*
+ * worker.c - one stream's worker: batch in, parse, windows, sink, commit
+ *
+ * A session loads the stream's configuration, connects to Kafka, assigns
+ * the partitions at the offsets stored in streamview.offsets, and then runs
+ * micro-batches: fetch until streamview.batch_max_messages or
+ * streamview.batch_max_ms, parse every message, count it into every window
+ * of every view, and commit counts, rejects and offsets in one transaction.
+ * Any error ends the session: the transaction aborts, nothing of the batch
+ * is kept, and the next session starts over from the stored offsets, after
+ * a backoff. So every message is counted exactly once.
+ */
 #include "postgres.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "kafka.h"
+#include "launcher.h"
+#include "parse.h"
+#include "schema.h"
+#include "sink.h"
+#include "streamview.h"
+#include "window.h"
+#include "worker.h"
+
+/* How often the worker looks for partitions added to the topic. */
+#define SV_METADATA_REFRESH_MS 30000
+#define SV_BACKOFF_MIN_MS 500
+#define SV_BACKOFF_MAX_MS 30000
+#define SV_KEY_MAX 8192
+
+/* A view as the hot path needs it. */
+typedef struct SvViewRun
+{
+	SvView	   *view;
+	int			time_idx;
+	int		   *group_idx;
+	int			ngroup;
+} SvViewRun;
+
+/* Everything a worker keeps across batches. */
+typedef struct SvWorker
+{
+	int			slot;
+	int			stream_id;
+	uint32		generation;
+	MemoryContext session_cxt;	/* configuration, sink, kafka: per session */
+	MemoryContext counts_cxt;	/* a batch's counts */
+	SvStream   *stream;
+	SvViewRun  *views;
+	int			nviews;
+	SvSchema	schema;
+	SvValue    *values;
+	SvSink	   *sink;
+	SvKafka    *kafka;
+	WaitEventSet *waits;
+	/* partitions, indexed by partition id; -1: not assigned */
+	int			nparts;
+	int64	   *stored;			/* committed next offsets */
+	int64	   *next;			/* next offsets after this batch */
+	int32		gap_partition;	/* out of range, to move after the batch */
+	TimestampTz metadata_at;
+	/* the batch */
+	SvCounts	counts;
+	List	   *rejects;
+	int64		batch_messages;
+	int64		batch_rejects;
+	int64		batches_this_life;
+	char		keybuf[SV_KEY_MAX];
+} SvWorker;
+
+static SvWorker *sv_worker = NULL;
+
+static List *sv_worker_offsets_list(SvWorker *w);
+
+/*
+ * Test hook: at a named point, the worker kills itself with SIGKILL (the
+ * postmaster then restarts the cluster, as after any crash). Never in the
+ * first batch of a worker's life, so a test that leaves a crash point set
+ * still makes progress.
+ */
+static void
+sv_crash_point(const char *name)
+{
+	if (sv_test_crash_point == NULL || sv_test_crash_point[0] == '\0' ||
+		strcmp(sv_test_crash_point, name) != 0 ||
+		sv_worker->batches_this_life == 0)
+		return;
+	ereport(LOG,
+			(errmsg("streamview worker crashing at test crash point \"%s\"", name)));
+	kill(MyProcPid, SIGKILL);
+	pg_usleep(10000000L);
+}
+
+/* Applies a reload of postgresql.conf if one was signalled. */
+static void
+sv_worker_reload_settings(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/* Starts a transaction with a snapshot and SPI, for catalog work. */
+static void
+sv_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+sv_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* Resolves a view's column positions for the hot path. */
+static void
+sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
+{
+	run->view = v;
+	run->time_idx = sv_schema_column_index(w->stream, v->time_column);
+	run->ngroup = v->ngroup;
+	run->group_idx = palloc(sizeof(int) * Max(v->ngroup, 1));
+	for (int g = 0; g < v->ngroup; g++)
+		run->group_idx[g] = sv_schema_column_index(w->stream, v->group_by[g]);
+	if (run->time_idx < 0)
+		elog(ERROR, "time column \"%s\" of view %u is not in the stream",
+			 v->time_column, v->relid);
+}
+
+/*
+ * Loads the stream and its views and prepares the sink. Returns false when
+ * the stream is not visible (dropped, or created by a transaction that has
+ * not committed yet).
+ */
+static bool
+sv_worker_load(SvWorker *w)
+{
+	MemoryContext old;
+	List	   *views;
+	ListCell   *lc;
+	int			i = 0;
+
+	w->generation = sv_launcher_generation(w->slot);
+	sv_begin();
+	old = MemoryContextSwitchTo(w->session_cxt);
+	w->stream = sv_catalog_get_stream_by_id(w->stream_id);
+	if (w->stream == NULL)
+	{
+		MemoryContextSwitchTo(old);
+		sv_commit();
+		return false;
+	}
+	views = sv_catalog_get_views(w->stream->name);
+	w->nviews = list_length(views);
+	w->views = palloc0(sizeof(SvViewRun) * Max(w->nviews, 1));
+	foreach(lc, views)
+		sv_worker_view_run(w, lfirst(lc), &w->views[i++]);
+	sv_schema_build(w->stream, &w->schema);
+	w->values = palloc0(sizeof(SvValue) * w->stream->ncolumns);
+	w->sink = sv_sink_prepare(w->stream, views, w->session_cxt);
+	MemoryContextSwitchTo(old);
+	sv_commit();
+	return true;
+}
+
+/* Remembers a message set aside, with its reason, for the batch's commit. */
+static void
+sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
+				 const char *reason)
+{
+	MemoryContext old = MemoryContextSwitchTo(w->counts_cxt);
+	SvReject   *r = palloc(sizeof(SvReject));
+
+	r->view_index = view_index;
+	r->partition = m->partition;
+	r->offset = m->offset;
+	r->payload = NULL;
+	if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes)
+	{
+		r->payload = palloc(VARHDRSZ + m->len);
+		SET_VARSIZE(r->payload, VARHDRSZ + m->len);
+		memcpy(VARDATA(r->payload), m->payload, m->len);
+	}
+	r->reason = pstrdup(reason);
+	w->rejects = lappend(w->rejects, r);
+	w->batch_rejects++;
+	MemoryContextSwitchTo(old);
+}
+
+/* Counts one parsed message into every window of one view. */
+static void
+sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
+{
+	SvViewRun  *run = &w->views[vi];
+	const SvValue *t = &w->values[run->time_idx];
+	int			keylen = 0;
+	uint32		keyhash;
+	int64		first;
+	int			n;
+	char		reason[SV_REASON_LEN];
+
+	if (t->isnull)
+	{
+		snprintf(reason, sizeof(reason), "time column \"%s\" is null",
+				 run->view->time_column);
+		sv_worker_reject(w, vi, m, reason);
+		return;
+	}
+	for (int g = 0; g < run->ngroup; g++)
+	{
+		const SvValue *k = &w->values[run->group_idx[g]];
+
+		if (k->isnull)
+		{
+			snprintf(reason, sizeof(reason), "group_by column \"%s\" is null",
+					 run->view->group_by[g]);
+			sv_worker_reject(w, vi, m, reason);
+			return;
+		}
+		keylen = sv_key_append(w->keybuf, keylen, SV_KEY_MAX, k->str, (int) k->len);
+		if (keylen < 0)
+		{
+			sv_worker_reject(w, vi, m, "group key too long");
+			return;
+		}
+	}
+	if (!sv_window_range(t->v.i, run->view->size_usec, run->view->slide_usec,
+						 &first, &n))
+	{
+		sv_worker_reject(w, vi, m, "time is out of range for windows");
+		return;
+	}
+	keyhash = keylen > 0 ? hash_bytes((const unsigned char *) w->keybuf, keylen) : 0;
+	for (int i = 0; i < n; i++)
+		sv_counts_add(&w->counts, vi, first + i * run->view->slide_usec,
+					  w->keybuf, keylen, keyhash);
+}
+
+/* Parses one message and counts it for every view, or sets it aside. */
+static void
+sv_worker_count_message(SvWorker *w, const rd_kafka_message_t *m)
+{
+	SvParseError err;
+	char		reason[SV_REASON_LEN + 64];
+
+	if (m->partition >= 0 && m->partition < w->nparts)
+		w->next[m->partition] = m->offset + 1;
+	w->batch_messages++;
+	if (m->payload == NULL)
+	{
+		sv_worker_reject(w, -1, m, "message has no value (null)");
+		return;
+	}
+	if (m->len > (size_t) sv_max_message_bytes)
+	{
+		snprintf(reason, sizeof(reason),
+				 "message of %zu bytes exceeds streamview.max_message_bytes (%d)",
+				 m->len, sv_max_message_bytes);
+		sv_worker_reject(w, -1, m, reason);
+		return;
+	}
+	if (!sv_parse_message(&w->schema, m->payload, m->len, w->values, &err))
+	{
+		sv_worker_reject(w, -1, m, err.reason);
+		return;
+	}
+	for (int vi = 0; vi < w->nviews; vi++)
+		sv_worker_count_view(w, vi, m);
+}
+
+/* Builds the batch's offset moves: partitions that advanced. */
+static int
+sv_worker_advances(SvWorker *w, SvAdvance *adv)
+{
+	int			n = 0;
+
+	for (int p = 0; p < w->nparts; p++)
+	{
+		if (w->stored[p] >= 0 && w->next[p] > w->stored[p])
+		{
+			adv[n].partition = p;
+			adv[n].from = w->stored[p];
+			adv[n].to = w->next[p];
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Commits the batch: counts, rejects and offsets in one transaction. */
+static void
+sv_worker_commit_batch(SvWorker *w, TimestampTz started)
+{
+	SvAdvance  *adv = palloc(sizeof(SvAdvance) * Max(w->nparts, 1));
+	int			nadv = sv_worker_advances(w, adv);
+
+	if (nadv == 0 && w->rejects == NIL)
+		return;
+	sv_crash_point("after_count");
+	sv_begin();
+	sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects);
+	sv_crash_point("before_commit");
+	sv_commit();
+	sv_crash_point("after_commit");
+	sv_sink_publish(w->sink);
+	sv_crash_point("after_publish");
+
+	for (int i = 0; i < nadv; i++)
+		w->stored[adv[i].partition] = adv[i].to;
+	w->batches_this_life++;
+	sv_launcher_report_batch(w->slot, w->batch_messages, w->batch_rejects, 0,
+							 (double) (GetCurrentTimestamp() - started) / 1000.0);
+	pfree(adv);
+}
+
+/* Waits for messages (the queue's pipe), the latch, or the timeout. */
+static void
+sv_worker_wait(SvWorker *w, long timeout_ms)
+{
+	WaitEvent	ev;
+
+	(void) WaitEventSetWait(w->waits, Max(timeout_ms, 1), &ev, 1, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	sv_kafka_drain_wait_fd(w->kafka);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Whether the session must end after this batch (stop, reload, new config). */
+static bool
+sv_worker_interrupted(SvWorker *w)
+{
+	return !sv_launcher_should_run(w->slot) ||
+		sv_launcher_generation(w->slot) != w->generation;
+}
+
+/*
+ * Runs one micro-batch: fetches until the batch is full or its time is up,
+ * counting as it goes, then commits. A consumer error leaves the stream
+ * retrying (librdkafka reconnects by itself); an offset out of range ends
+ * the batch so the gap can be handled.
+ */
+static void
+sv_worker_batch(SvWorker *w)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz deadline = TimestampTzPlusMilliseconds(started, sv_batch_max_ms);
+	SvFetch		fetch;
+
+	w->batch_messages = 0;
+	w->batch_rejects = 0;
+	w->rejects = NIL;
+	for (int p = 0; p < w->nparts; p++)
+		w->next[p] = w->stored[p];
+	while (w->batch_messages < sv_batch_max_messages)
+	{
+		long		left;
+
+		sv_kafka_fetch(w->kafka, (int) (sv_batch_max_messages - w->batch_messages), &fetch);
+		if (fetch.nmessages > 0)
+			sv_crash_point("after_fetch");
+		for (int i = 0; i < fetch.nmessages; i++)
+			sv_worker_count_message(w, fetch.msgs[i]);
+		sv_kafka_release(&fetch);
+		if (fetch.error_code != 0)
+		{
+			sv_launcher_set_state(w->slot, SV_STATE_RETRYING, fetch.error);
+			if (fetch.gap_partition >= 0)
+			{
+				w->gap_partition = fetch.gap_partition;
+				break;
+			}
+		}
+		else if (fetch.nmessages > 0)
+			sv_launcher_set_state(w->slot, SV_STATE_RUNNING, NULL);
+		if (fetch.nmessages > 0)
+			continue;
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (left <= 0 || sv_worker_interrupted(w))
+			break;
+		sv_worker_wait(w, left);
+	}
+	sv_kafka_emit_logs(w->kafka);
+	sv_worker_commit_batch(w, started);
+	sv_counts_reset(&w->counts);
+	w->rejects = NIL;
+}
+
+/* Shows each partition's high watermark, as last seen, in partition_status. */
+static void
+sv_worker_report_watermarks(SvWorker *w)
+{
+	for (int p = 0; p < w->nparts; p++)
+	{
+		int64		high;
+
+		if (w->stored[p] >= 0 && sv_kafka_cached_high(w->kafka, p, &high))
+			sv_launcher_report_watermark(w->slot, p, high);
+	}
+}
+
+/* Ends the session (so the next one reassigns) with an error in the status. */
+static void
+sv_worker_fail(const char *fmt,...) pg_attribute_printf(1, 2);
+
+static void
+sv_worker_fail(const char *fmt,...)
+{
+	char		buf[SV_ERROR_LEN];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("%s", buf)));
+}
+
+/*
+ * Moves a partition whose next offset the broker no longer has to the
+ * earliest offset it still has, reporting the lost range, in a
+ * compare-and-set like any batch.
+ */
+static void
+sv_worker_handle_gap(SvWorker *w)
+{
+	int32		p = w->gap_partition;
+	int64		low;
+	int64		high;
+	char		errbuf[256];
+	SvAdvance	adv;
+	char		msg[SV_ERROR_LEN];
+
+	w->gap_partition = -1;
+	if (!sv_kafka_watermarks(w->kafka, p, 5000, &low, &high, errbuf, sizeof(errbuf)))
+		sv_worker_fail("%s", errbuf);
+	if (low == w->stored[p])
+		return;
+	adv.partition = p;
+	adv.from = w->stored[p];
+	adv.to = low;
+	if (low > w->stored[p])
+		snprintf(msg, sizeof(msg), "offsets out of range: partition %d lost offsets %lld to %lld",
+				 p, (long long) w->stored[p], (long long) (low - 1));
+	else
+		snprintf(msg, sizeof(msg), "offsets out of range: partition %d restarted at offset %lld (was %lld, broker ends at %lld)",
+				 p, (long long) low, (long long) w->stored[p], (long long) high);
+	ereport(WARNING,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("stream \"%s\": %s", w->stream->name, msg),
+			 errdetail("The broker no longer has these messages (retention); they were not counted."),
+			 errhint("Continuing from the earliest offset the broker still has.")));
+	sv_launcher_set_state(w->slot, SV_STATE_RUNNING, msg);
+	sv_begin();
+	sv_sink_write(w->sink, &w->counts, &adv, 1, NIL);
+	sv_commit();
+	w->stored[p] = low;
+	w->next[p] = low;
+	sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
+}
+
+/* The stored next offsets of the assigned partitions, as an SvOffset List. */
+static List *
+sv_worker_offsets_list(SvWorker *w)
+{
+	List	   *offsets = NIL;
+
+	for (int p = 0; p < w->nparts; p++)
+	{
+		SvOffset   *o;
+
+		if (w->stored[p] < 0)
+			continue;
+		o = palloc(sizeof(SvOffset));
+		o->partition = p;
+		o->next_offset = w->stored[p];
+		offsets = lappend(offsets, o);
+	}
+	return offsets;
+}
+
+/*
+ * Gives every partition of the topic a stored position: a new stream's
+ * partitions start at start_offset (earliest or latest), resolved to
+ * concrete offsets and committed before the first batch, so a crash can
+ * never make it skip or repeat; partitions added to the topic later start
+ * at the earliest offset they have. Then assigns them all. Returns false
+ * (status retrying) when the broker cannot tell.
+ */
+static bool
+sv_worker_setup_partitions(SvWorker *w)
+{
+	char		errbuf[256];
+	List	   *parts = sv_kafka_partitions(w->kafka, 5000, errbuf, sizeof(errbuf));
+	List	   *stored;
+	List	   *missing = NIL;
+	ListCell   *lc;
+	bool		new_stream;
+
+	if (parts == NIL)
+	{
+		sv_launcher_set_state(w->slot, SV_STATE_RETRYING, errbuf);
+		return false;
+	}
+	w->nparts = llast_int(parts) + 1;
+	w->stored = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
+	w->next = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
+	for (int p = 0; p < w->nparts; p++)
+		w->stored[p] = w->next[p] = -1;
+
+	sv_begin();
+	stored = sv_catalog_get_offsets(w->stream->name);
+	sv_commit();
+	new_stream = (stored == NIL);
+	foreach(lc, stored)
+	{
+		SvOffset   *o = lfirst(lc);
+
+		if (o->partition < w->nparts)
+			w->stored[o->partition] = o->next_offset;
+	}
+	foreach(lc, parts)
+	{
+		int32		p = lfirst_int(lc);
+		int64		low;
+		int64		high;
+		SvOffset   *o;
+
+		if (w->stored[p] >= 0)
+			continue;
+		if (!sv_kafka_watermarks(w->kafka, p, 5000, &low, &high, errbuf, sizeof(errbuf)))
+		{
+			sv_launcher_set_state(w->slot, SV_STATE_RETRYING, errbuf);
+			return false;
+		}
+		o = palloc(sizeof(SvOffset));
+		o->partition = p;
+		o->next_offset = (new_stream && strcmp(w->stream->start_offset, "latest") == 0) ? high : low;
+		missing = lappend(missing, o);
+	}
+	if (missing != NIL)
+	{
+		sv_begin();
+		sv_catalog_insert_offsets(w->stream->name, missing);
+		sv_commit();
+		foreach(lc, missing)
+		{
+			SvOffset   *o = lfirst(lc);
+
+			w->stored[o->partition] = o->next_offset;
+		}
+		if (!new_stream)
+			ereport(LOG,
+					(errmsg("stream \"%s\": %d new partition(s) start at their earliest offset",
+							w->stream->name, list_length(missing))));
+	}
+	sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
+	return true;
+}
+
+/* Whether the topic now has a partition the worker has not assigned. */
+static bool
+sv_worker_new_partitions(SvWorker *w)
+{
+	char		errbuf[256];
+	List	   *parts = sv_kafka_partitions(w->kafka, 1000, errbuf, sizeof(errbuf));
+	ListCell   *lc;
+
+	foreach(lc, parts)
+	{
+		int32		p = lfirst_int(lc);
+
+		if (p >= w->nparts || w->stored[p] < 0)
+			return true;
+	}
+	return false;
+}
+
+/* Connects to Kafka and sets up the wait on the latch and the queue. */
+static void
+sv_worker_connect(SvWorker *w)
+{
+	char		errbuf[512];
+
+	w->kafka = sv_kafka_connect(w->stream, errbuf, sizeof(errbuf));
+	if (w->kafka == NULL)
+		sv_worker_fail("could not create Kafka consumer: %s", errbuf);
+	w->waits = CreateWaitEventSet(w->session_cxt, 3);
+	AddWaitEventToSet(w->waits, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	AddWaitEventToSet(w->waits, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+	AddWaitEventToSet(w->waits, WL_SOCKET_READABLE, sv_kafka_wait_fd(w->kafka),
+					  NULL, NULL);
+}
+
+/* Waits for a while unless the stream is stopped or changed meanwhile. */
+static void
+sv_worker_sleep(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Leaves when the stream should no longer run. */
+static void
+sv_worker_exit_if_stopped(SvWorker *w)
+{
+	if (!sv_launcher_should_run(w->slot))
+	{
+		ereport(LOG,
+				(errmsg("streamview worker for stream %d stopping", w->stream_id)));
+		proc_exit(0);
+	}
+}
+
+/*
+ * One session: configuration, consumer, partitions, then batches until the
+ * configuration changes or new partitions appear (the caller then starts a
+ * new session) or the stream is stopped (the worker exits).
+ */
+static void
+sv_worker_session(SvWorker *w)
+{
+	long		backoff = SV_BACKOFF_MIN_MS;
+
+	while (!sv_worker_load(w))
+	{
+		sv_worker_exit_if_stopped(w);
+		sv_worker_sleep(200);
+	}
+	sv_worker_connect(w);
+	while (!sv_worker_setup_partitions(w))
+	{
+		sv_worker_exit_if_stopped(w);
+		if (sv_launcher_generation(w->slot) != w->generation)
+			return;
+		sv_kafka_emit_logs(w->kafka);
+		sv_worker_sleep(backoff);
+		backoff = Min(backoff * 2, SV_BACKOFF_MAX_MS);
+	}
+	sv_launcher_set_state(w->slot, SV_STATE_RUNNING, NULL);
+	w->metadata_at = GetCurrentTimestamp();
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		sv_worker_reload_settings();
+		sv_worker_exit_if_stopped(w);
+		if (sv_launcher_generation(w->slot) != w->generation)
+			return;
+		sv_worker_batch(w);
+		if (w->gap_partition >= 0)
+			sv_worker_handle_gap(w);
+		sv_worker_report_watermarks(w);
+		if (TimestampDifferenceExceeds(w->metadata_at, GetCurrentTimestamp(),
+									   SV_METADATA_REFRESH_MS))
+		{
+			w->metadata_at = GetCurrentTimestamp();
+			if (sv_worker_new_partitions(w))
+				return;
+		}
+	}
+}
+
+/* Releases what a session held, after a clean end or an error. */
+static void
+sv_worker_end_session(SvWorker *w)
+{
+	if (w->kafka)
+		sv_kafka_close(w->kafka);
+	w->kafka = NULL;
+	if (w->waits)
+		FreeWaitEventSet(w->waits);
+	w->waits = NULL;
+	if (w->sink)
+		sv_sink_free(w->sink);
+	w->sink = NULL;
+	w->nparts = 0;
+	w->gap_partition = -1;
+	w->rejects = NIL;
+	MemoryContextReset(w->session_cxt);
+	sv_counts_reset(&w->counts);
+}
+
+/*
+ * After an error: log it, show it in the status, abort what the batch did
+ * (nothing of it is kept), and wait before the next session.
+ */
+static void
+sv_worker_recover(SvWorker *w, long backoff)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(TopMemoryContext);
+	EmitErrorReport();
+	edata = CopyErrorData();
+	FlushErrorState();
+	LWLockReleaseAll();
+	AbortCurrentTransaction();
+	sv_launcher_set_state(w->slot, SV_STATE_RETRYING, edata->message);
+	FreeErrorData(edata);
+	sv_worker_sleep(backoff);
+}
+
+/*
+ * Entry point of a stream's worker (bgw_main_arg: the stream's id). Claims
+ * the stream's slot, then runs sessions until the stream is stopped.
+ */
+void
+sv_worker_main(Datum arg)
+{
+	SvWorker   *w;
+	volatile long backoff = SV_BACKOFF_MIN_MS;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(sv_database, NULL, 0);
+
+	w = MemoryContextAllocZero(TopMemoryContext, sizeof(SvWorker));
+	sv_worker = w;
+	w->stream_id = DatumGetInt32(arg);
+	w->gap_partition = -1;
+	w->slot = sv_launcher_attach_worker(w->stream_id);
+	if (w->slot < 0)
+		proc_exit(0);
+	w->session_cxt = AllocSetContextCreate(TopMemoryContext, "streamview session",
+										   ALLOCSET_DEFAULT_SIZES);
+	w->counts_cxt = AllocSetContextCreate(TopMemoryContext, "streamview batch",
+										  ALLOCSET_DEFAULT_SIZES);
+	sv_counts_init(&w->counts, w->counts_cxt);
+	pgstat_report_activity(STATE_RUNNING, "streaming");
+
+	for (;;)
+	{
+		PG_TRY();
+		{
+			sv_worker_session(w);
+			backoff = SV_BACKOFF_MIN_MS;
+		}
+		PG_CATCH();
+		{
+			sv_worker_recover(w, backoff);
+			backoff = Min(backoff * 2, SV_BACKOFF_MAX_MS);
+		}
+		PG_END_TRY();
+		sv_worker_end_session(w);
+	}
+}
