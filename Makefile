@@ -35,7 +35,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Programs for tests, the demo and the benchmark (not installed).
-TOOLS = 
+TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test
 TOOL_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
 
 tools: $(TOOLS)
