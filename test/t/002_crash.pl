@@ -1,0 +1,129 @@
+# Exactly once across crashes: the worker kills itself at each named crash
+# point, is killed with SIGKILL at random moments, and the server is stopped
+# with -m immediate mid-stream. Each time, some but not all messages were
+# committed when it happened, and afterwards every window count equals the
+# count computed independently from the produced messages.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+use StreamviewTest;
+
+my $total = 20000;
+my $broker = start_broker('crash:4', 'live:4');
+my $node = new_node('crash', <<'EOF');
+streamview.batch_max_messages = 500
+streamview.batch_max_ms = 100
+EOF
+
+my $f = produce_rides($broker, 'crash', $total, seed => 21);
+load_produced($node, 'produced', $f);
+expected_counts($node, 'exp_vendor', 'produced', 2, 'f[1]::int', 600, 300);
+expected_counts($node, 'exp_hourly', 'produced', 3, undef, 3600, 3600);
+
+# Runs SQL, retrying while the server restarts after a crash.
+sub sql_retry
+{
+	my ($sql) = @_;
+	for (1 .. 300)
+	{
+		my ($rc, $out) = $node->psql('postgres', $sql);
+		return $out if $rc == 0;
+		usleep(100_000);
+	}
+	die "could not run: $sql";
+}
+
+# Creates a stream over a topic with two views, named after a suffix.
+sub make_stream
+{
+	my ($name, $topic) = @_;
+	create_rides_stream($node, $broker, $name, $topic);
+	$node->safe_psql('postgres', qq{
+		SELECT streamview.create_window_view('v_$name', '$name', 'tpep_pickup_datetime',
+		       ARRAY['vendor_id'], '10 minutes', '5 minutes');
+		SELECT streamview.create_window_view('h_$name', '$name', 'tpep_dropoff_datetime',
+		       '{}', '1 hour')});
+	return;
+}
+
+# Checks both views of a stream against the expected counts.
+sub check_counts
+{
+	my ($name, $what, $exp_vendor, $exp_hourly) = @_;
+	is(count_mismatches($node, $exp_vendor // 'exp_vendor',
+		"SELECT window_start, vendor_id AS key, count FROM v_$name"),
+		'0', "$what: sliding counts per vendor exact");
+	is(count_mismatches($node, $exp_hourly // 'exp_hourly',
+		"SELECT window_start, NULL::text AS key, count FROM h_$name"),
+		'0', "$what: tumbling counts exact");
+	return;
+}
+
+# Each named crash point, on a fresh stream over the same messages.
+foreach my $point (qw(after_fetch after_count before_commit after_commit after_publish))
+{
+	my $log_offset = -s $node->logfile;
+	make_stream($point, 'crash');
+	sql_retry("ALTER SYSTEM SET streamview.test_crash_point = '$point'");
+	sql_retry('SELECT pg_reload_conf()');
+	$node->safe_psql('postgres', "SELECT streamview.start('$point')");
+	$node->wait_for_log(qr/crashing at test crash point "$point"/, $log_offset);
+	my $committed = sql_retry(
+		"SELECT coalesce(sum(next_offset), 0) FROM streamview.offsets WHERE stream = '$point'");
+	ok($committed > 0 && $committed < $total,
+		"$point: crashed with some but not all committed ($committed of $total)");
+	sql_retry('ALTER SYSTEM RESET streamview.test_crash_point');
+	sql_retry('SELECT pg_reload_conf()');
+	ok(wait_for_committed($node, $point, $total, 120), "$point: stream resumed and finished");
+	check_counts($point, $point);
+	like(slurp_file($node->logfile, $log_offset),
+		qr/terminated by signal 9/, "$point: the worker really died by SIGKILL");
+	sql_retry("SELECT streamview.stop('$point')");
+}
+
+# Random SIGKILLs while messages keep arriving.
+make_stream('live', 'live');
+$node->safe_psql('postgres', "SELECT streamview.start('live')");
+my $out = PostgreSQL::Test::Utils::tempdir() . '/live.tsv';
+my $producer = fork();
+if ($producer == 0)
+{
+	exec("$ENV{SV_TOOLS}/sv_produce", '--brokers', $broker->{bootstrap},
+		'--topic', 'live', '--rides', '30000', '--seed', '22', '--rate', '6000',
+		'--out', $out) or die;
+}
+srand(42);
+for my $i (1 .. 3)
+{
+	usleep(300_000 + int(rand(700_000)));
+	my $pid = sql_retry("SELECT pid FROM streamview.stream_status WHERE stream = 'live'");
+	my $before = sql_retry(
+		"SELECT coalesce(sum(next_offset), 0) FROM streamview.offsets WHERE stream = 'live'");
+	ok($pid =~ /^\d+$/ && kill('KILL', $pid), "kill $i: SIGKILL to worker $pid");
+	ok($before < 30000, "kill $i: mid-stream ($before of 30000 committed)");
+}
+
+# And the server stopped with -m immediate mid-stream.
+usleep(500_000);
+sql_retry('SELECT 1');
+my $before = sql_retry(
+	"SELECT coalesce(sum(next_offset), 0) FROM streamview.offsets WHERE stream = 'live'");
+$node->stop('immediate');
+ok($before > 0 && $before < 30000, "immediate stop mid-stream ($before of 30000 committed)");
+$node->start;
+waitpid($producer, 0);
+is($?, 0, 'the producer delivered everything');
+ok(wait_for_committed($node, 'live', 30000, 120), 'after kills and an immediate stop the stream finished');
+load_produced($node, 'produced_live', $out);
+expected_counts($node, 'exp_live_vendor', 'produced_live', 2, 'f[1]::int', 600, 300);
+expected_counts($node, 'exp_live_hourly', 'produced_live', 3, undef, 3600, 3600);
+check_counts('live', 'kills and immediate stop', 'exp_live_vendor', 'exp_live_hourly');
+is($node->safe_psql('postgres', "SELECT state FROM streamview.stream_status WHERE stream = 'live'"),
+	'running', 'the stream is running again without anyone calling start()');
+
+$node->stop;
+done_testing();
