@@ -248,3 +248,16 @@ SELECT o.stream,
 	ON p.stream_id = s.id AND p.partition = o.partition;
 
 GRANT SELECT ON streamview.stream_status, streamview.partition_status TO PUBLIC;
+
+-- Deletes rejects older than the given age; returns how many.
+CREATE FUNCTION streamview.purge_rejects(older_than interval)
+RETURNS bigint
+LANGUAGE sql STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH gone AS (
+		DELETE FROM streamview.rejects WHERE rejected_at < now() - older_than
+		RETURNING 1)
+	SELECT count(*) FROM gone
+$$;
+REVOKE EXECUTE ON FUNCTION streamview.purge_rejects(interval) FROM PUBLIC;

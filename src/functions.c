@@ -346,7 +346,8 @@ sv_create_results_table(const char *name, const SvStream *s, const SvView *v,
 						 s->columns[idx].type);
 		appendStringInfo(&key, ", %s", quote_identifier(v->group_by[i]));
 	}
-	appendStringInfo(&sql, ", count bigint NOT NULL, PRIMARY KEY (%s))", key.data);
+	appendStringInfo(&sql, ", count bigint NOT NULL, final boolean NOT NULL DEFAULT false, "
+					 "PRIMARY KEY (%s))", key.data);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

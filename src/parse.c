@@ -1635,18 +1635,54 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 }
 
 /*
+ * Finds the first byte c in [p, e), or returns NULL.  Fields are short, and
+ * for a span of a few bytes the call into memchr() costs more than the
+ * search, so the first 32 bytes are searched inline, 8 at a time: a byte of
+ * w ^ (c repeated) is zero exactly where w holds c, and
+ * (x - 0x01..01) & ~x & 0x80..80 is non-zero exactly when x has a zero
+ * byte.  Longer spans go to memchr(), which is vectorized.
+ */
+static inline const char *
+find_byte(const char *p, const char *e, unsigned char c)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	const uint64_t pattern = ones * c;
+	const char *inline_end = (e - p > 32) ? p + 32 : e;
+
+	while (inline_end - p >= 8)
+	{
+		uint64_t	w;
+
+		memcpy(&w, p, 8);
+		w ^= pattern;
+		if (((w - ones) & ~w & highs) != 0)
+			break;				/* c is in these 8 bytes */
+		p += 8;
+	}
+	for (; p < inline_end; p++)
+	{
+		if ((unsigned char) *p == c)
+			return p;
+	}
+	if (p == e)
+		return NULL;
+	return memchr(p, c, (size_t) (e - p));
+}
+
+/*
  * Finds the first occurrence of delim[0..dlen) in [p, e), or returns NULL.
- * memchr() on the first byte does the scanning, so a one- or two-byte
- * delimiter costs little more than the memchr itself.
+ * find_byte() looks for the delimiter's first byte, the rest is compared
+ * in place.
  */
 static inline const char *
 find_delimiter(const char *p, const char *e, const char *delim, size_t dlen)
 {
-	const char	first = delim[0];
+	const unsigned char first = (unsigned char) delim[0];
 
 	while ((size_t) (e - p) >= dlen)
 	{
-		const char *q = memchr(p, first, (size_t) (e - p) - dlen + 1);
+		const char *q = find_byte(p, e - dlen + 1, first);
 
 		if (q == NULL)
 			return NULL;

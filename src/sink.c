@@ -45,6 +45,9 @@ typedef struct SvSinkView
 	int			ngroup;
 	int64		size_usec;
 	SPIPlanPtr	upsert;
+	SPIPlanPtr	finalize;		/* views with allowed lateness only */
+	bool		evict;			/* watermark moved: evict final windows */
+	int64		watermark;
 } SvSinkView;
 
 struct SvSink
@@ -56,9 +59,18 @@ struct SvSink
 	SvSinkView *views;
 	SPIPlanPtr	advance;
 	SPIPlanPtr	reject;
+	SPIPlanPtr	watermark;
 	List	   *returned;
 	int			max_key;
 };
+
+/* The quoted, schema-qualified name of a results table. */
+static char *
+sv_sink_table_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
 
 /*
  * Builds the upsert for one view: $1 window starts, $2.. one text[] per
@@ -93,9 +105,7 @@ sv_sink_upsert_sql(const SvStream *stream, const SvView *view)
 					 "INSERT INTO %s AS t (window_start, window_end%s, count) "
 					 "SELECT s.ws, s.ws + $%d%s, pg_catalog.sum(s.n)::pg_catalog.int8 "
 					 "FROM ROWS FROM (pg_catalog.unnest($1)",
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(view->relid)),
-												get_rel_name(view->relid)),
-					 cols.data, n + 3, casts.data);
+					 sv_sink_table_name(view->relid), cols.data, n + 3, casts.data);
 	for (int i = 0; i < n + 1; i++)
 		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", i + 2);
 	appendStringInfo(&sql, ") AS s(ws%s, n) GROUP BY s.ws%s "
@@ -157,6 +167,22 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		types[v->ngroup + 1] = INT8ARRAYOID;
 		types[v->ngroup + 2] = INTERVALOID;
 		sv->upsert = sv_sink_plan(sv_sink_upsert_sql(stream, v), v->ngroup + 3, types);
+		if (v->lateness_usec >= 0)
+		{
+			Oid			ftypes[2] = {sv->time_type, sv->time_type};
+
+			sv->finalize = sv_sink_plan(psprintf("UPDATE %s SET final = true "
+												 "WHERE window_start > $1 AND window_start <= $2 AND NOT final",
+												 sv_sink_table_name(v->relid)),
+										2, ftypes);
+		}
+	}
+	{
+		Oid			wtypes[2] = {OIDOID, TIMESTAMPTZOID};
+
+		sink->watermark = sv_sink_plan("UPDATE streamview.window_views SET watermark = $2 "
+									   "WHERE view = $1::pg_catalog.regclass",
+									   2, wtypes);
 	}
 	sink->advance = sv_sink_plan(
 								 "UPDATE streamview.offsets o SET next_offset = u.next "
@@ -180,7 +206,12 @@ sv_sink_free(SvSink *sink)
 	if (sink == NULL)
 		return;
 	for (int i = 0; i < sink->nviews; i++)
+	{
 		SPI_freeplan(sink->views[i].upsert);
+		if (sink->views[i].finalize)
+			SPI_freeplan(sink->views[i].finalize);
+	}
+	SPI_freeplan(sink->watermark);
 	SPI_freeplan(sink->advance);
 	SPI_freeplan(sink->reject);
 	MemoryContextDelete(sink->batch_cxt);
@@ -235,9 +266,9 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 	MemoryContextSwitchTo(old);
 }
 
-/* Runs a view's upsert as the view's owner, security-restricted. */
+/* Runs a statement on a results table as the view's owner, security-restricted. */
 static void
-sv_sink_run_as_owner(SvSinkView *sv, Datum *args)
+sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
 {
 	Oid			save_user;
 	int			save_sec;
@@ -250,11 +281,12 @@ sv_sink_run_as_owner(SvSinkView *sv, Datum *args)
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_plan(sv->upsert, args, NULL, false, 0);
+	rc = SPI_execute_plan(plan, args, NULL, false, 0);
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_user, save_sec);
-	if (rc != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "window upsert failed: %s", SPI_result_code_string(rc));
+	if (rc != expected)
+		elog(ERROR, "statement on results table %u failed: %s", sv->relid,
+			 SPI_result_code_string(rc));
 }
 
 /* Upserts one view's share of the batch. */
@@ -299,8 +331,29 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		args[g + 1] = sv_array(keys[g], NULL, n, TEXTOID);
 	args[ng + 1] = sv_array(deltas, NULL, n, INT8OID);
 	args[ng + 2] = IntervalPGetDatum(size);
-	sv_sink_run_as_owner(sv, args);
+	sv_sink_run_as_owner(sv, sv->upsert, args, SPI_OK_INSERT_RETURNING);
 	sv_sink_keep_returned(sink, sv);
+}
+
+/*
+ * Stores a view's new watermark and marks the windows it passed final:
+ * those with window_start + size <= watermark, not final before.
+ */
+static void
+sv_sink_watermark(SvSink *sink, SvSinkView *sv, const SvWatermark *wm)
+{
+	Datum		wargs[2];
+	Datum		fargs[2];
+
+	wargs[0] = ObjectIdGetDatum(sv->relid);
+	wargs[1] = TimestampTzGetDatum(wm->new);
+	if (SPI_execute_plan(sink->watermark, wargs, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not store the watermark of view %u", sv->relid);
+	fargs[0] = Int64GetDatum(wm->had_old ? wm->old - sv->size_usec : DT_NOBEGIN);
+	fargs[1] = Int64GetDatum(wm->new - sv->size_usec);
+	sv_sink_run_as_owner(sv, sv->finalize, fargs, SPI_OK_UPDATE);
+	sv->evict = true;
+	sv->watermark = wm->new;
 }
 
 /* Advances the offsets of the partitions the batch read, compare-and-set. */
@@ -387,31 +440,46 @@ sv_sink_rejects(SvSink *sink, List *rejects)
  */
 void
 sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
-			  int nadvances, List *rejects)
+			  int nadvances, List *rejects, const SvWatermark *watermarks)
 {
 	MemoryContextReset(sink->batch_cxt);
 	sink->returned = NIL;
 	for (int vi = 0; vi < sink->nviews; vi++)
+	{
 		sv_sink_write_view(sink, vi, counts, counts->used);
+		sink->views[vi].evict = false;
+		if (watermarks && watermarks[vi].changed)
+			sv_sink_watermark(sink, &sink->views[vi], &watermarks[vi]);
+	}
 	sv_sink_rejects(sink, rejects);
 	sv_sink_advance(sink, advances, nadvances);
 }
 
-/* After commit: shows the committed counts in shared memory. */
+/*
+ * After commit: shows the committed counts in shared memory, then drops the
+ * windows a watermark made final (they never change again).
+ */
 void
 sv_sink_publish(SvSink *sink)
 {
 	ListCell   *lc;
 
-	if (sink->returned == NIL)
-		return;
-	sv_window_publish_begin();
-	foreach(lc, sink->returned)
+	if (sink->returned != NIL)
 	{
-		SvReturned *r = lfirst(lc);
+		sv_window_publish_begin();
+		foreach(lc, sink->returned)
+		{
+			SvReturned *r = lfirst(lc);
 
-		sv_window_publish(r->view, r->window_start, r->key, r->keylen, r->count);
+			sv_window_publish(r->view, r->window_start, r->key, r->keylen, r->count);
+		}
+		sv_window_publish_end();
+		sink->returned = NIL;
 	}
-	sv_window_publish_end();
-	sink->returned = NIL;
+	for (int vi = 0; vi < sink->nviews; vi++)
+	{
+		if (sink->views[vi].evict)
+			sv_window_forget_before(sink->views[vi].relid, sink->views[vi].watermark,
+									sink->views[vi].size_usec);
+	}
 }

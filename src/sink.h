@@ -33,13 +33,23 @@ typedef struct SvReject
 	char	   *reason;
 } SvReject;
 
+/* A view's watermark in a batch: from old (if had_old) to new. */
+typedef struct SvWatermark
+{
+	bool		changed;
+	bool		had_old;
+	int64		old;
+	int64		new;
+} SvWatermark;
+
 typedef struct SvSink SvSink;
 
 extern SvSink *sv_sink_prepare(const SvStream *stream, List *views,
 							   MemoryContext cxt);
 extern void sv_sink_free(SvSink *sink);
 extern void sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
-						  int nadvances, List *rejects);
+						  int nadvances, List *rejects,
+						  const SvWatermark *watermarks);
 extern void sv_sink_publish(SvSink *sink);
 
 #endif							/* STREAMVIEW_SINK_H */

@@ -54,6 +54,11 @@ typedef struct SvViewRun
 	int			time_idx;
 	int		   *group_idx;
 	int			ngroup;
+	/* late data: the greatest event time seen, committed and in this batch */
+	bool		has_lateness;
+	bool		seen;
+	int64		max_event;
+	SvWatermark wm;
 } SvViewRun;
 
 /* Everything a worker keeps across batches. */
@@ -83,6 +88,7 @@ typedef struct SvWorker
 	List	   *rejects;
 	int64		batch_messages;
 	int64		batch_rejects;
+	int64		batch_late;
 	int64		batches_this_life;
 	char		keybuf[SV_KEY_MAX];
 } SvWorker;
@@ -153,6 +159,25 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 	if (run->time_idx < 0)
 		elog(ERROR, "time column \"%s\" of view %u is not in the stream",
 			 v->time_column, v->relid);
+	run->has_lateness = v->lateness_usec >= 0;
+	run->seen = run->has_lateness && v->has_watermark;
+	if (run->seen)
+		run->max_event = v->watermark + v->lateness_usec;
+}
+
+/*
+ * Advances a view's watermark with an event time: the greatest event time
+ * seen minus the allowed lateness. Returns the watermark.
+ */
+static int64
+sv_worker_advance_watermark(SvViewRun *run, int64 t)
+{
+	if (!run->seen || t > run->max_event)
+	{
+		run->max_event = t;
+		run->seen = true;
+	}
+	return run->max_event - run->view->lateness_usec;
 }
 
 /*
@@ -211,8 +236,38 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 	}
 	r->reason = pstrdup(reason);
 	w->rejects = lappend(w->rejects, r);
-	w->batch_rejects++;
+	if (strcmp(reason, "late") != 0)
+		w->batch_rejects++;
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Counts an event into the windows of a view with allowed lateness: a
+ * window that the watermark has passed is final and is not counted; the
+ * event is then late for this view (and with keep_late, kept in rejects).
+ */
+static void
+sv_worker_count_late(SvWorker *w, int vi, const rd_kafka_message_t *m,
+					 int64 first, int n, uint32 keyhash, int keylen)
+{
+	SvViewRun  *run = &w->views[vi];
+	int64		wm = sv_worker_advance_watermark(run, w->values[run->time_idx].v.i);
+	bool		late = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		int64		start = first + i * run->view->slide_usec;
+
+		if (start + run->view->size_usec <= wm)
+			late = true;
+		else
+			sv_counts_add(&w->counts, vi, start, w->keybuf, keylen, keyhash);
+	}
+	if (!late)
+		return;
+	w->batch_late++;
+	if (run->view->keep_late)
+		sv_worker_reject(w, vi, m, "late");
 }
 
 /* Counts one parsed message into every window of one view. */
@@ -259,9 +314,14 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 		return;
 	}
 	keyhash = keylen > 0 ? hash_bytes((const unsigned char *) w->keybuf, keylen) : 0;
-	for (int i = 0; i < n; i++)
-		sv_counts_add(&w->counts, vi, first + i * run->view->slide_usec,
-					  w->keybuf, keylen, keyhash);
+	if (run->has_lateness)
+		sv_worker_count_late(w, vi, m, first, n, keyhash, keylen);
+	else
+	{
+		for (int i = 0; i < n; i++)
+			sv_counts_add(&w->counts, vi, first + i * run->view->slide_usec,
+						  w->keybuf, keylen, keyhash);
+	}
 }
 
 /* Parses one message and counts it for every view, or sets it aside. */
@@ -315,18 +375,44 @@ sv_worker_advances(SvWorker *w, SvAdvance *adv)
 	return n;
 }
 
+/* Notes each view's watermark as the batch starts. */
+static void
+sv_worker_batch_watermarks(SvWorker *w)
+{
+	for (int vi = 0; vi < w->nviews; vi++)
+	{
+		SvViewRun  *run = &w->views[vi];
+
+		run->wm.had_old = run->seen;
+		run->wm.old = run->seen ? run->max_event - run->view->lateness_usec : 0;
+	}
+}
+
+/* A view's watermark move in this batch, for the sink. */
+static void
+sv_worker_end_watermark(SvViewRun *run, SvWatermark *wm)
+{
+	*wm = run->wm;
+	wm->changed = run->has_lateness && run->seen &&
+		(!wm->had_old || run->max_event - run->view->lateness_usec != wm->old);
+	wm->new = run->seen ? run->max_event - run->view->lateness_usec : 0;
+}
+
 /* Commits the batch: counts, rejects and offsets in one transaction. */
 static void
 sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 {
 	SvAdvance  *adv = palloc(sizeof(SvAdvance) * Max(w->nparts, 1));
+	SvWatermark *wms = palloc0(sizeof(SvWatermark) * Max(w->nviews, 1));
 	int			nadv = sv_worker_advances(w, adv);
 
 	if (nadv == 0 && w->rejects == NIL)
 		return;
+	for (int vi = 0; vi < w->nviews; vi++)
+		sv_worker_end_watermark(&w->views[vi], &wms[vi]);
 	sv_crash_point("after_count");
 	sv_begin();
-	sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects);
+	sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects, wms);
 	sv_crash_point("before_commit");
 	sv_commit();
 	sv_crash_point("after_commit");
@@ -336,7 +422,7 @@ sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 	for (int i = 0; i < nadv; i++)
 		w->stored[adv[i].partition] = adv[i].to;
 	w->batches_this_life++;
-	sv_launcher_report_batch(w->slot, w->batch_messages, w->batch_rejects, 0,
+	sv_launcher_report_batch(w->slot, w->batch_messages, w->batch_rejects, w->batch_late,
 							 (double) (GetCurrentTimestamp() - started) / 1000.0);
 	pfree(adv);
 }
@@ -376,6 +462,8 @@ sv_worker_batch(SvWorker *w)
 
 	w->batch_messages = 0;
 	w->batch_rejects = 0;
+	w->batch_late = 0;
+	sv_worker_batch_watermarks(w);
 	w->rejects = NIL;
 	for (int p = 0; p < w->nparts; p++)
 		w->next[p] = w->stored[p];
@@ -480,7 +568,7 @@ sv_worker_handle_gap(SvWorker *w)
 			 errhint("Continuing from the earliest offset the broker still has.")));
 	sv_launcher_set_state(w->slot, SV_STATE_RUNNING, msg);
 	sv_begin();
-	sv_sink_write(w->sink, &w->counts, &adv, 1, NIL);
+	sv_sink_write(w->sink, &w->counts, &adv, 1, NIL, NULL);
 	sv_commit();
 	w->stored[p] = low;
 	w->next[p] = low;
