@@ -82,6 +82,8 @@ typedef struct SvWorker
 	int64	   *stored;			/* committed next offsets */
 	int64	   *next;			/* next offsets after this batch */
 	int32		gap_partition;	/* out of range, to move after the batch */
+	bool		retrying;		/* the broker failed us and has not come back */
+	bool		batch_error;	/* this batch saw a consumer error */
 	TimestampTz metadata_at;
 	/* the batch */
 	SvCounts	counts;
@@ -375,6 +377,35 @@ sv_worker_advances(SvWorker *w, SvAdvance *adv)
 	return n;
 }
 
+/* Shows the worker's state (and an error) in stream_status. */
+static void
+sv_worker_state(SvWorker *w, SvStreamState state, const char *error)
+{
+	w->retrying = (state == SV_STATE_RETRYING);
+	sv_launcher_set_state(w->slot, state, error);
+}
+
+/*
+ * While retrying, a batch without consumer errors is not proof that the
+ * broker is back (librdkafka reports a failure once); ask it something.
+ */
+static void
+sv_worker_probe(SvWorker *w)
+{
+	int64		low;
+	int64		high;
+	char		errbuf[256];
+
+	for (int p = 0; p < w->nparts; p++)
+	{
+		if (w->stored[p] < 0)
+			continue;
+		if (sv_kafka_watermarks(w->kafka, p, 1000, &low, &high, errbuf, sizeof(errbuf)))
+			sv_worker_state(w, SV_STATE_RUNNING, NULL);
+		return;
+	}
+}
+
 /* Notes each view's watermark as the batch starts. */
 static void
 sv_worker_batch_watermarks(SvWorker *w)
@@ -463,6 +494,7 @@ sv_worker_batch(SvWorker *w)
 	w->batch_messages = 0;
 	w->batch_rejects = 0;
 	w->batch_late = 0;
+	w->batch_error = false;
 	sv_worker_batch_watermarks(w);
 	w->rejects = NIL;
 	for (int p = 0; p < w->nparts; p++)
@@ -479,15 +511,16 @@ sv_worker_batch(SvWorker *w)
 		sv_kafka_release(&fetch);
 		if (fetch.error_code != 0)
 		{
-			sv_launcher_set_state(w->slot, SV_STATE_RETRYING, fetch.error);
+			w->batch_error = true;
+			sv_worker_state(w, SV_STATE_RETRYING, fetch.error);
 			if (fetch.gap_partition >= 0)
 			{
 				w->gap_partition = fetch.gap_partition;
 				break;
 			}
 		}
-		else if (fetch.nmessages > 0)
-			sv_launcher_set_state(w->slot, SV_STATE_RUNNING, NULL);
+		else if (fetch.nmessages > 0 && w->retrying)
+			sv_worker_state(w, SV_STATE_RUNNING, NULL);
 		if (fetch.nmessages > 0)
 			continue;
 		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
@@ -566,7 +599,7 @@ sv_worker_handle_gap(SvWorker *w)
 			 errmsg("stream \"%s\": %s", w->stream->name, msg),
 			 errdetail("The broker no longer has these messages (retention); they were not counted."),
 			 errhint("Continuing from the earliest offset the broker still has.")));
-	sv_launcher_set_state(w->slot, SV_STATE_RUNNING, msg);
+	sv_worker_state(w, SV_STATE_RUNNING, msg);
 	sv_begin();
 	sv_sink_write(w->sink, &w->counts, &adv, 1, NIL, NULL);
 	sv_commit();
@@ -615,7 +648,7 @@ sv_worker_setup_partitions(SvWorker *w)
 
 	if (parts == NIL)
 	{
-		sv_launcher_set_state(w->slot, SV_STATE_RETRYING, errbuf);
+		sv_worker_state(w, SV_STATE_RETRYING, errbuf);
 		return false;
 	}
 	w->nparts = llast_int(parts) + 1;
@@ -646,7 +679,7 @@ sv_worker_setup_partitions(SvWorker *w)
 			continue;
 		if (!sv_kafka_watermarks(w->kafka, p, 5000, &low, &high, errbuf, sizeof(errbuf)))
 		{
-			sv_launcher_set_state(w->slot, SV_STATE_RETRYING, errbuf);
+			sv_worker_state(w, SV_STATE_RETRYING, errbuf);
 			return false;
 		}
 		o = palloc(sizeof(SvOffset));
@@ -755,7 +788,7 @@ sv_worker_session(SvWorker *w)
 		sv_worker_sleep(backoff);
 		backoff = Min(backoff * 2, SV_BACKOFF_MAX_MS);
 	}
-	sv_launcher_set_state(w->slot, SV_STATE_RUNNING, NULL);
+	sv_worker_state(w, SV_STATE_RUNNING, NULL);
 	w->metadata_at = GetCurrentTimestamp();
 	for (;;)
 	{
@@ -767,6 +800,8 @@ sv_worker_session(SvWorker *w)
 		sv_worker_batch(w);
 		if (w->gap_partition >= 0)
 			sv_worker_handle_gap(w);
+		else if (w->retrying && !w->batch_error)
+			sv_worker_probe(w);
 		sv_worker_report_watermarks(w);
 		if (TimestampDifferenceExceeds(w->metadata_at, GetCurrentTimestamp(),
 									   SV_METADATA_REFRESH_MS))
@@ -813,7 +848,7 @@ sv_worker_recover(SvWorker *w, long backoff)
 	FlushErrorState();
 	LWLockReleaseAll();
 	AbortCurrentTransaction();
-	sv_launcher_set_state(w->slot, SV_STATE_RETRYING, edata->message);
+	sv_worker_state(w, SV_STATE_RETRYING, edata->message);
 	FreeErrorData(edata);
 	sv_worker_sleep(backoff);
 }

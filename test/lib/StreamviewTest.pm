@@ -120,7 +120,6 @@ sub new_node
 shared_preload_libraries = 'streamview'
 max_worker_processes = 16
 streamview.batch_max_ms = 200
-log_min_messages = log
 restart_after_crash = on
 ${\ ($extra // '')}
 EOF
