@@ -1,0 +1,46 @@
+# Bounded memory: far more distinct (window, key) groups than shared memory
+# holds. The least recently touched windows are evicted (their counts are in
+# the tables already), nothing overflows, and every count is exact.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use StreamviewTest;
+
+my $broker = start_broker('many:4');
+my $node = new_node('memory', "streamview.max_windows = 1024\n");
+
+my $f = produce_rides($broker, 'many', 30000, seed => 51, keys => 5000);
+create_rides_stream($node, $broker, 'many', 'many');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('by_key', 'many', 'tpep_pickup_datetime',
+	       ARRAY['payment_type'], '10 minutes', '5 minutes');
+	SELECT streamview.start('many')});
+ok(wait_for_committed($node, 'many', 30000, 120), 'all messages committed');
+
+my $groups = $node->safe_psql('postgres', 'SELECT count(*) FROM by_key');
+cmp_ok($groups, '>', 10 * 1024, "far more window rows ($groups) than window slots (1024)");
+my ($held, $capacity, $bytes) = split /\|/,
+  $node->safe_psql('postgres', 'SELECT * FROM streamview.memory_usage()');
+is($capacity, '1024', 'memory_usage shows the capacity');
+cmp_ok($held, '<=', 1024, "shared memory holds at most its capacity ($held)");
+cmp_ok($held, '>', 0, 'and holds the recent windows');
+cmp_ok($bytes, '>', 0, "memory_usage shows the bytes reserved ($bytes)");
+
+load_produced($node, 'produced', $f);
+expected_counts($node, 'expected', 'produced', 2, 'f[6]::int', 600, 300);
+is(count_mismatches($node, 'expected',
+	'SELECT window_start, payment_type AS key, count FROM by_key'),
+	'0', 'every count exact despite eviction');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM streamview.live_counts('by_key') l
+	  JOIN by_key t ON t.window_start = l.window_start AND t.payment_type::text = l.group_key[1]
+	 WHERE t.count <> l.count}), '0', 'the windows held in memory show the committed counts');
+is($node->safe_psql('postgres',
+	"SELECT state FROM streamview.stream_status WHERE stream = 'many'"),
+	'running', 'the stream runs on');
+
+$node->stop;
+done_testing();
