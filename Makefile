@@ -51,4 +51,16 @@ test/parse_test: test/parse_test.c src/parse.c src/parse.h
 
 all: tools
 
+# The parser under libFuzzer with AddressSanitizer; FUZZ_SECONDS of fuzzing.
+FUZZ_SECONDS ?= 10
+test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c src/parse.c src/parse.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c src/parse.c -lm
+
+fuzz: test/fuzz/parse_fuzz
+	rm -rf /tmp/streamview-fuzz && mkdir -p /tmp/streamview-fuzz
+	test/fuzz/parse_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=/tmp/streamview-fuzz/ /tmp/streamview-fuzz test/fuzz/corpus
+
+.PHONY: tools fuzz
+
 EXTRA_CLEAN = $(TOOLS) test/fuzz/parse_fuzz

@@ -5,11 +5,12 @@
  *
  * This file is pure C on purpose: no PostgreSQL header, no backend call, no
  * allocation, no error raised.  The worker calls sv_parse_message() once per
- * Kafka message, so the common path is a single validation pass over the
- * message (NUL bytes and UTF-8, 8 bytes at a time while the text is ASCII),
- * one splitting pass (memchr on the delimiter's first byte), and one pass
- * per field to convert it.  Everything that is slow (snprintf, building a
- * reason) happens only when a message fails.
+ * Kafka message, so the common path is one pass over the message that, 8
+ * bytes at a time, both checks that it is ASCII without NUL bytes and finds
+ * the delimiters, then one pass per field to convert it.  A message with
+ * non-ASCII bytes takes two passes instead (a full UTF-8 check, then the
+ * split).  Everything that is slow (snprintf, building a reason) happens
+ * only when a message fails.
  *
  * The input rules follow PostgreSQL 15's own input functions (int4in,
  * float4in, numeric_in, boolin, varchar_input, date_in, timestamp_in) where
@@ -19,6 +20,8 @@
  * with an optional numeric zone), and their special words (now, today,
  * epoch, infinity, ...) are refused because a replayed message must give the
  * same value; floats must be plain decimal (no hex floats, no "nan(...)").
+ * Also, an empty message is always refused, even for a one-column schema
+ * where PostgreSQL's COPY would read it as one empty field.
  *
  * Results follow the conventions of parse.h.  For a NULL field (a field
  * exactly equal to the null marker), isnull is true and str/len is the raw
@@ -37,7 +40,6 @@
  *-------------------------------------------------------------------------
  */
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,6 +55,16 @@
 #else
 #define sv_likely(x)	(x)
 #define sv_unlikely(x)	(x)
+#endif
+
+/*
+ * The word-at-a-time searches below need count-trailing-zeros and a
+ * little-endian load to find the first matching byte of a word; elsewhere
+ * they fall back to byte loops (and the one-pass split is not used).
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && \
+	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SV_HAVE_CTZ_LE 1
 #endif
 
 /* PostgreSQL's timestamp constants (datatype/timestamp.h), epoch 2000-01-01 */
@@ -75,7 +87,7 @@
 /* longest float text we copy to the stack for strtod() */
 #define FLOAT_BUF_LEN	128
 
-/* longest run of fraction-of-second digits we accept (see parse_time) */
+/* longest run of fraction-of-second digits we accept (see parse_fraction) */
 #define MAX_FRAC_DIGITS 60
 
 /* how many bytes of an offending value a reason quotes */
@@ -106,6 +118,8 @@ typedef struct DecimalText
 	const char *frac_digits;	/* digits after the point */
 	size_t		frac_len;
 	int64_t		exponent;		/* after e/E; clamped to +-EXPONENT_CLAMP */
+	uint64_t	mantissa;		/* all digits as an integer, if nsig <= 19 */
+	int			nsig;			/* significant digits (capped at 20) */
 } DecimalText;
 
 #define EXPONENT_CLAMP INT64_C(1000000000)
@@ -605,7 +619,7 @@ fail_encoding(const SvSchema *schema, int field, const char *data,
 			snprintf(hex, sizeof(hex), " 0x%02x", s[pos + i]);
 			rb_str(&rb, hex);
 		}
-		if (pos + n < len && n == 1 && c >= 0x80 && c < 0xC0)
+		if (c >= 0x80 && c < 0xC0)
 			rb_str(&rb, " (unexpected continuation byte)");
 	}
 	return false;
@@ -618,11 +632,11 @@ fail_encoding(const SvSchema *schema, int field, const char *data,
  */
 
 /*
- * Parses an integer as PostgreSQL's pg_strtoint16/32/64 do: optional white
- * space, optional sign, at least one decimal digit, optional white space.
- * The range check is exact and cannot overflow: leading zeros are skipped,
- * more than 19 significant digits is out of range for any type, and 19
- * digits fit in a uint64.
+ * Parses an integer as PostgreSQL's pg_strtoint16/32/64 do: optional sign,
+ * at least one decimal digit (the white space around it is already gone:
+ * all the parsers below get trimmed text).  The range check is exact and
+ * cannot overflow: leading zeros are skipped, more than 19 significant
+ * digits is out of range for any type, and 19 digits fit in a uint64.
  */
 static ParseStatus
 parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
@@ -635,8 +649,6 @@ parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 	const char *digits;
 	size_t		ndigits;
 
-	trim_space(&p, &len);
-	e = p + len;
 	if (p < e && (*p == '+' || *p == '-'))
 	{
 		neg = (*p == '-');
@@ -687,35 +699,61 @@ parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
  * [+-] digits [. [digits]] | [+-] . digits, then optionally e|E [+-] digits.
  * This is the syntax numeric_in accepts and the part of strtod()'s syntax
  * PostgreSQL's float input meets in practice.  Fills *d.
+ * Stricter than PostgreSQL: numeric_in reads the exponent with strtol(),
+ * which would also take white space between the e and the digits.
  */
 static bool
 scan_decimal(const char *s, size_t len, DecimalText *d)
 {
 	const char *p = s;
 	const char *e = s + len;
+	uint64_t	m = 0;
+	int			nsig = 0;
 
 	d->neg = false;
 	d->exponent = 0;
-	d->frac_digits = NULL;
 	d->frac_len = 0;
 	if (p < e && (*p == '+' || *p == '-'))
 	{
 		d->neg = (*p == '-');
 		p++;
 	}
+
+	/*
+	 * Collect the digits into m on the way, for the float fast path; after
+	 * 19 significant digits m would overflow, so stop (nsig then says 20).
+	 */
 	d->int_digits = p;
-	while (p < e && is_digit((unsigned char) *p))
-		p++;
+	for (; p < e && is_digit((unsigned char) *p); p++)
+	{
+		if (nsig < 19)
+		{
+			m = m * 10 + (uint64_t) (*p - '0');
+			nsig += (m != 0);
+		}
+		else
+			nsig = 20;
+	}
 	d->int_len = (size_t) (p - d->int_digits);
 	d->frac_digits = p;
 	if (p < e && *p == '.')
 	{
 		p++;
 		d->frac_digits = p;
-		while (p < e && is_digit((unsigned char) *p))
-			p++;
+		for (; p < e && is_digit((unsigned char) *p); p++)
+		{
+			if (nsig < 19)
+			{
+				m = m * 10 + (uint64_t) (*p - '0');
+				nsig += (m != 0);
+			}
+			else
+				nsig = 20;
+		}
 		d->frac_len = (size_t) (p - d->frac_digits);
 	}
+	d->mantissa = m;
+	d->nsig = nsig;
 	if (d->int_len == 0 && d->frac_len == 0)
 		return false;
 	if (p < e && (*p == 'e' || *p == 'E'))
@@ -796,50 +834,31 @@ static bool
 decimal_fast_path(const DecimalText *d, bool is_float4, double *out)
 {
 #if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
-	uint64_t	m = 0;
-	int			nsig = 0;
-	int64_t		k;
-	size_t		i;
 	const int	max_digits = is_float4 ? 7 : 15;	/* m < 2^24 resp. 2^53 */
 	const int64_t max_k = is_float4 ? 10 : 22;
+	int64_t		k;
 
-	for (i = 0; i < d->int_len; i++)
-	{
-		if (nsig > 0 || d->int_digits[i] != '0')
-		{
-			if (++nsig > max_digits)
-				return false;
-			m = m * 10 + (uint64_t) (d->int_digits[i] - '0');
-		}
-	}
-	for (i = 0; i < d->frac_len; i++)
-	{
-		if (nsig > 0 || d->frac_digits[i] != '0')
-		{
-			if (++nsig > max_digits)
-				return false;
-		}
-		m = m * 10 + (uint64_t) (d->frac_digits[i] - '0');
-	}
-	/* leading fraction zeros added nothing to m but do count in k */
-	k = d->exponent - (int64_t) d->frac_len;
-	if (m == 0)
+	if (d->nsig > max_digits)
+		return false;
+	if (d->mantissa == 0)
 	{
 		*out = d->neg ? -0.0 : 0.0;
 		return true;
 	}
+	/* fraction digits, leading zeros included, scale the mantissa down */
+	k = d->exponent - (int64_t) d->frac_len;
 	if (k < -max_k || k > max_k)
 		return false;
 	if (is_float4)
 	{
-		float		f = (float) m;
+		float		f = (float) d->mantissa;
 
 		f = (k < 0) ? f / pow10_float[-k] : f * pow10_float[k];
 		*out = d->neg ? -(double) f : (double) f;
 	}
 	else
 	{
-		double		v = (double) m;
+		double		v = (double) d->mantissa;
 
 		v = (k < 0) ? v / pow10_double[-k] : v * pow10_double[k];
 		*out = d->neg ? -v : v;
@@ -870,7 +889,6 @@ parse_float(const char *s, size_t len, bool is_float4, double *out)
 	char		buf[FLOAT_BUF_LEN];
 	char	   *end;
 
-	trim_space(&s, &len);
 	if (len == 0)
 		return PS_SYNTAX;
 	if (!scan_decimal(s, len, &d))
@@ -936,7 +954,6 @@ check_numeric(const char *s, size_t len, const SvColumn *col, bool *overflow)
 	bool		constrained = col->precision > 0;
 
 	*overflow = false;
-	trim_space(&s, &len);
 	if (len == 0)
 		return PS_SYNTAX;
 
@@ -1042,7 +1059,6 @@ check_numeric(const char *s, size_t len, const SvColumn *col, bool *overflow)
 static ParseStatus
 parse_bool(const char *s, size_t len, bool *out)
 {
-	trim_space(&s, &len);
 	if (len == 0)
 		return PS_SYNTAX;
 	switch (*s)
@@ -1149,22 +1165,20 @@ days_in_month(int64_t y, int m)
 
 /*
  * Days from 2000-01-01 to y-m-d in the proleptic Gregorian calendar (which
- * PostgreSQL uses), by Howard Hinnant's days_from_civil.
+ * PostgreSQL uses), by Howard Hinnant's days_from_civil.  Callers pass
+ * year >= 1, so the arithmetic can be unsigned, which makes the divisions
+ * by constants cheaper.
  */
 static int64_t
-days_from_2000(int64_t y, int m, int d)
+days_from_2000(int64_t year, int m, int d)
 {
-	int64_t		era;
-	int64_t		yoe;
-	int64_t		doy;
-	int64_t		doe;
+	uint64_t	y = (uint64_t) year - (m <= 2);
+	uint64_t	era = y / 400;
+	uint64_t	yoe = y - era * 400;
+	uint64_t	doy = (uint64_t) ((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+	uint64_t	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
-	y -= (m <= 2);
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468 - 10957;
+	return (int64_t) (era * 146097 + doe) - 719468 - 10957;
 }
 
 /* Reads exactly n (<= 9) digits at *p; returns -1 if they are not there. */
@@ -1407,8 +1421,7 @@ parse_iso_datetime(const char *s, size_t len, bool allow_time,
 }
 
 /*
- * Parses a date column: days since 2000-01-01.  White space around the
- * value is allowed, as PostgreSQL does.
+ * Parses a date column: days since 2000-01-01.
  */
 static ParseStatus
 parse_date(const char *s, size_t len, int64_t *out)
@@ -1416,7 +1429,6 @@ parse_date(const char *s, size_t len, int64_t *out)
 	IsoDateTime tm;
 	ParseStatus st;
 
-	trim_space(&s, &len);
 	st = parse_iso_datetime(s, len, false, DATE_MAX_YEAR, &tm);
 	if (st == PS_SYNTAX && is_special_datetime(s, len))
 		return PS_SPECIAL;
@@ -1443,7 +1455,6 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
 	int64_t		t;
 
 	*conv_failed = false;
-	trim_space(&s, &len);
 	st = parse_iso_datetime(s, len, true, TIMESTAMP_MAX_YEAR, &tm);
 	if (st == PS_SYNTAX && is_special_datetime(s, len))
 		return PS_SPECIAL;
@@ -1514,28 +1525,73 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 	}
 	value->isnull = false;
 
+	if (col->type == SV_TYPE_OTHER)
+		return true;
+	if (col->type == SV_TYPE_TEXT)
+	{
+		if (col->max_chars >= 0 && len > (size_t) col->max_chars)
+		{
+			const unsigned char *u = (const unsigned char *) data;
+			size_t		off = 0;
+			size_t		j;
+			int32_t		nchars = 0;
+
+			/* byte offset just after max_chars characters */
+			while (off < len && nchars < col->max_chars)
+			{
+				off++;
+				while (off < len && (u[off] & 0xC0) == 0x80)
+					off++;
+				nchars++;
+			}
+			/* as varchar_input: the rest may only be spaces, cut off */
+			for (j = off; j < len; j++)
+			{
+				if (data[j] != ' ')
+				{
+					ReasonBuf	rb;
+
+					rb_begin(&rb, err, schema, field);
+					rb_str(&rb, "value too long for type character varying(");
+					rb_num(&rb, col->max_chars);
+					rb_str(&rb, "): ");
+					rb_quoted(&rb, data, len);
+					return false;
+				}
+			}
+			value->len = off;
+		}
+		return true;
+	}
+
+	/*
+	 * All other types ignore surrounding white space, as PostgreSQL's input
+	 * functions do; str/len is the trimmed text, the reason quotes the raw
+	 * field.
+	 */
+	trim_space(&t, &tlen);
 	switch (col->type)
 	{
 		case SV_TYPE_INT2:
-			st = parse_int(data, len, INT16_MIN, INT16_MAX, &value->v.i);
+			st = parse_int(t, tlen, INT16_MIN, INT16_MAX, &value->v.i);
 			break;
 		case SV_TYPE_INT4:
-			st = parse_int(data, len, INT32_MIN, INT32_MAX, &value->v.i);
+			st = parse_int(t, tlen, INT32_MIN, INT32_MAX, &value->v.i);
 			break;
 		case SV_TYPE_INT8:
-			st = parse_int(data, len, INT64_MIN, INT64_MAX, &value->v.i);
+			st = parse_int(t, tlen, INT64_MIN, INT64_MAX, &value->v.i);
 			break;
 		case SV_TYPE_FLOAT4:
-			st = parse_float(data, len, true, &value->v.f);
+			st = parse_float(t, tlen, true, &value->v.f);
 			break;
 		case SV_TYPE_FLOAT8:
-			st = parse_float(data, len, false, &value->v.f);
+			st = parse_float(t, tlen, false, &value->v.f);
 			break;
 		case SV_TYPE_NUMERIC:
 			{
 				bool		overflow;
 
-				st = check_numeric(data, len, col, &overflow);
+				st = check_numeric(t, tlen, col, &overflow);
 				if (st == PS_RANGE && overflow)
 				{
 					ReasonBuf	rb;
@@ -1553,51 +1609,17 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 			}
 			break;
 		case SV_TYPE_BOOL:
-			st = parse_bool(data, len, &value->v.b);
+			st = parse_bool(t, tlen, &value->v.b);
 			break;
-		case SV_TYPE_TEXT:
-			if (col->max_chars >= 0 && len > (size_t) col->max_chars)
-			{
-				const unsigned char *u = (const unsigned char *) data;
-				size_t		off = 0;
-				size_t		j;
-				int32_t		nchars = 0;
-
-				/* byte offset just after max_chars characters */
-				while (off < len && nchars < col->max_chars)
-				{
-					off++;
-					while (off < len && (u[off] & 0xC0) == 0x80)
-						off++;
-					nchars++;
-				}
-				/* as varchar_input: the rest may only be spaces, cut off */
-				for (j = off; j < len; j++)
-				{
-					if (data[j] != ' ')
-					{
-						ReasonBuf	rb;
-
-						rb_begin(&rb, err, schema, field);
-						rb_str(&rb, "value too long for type character varying(");
-						rb_num(&rb, col->max_chars);
-						rb_str(&rb, "): ");
-						rb_quoted(&rb, data, len);
-						return false;
-					}
-				}
-				value->len = off;
-			}
-			return true;
 		case SV_TYPE_DATE:
-			st = parse_date(data, len, &value->v.i);
+			st = parse_date(t, tlen, &value->v.i);
 			break;
 		case SV_TYPE_TIMESTAMP:
 		case SV_TYPE_TIMESTAMPTZ:
 			{
 				bool		conv_failed;
 
-				st = parse_timestamp(schema, data, len,
+				st = parse_timestamp(schema, t, tlen,
 									 col->type == SV_TYPE_TIMESTAMPTZ,
 									 &value->v.i, &conv_failed);
 				if (conv_failed)
@@ -1612,8 +1634,6 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 				}
 			}
 			break;
-		case SV_TYPE_OTHER:
-			return true;
 		default:
 			{
 				ReasonBuf	rb;
@@ -1626,11 +1646,26 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 	}
 	if (sv_unlikely(st != PS_OK))
 		return fail_field(schema, field, st, data, len, err);
-
-	/* numbers, bools, dates and timestamps: str/len without white space */
-	trim_space(&t, &tlen);
 	value->str = t;
 	value->len = tlen;
+	return true;
+}
+
+/*
+ * Do the bytes after q's first one match the rest of the delimiter?  The
+ * caller knows q[0] matches and that dlen bytes are readable.  Delimiters
+ * are short, so a loop beats calling memcmp().
+ */
+static inline bool
+delimiter_rest_matches(const char *q, const char *delim, size_t dlen)
+{
+	size_t		i;
+
+	for (i = 1; i < dlen; i++)
+	{
+		if (q[i] != delim[i])
+			return false;
+	}
 	return true;
 }
 
@@ -1653,11 +1688,23 @@ find_byte(const char *p, const char *e, unsigned char c)
 	while (inline_end - p >= 8)
 	{
 		uint64_t	w;
+		uint64_t	hit;
 
 		memcpy(&w, p, 8);
 		w ^= pattern;
-		if (((w - ones) & ~w & highs) != 0)
+		hit = (w - ones) & ~w & highs;
+		if (hit != 0)
+		{
+#ifdef SV_HAVE_CTZ_LE
+			/*
+			 * The lowest flagged byte is the first match (the trick only
+			 * over-reports bytes above a real zero byte).
+			 */
+			return p + (__builtin_ctzll(hit) >> 3);
+#else
 			break;				/* c is in these 8 bytes */
+#endif
+		}
 		p += 8;
 	}
 	for (; p < inline_end; p++)
@@ -1686,13 +1733,99 @@ find_delimiter(const char *p, const char *e, const char *delim, size_t dlen)
 
 		if (q == NULL)
 			return NULL;
-		if (dlen == 1 || (q[1] == delim[1] &&
-						  (dlen == 2 || memcmp(q + 2, delim + 2, dlen - 2) == 0)))
+		if (delimiter_rest_matches(q, delim, dlen))
 			return q;
 		p = q + 1;
 	}
 	return NULL;
 }
+
+#ifdef SV_HAVE_CTZ_LE
+/*
+ * One pass over a message that is plain ASCII (the usual case): checks for
+ * NUL and non-ASCII bytes and splits at the same time, 8 bytes per step.
+ * Returns false as soon as it meets a NUL or a byte >= 0x80; the caller
+ * then starts over with the general path (full UTF-8 check, then split),
+ * which gives the same fields.  On success sets *nfields to the number of
+ * fields and fills values[0..min(nfields, ncols)) with their slices.
+ *
+ * Delimiter candidates are the bytes equal to the delimiter's first byte,
+ * found exactly with ~(((x & 0x7f..) + 0x7f..) | x | 0x7f..), which sets
+ * the high bit of exactly the zero bytes of x = word ^ (byte repeated).
+ * Matches do not overlap, as in find_delimiter(): after a delimiter the
+ * search resumes behind it.
+ */
+static bool
+split_ascii(const char *data, size_t len, const char *delim, size_t dlen,
+			SvValue *values, int ncols, long *nfields)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	const unsigned char first = (unsigned char) delim[0];
+	const uint64_t pattern = ones * first;
+	size_t		i = 0;
+	size_t		start = 0;		/* where the current field starts */
+	long		nf = 0;
+
+	for (; i + 8 <= len; i += 8)
+	{
+		uint64_t	w;
+		uint64_t	x;
+		uint64_t	m;
+
+		memcpy(&w, data + i, 8);
+		if (sv_unlikely((((w - ones) | w) & highs) != 0))
+			return false;		/* NUL or non-ASCII: general path */
+		x = w ^ pattern;
+		m = ~(((x & low7) + low7) | x | low7);
+		while (m != 0)
+		{
+			size_t		pos = i + ((size_t) __builtin_ctzll(m) >> 3);
+
+			m &= m - 1;
+			if (pos < start)
+				continue;		/* inside the previous delimiter */
+			if (dlen > 1 && (len - pos < dlen ||
+							 !delimiter_rest_matches(data + pos, delim, dlen)))
+				continue;
+			if (nf < ncols)
+			{
+				values[nf].str = data + start;
+				values[nf].len = pos - start;
+			}
+			nf++;
+			start = pos + dlen;
+		}
+	}
+	for (; i < len; i++)
+	{
+		unsigned char c = (unsigned char) data[i];
+
+		if (sv_unlikely(c == 0 || c >= 0x80))
+			return false;
+		if (c == first && i >= start &&
+			(dlen == 1 || (len - i >= dlen &&
+						   delimiter_rest_matches(data + i, delim, dlen))))
+		{
+			if (nf < ncols)
+			{
+				values[nf].str = data + start;
+				values[nf].len = i - start;
+			}
+			nf++;
+			start = i + dlen;
+		}
+	}
+	if (nf < ncols)
+	{
+		values[nf].str = data + start;
+		values[nf].len = len - start;
+	}
+	*nfields = nf + 1;
+	return true;
+}
+#endif
 
 /*
  * Which field (0-based) holds byte offset pos, for reporting bad UTF-8
@@ -1757,6 +1890,16 @@ sv_parse_message(const SvSchema *schema, const char *data, size_t len,
 	if (sv_unlikely(data == NULL || len == 0))
 		return fail_message(err, "empty message");
 
+	ncols = schema->ncolumns;
+	delim = schema->delimiter;
+	dlen = schema->delimiter_len;
+
+#ifdef SV_HAVE_CTZ_LE
+	if (sv_likely(split_ascii(data, len, delim, dlen, values, ncols, &nfields)))
+		goto split_done;
+	nfields = 0;
+#endif
+
 	bad = utf8_check(data, len, &is_nul);
 	if (sv_unlikely(bad != len))
 	{
@@ -1767,9 +1910,6 @@ sv_parse_message(const SvSchema *schema, const char *data, size_t len,
 	}
 
 	/* split; count every field so that the reason can say how many */
-	ncols = schema->ncolumns;
-	delim = schema->delimiter;
-	dlen = schema->delimiter_len;
 	p = data;
 	e = data + len;
 	for (;;)
@@ -1787,6 +1927,10 @@ sv_parse_message(const SvSchema *schema, const char *data, size_t len,
 			break;
 		p = q + dlen;
 	}
+
+#ifdef SV_HAVE_CTZ_LE
+split_done:
+#endif
 	if (sv_unlikely(nfields != ncols))
 	{
 		ReasonBuf	rb;

@@ -10,17 +10,29 @@ bash test/setup.sh
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 top=$(pwd)
 work=/tmp/streamview-test
-rm -rf "$work" && mkdir -p "$work"
+rm -rf "$work" && mkdir -p "$work/tap"
 if [ "$(id -u)" -eq 0 ]; then
-	chown postgres: "$work"
+	chown -R postgres: "$work"
 	as_pg() { runuser -u postgres -- env PATH="$PATH" "$@"; }
 else
 	as_pg() { "$@"; }
 fi
+passed=0
 failed=0
+# Records the outcome of one suite.
+suite() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
 echo "== parser unit tests"
-prove -e '' test/parse_test || failed=1
+rc=0; prove -e '' test/parse_test || rc=1; suite $rc
+
+echo "== parser fuzzing (libFuzzer + AddressSanitizer, ${FUZZ_SECONDS:-10} s)"
+if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$work/fuzz.log" 2>&1; then
+	grep -E "^(Done|stat::number_of_executed_runs)" "$work/fuzz.log" || true
+	suite 0
+else
+	tail -40 "$work/fuzz.log"
+	suite 1
+fi
 
 echo "== pg_regress and pgTAP (private cluster)"
 pgxs=$(dirname "$(pg_config --pgxs)")/..
@@ -28,19 +40,16 @@ as_pg "$pgxs/test/regress/pg_regress" --inputdir="$top" \
 	--bindir=/usr/lib/postgresql/15/bin \
 	--temp-instance="$work/regress-instance" --temp-config="$top/test/regress.conf" \
 	--outputdir="$work/regress" --dbname=contrib_regression \
-	$(sed -n 's/^REGRESS = //p' Makefile) || {
-	failed=1
-	cat "$work/regress/regression.diffs" 2>/dev/null | head -200
+	$(sed -n 's/^REGRESS = //p' Makefile) && suite 0 || {
+	suite 1
+	head -200 "$work/regress/regression.diffs" 2>/dev/null
 }
 
 if ls test/t/*.pl >/dev/null 2>&1; then
 	echo "== end-to-end tests (local broker, private clusters)"
 	as_pg env TESTDIR="$work/tap" PG_REGRESS=/bin/true SV_TOOLS="$top/test/broker" \
-		prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} test/t/*.pl || failed=1
+		prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} test/t/*.pl && suite 0 || suite 1
 fi
 
-if [ "$failed" -ne 0 ]; then
-	echo "streamview: some tests FAILED"
-	exit 1
-fi
-echo "streamview: all tests passed"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,261 @@
+#!/bin/bash
+#
+# selftest.sh
+#	Self-test of the test broker tools: builds sv_broker and sv_produce,
+#	starts a mock cluster, produces to it and reads back with kcat.
+#
+# Usage: test/broker/selftest.sh
+#	Environment: CC (default gcc), KCAT (default kcat), KEEP=1 keeps the
+#	work directory.  Prints "ok N - ..." / "not ok N - ..." lines and exits
+#	non-zero if any check failed.
+#
+# IDENTIFICATION
+#	test/broker/selftest.sh
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+CC=${CC:-gcc}
+KCAT=${KCAT:-kcat}
+CFLAGS="-std=gnu99 -O2 -Wall -Wextra -Werror"
+LIBS="-lrdkafka -lpthread"
+
+WORK=$(mktemp -d /tmp/sv_selftest.XXXXXX)
+BROKER_PID=
+PRODUCER_PID=
+n=0
+failed=0
+
+cleanup()
+{
+	[ -n "$PRODUCER_PID" ] && kill "$PRODUCER_PID" 2>/dev/null
+	if [ -n "$BROKER_PID" ]; then
+		kill "$BROKER_PID" 2>/dev/null
+		wait "$BROKER_PID" 2>/dev/null
+	fi
+	if [ "${KEEP:-0}" = 1 ]; then
+		echo "# work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok()		# ok DESCRIPTION -- record a pass
+{
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+
+not_ok()	# not_ok DESCRIPTION [DETAIL] -- record a failure
+{
+	n=$((n + 1))
+	failed=$((failed + 1))
+	echo "not ok $n - $1"
+	[ $# -gt 1 ] && echo "#   $2"
+}
+
+check()		# check DESCRIPTION GOT EXPECTED
+{
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "got '$2', expected '$3'"
+	fi
+}
+
+bail()		# bail REASON -- stop here
+{
+	not_ok "$1"
+	echo "Bail out! $1"
+	[ -f "$WORK/broker.err" ] && sed 's/^/# broker: /' "$WORK/broker.err"
+	exit 1
+}
+
+replies()	# number of command replies the broker has written so far
+{
+	grep -c -E '^(OK|ERR)' "$WORK/broker.out"
+}
+
+ctl()		# ctl COMMAND... -- send a command through the FIFO, wait for
+{			# its reply, and succeed if the reply is OK
+	local before i
+	before=$(replies)
+	echo "$*" > "$WORK/ctl"
+	for i in $(seq 100); do
+		[ "$(replies)" -gt "$before" ] && break
+		sleep 0.05
+	done
+	[ "$(grep -E '^(OK|ERR)' "$WORK/broker.out" | tail -n 1)" = OK ]
+}
+
+consume()	# consume TOPIC [kcat args...] -- read a topic from the beginning
+{
+	local topic=$1
+	shift
+	timeout 60 "$KCAT" -C -b "$BOOTSTRAP" -t "$topic" -o beginning -e -q "$@"
+}
+
+# --- build -----------------------------------------------------------------
+
+$CC $CFLAGS -o "$WORK/sv_broker" "$HERE/sv_broker.c" $LIBS 2> "$WORK/cc.err" ||
+	{ cat "$WORK/cc.err"; bail "sv_broker builds without warnings"; }
+ok "sv_broker builds without warnings"
+$CC $CFLAGS -o "$WORK/sv_produce" "$HERE/sv_produce.c" $LIBS 2> "$WORK/cc.err" ||
+	{ cat "$WORK/cc.err"; bail "sv_produce builds without warnings"; }
+ok "sv_produce builds without warnings"
+PRODUCE="$WORK/sv_produce"
+
+# --- start the broker ------------------------------------------------------
+
+"$WORK/sv_broker" --bootstrap-file "$WORK/bootstrap" --control "$WORK/ctl" \
+	t1:4 t3:2 t4:2 < /dev/null > "$WORK/broker.out" 2> "$WORK/broker.err" &
+BROKER_PID=$!
+for i in $(seq 100); do
+	[ -f "$WORK/bootstrap" ] && break
+	sleep 0.05
+done
+[ -f "$WORK/bootstrap" ] || bail "broker writes its bootstrap file"
+BOOTSTRAP=$(cat "$WORK/bootstrap")
+ok "broker is up at $BOOTSTRAP"
+check "broker prints BOOTSTRAP line" "$(head -n 1 "$WORK/broker.out")" \
+	"BOOTSTRAP $BOOTSTRAP"
+
+# --- 200000 rides over 4 partitions ----------------------------------------
+
+"$PRODUCE" --brokers "$BOOTSTRAP" --topic t1 --rides 200000 --seed 42 \
+	--out "$WORK/x.tsv" 2> "$WORK/produce.err"
+rc=$?
+sed 's/^/# /' "$WORK/produce.err"
+check "sv_produce --rides 200000 exits 0" "$rc" 0
+check "--out has 200000 lines" "$(wc -l < "$WORK/x.tsv")" 200000
+
+consume t1 -f '%p\t%o\t%k\t%s\n' > "$WORK/kcat.tsv"
+check "kcat reads 200000 messages back" "$(wc -l < "$WORK/kcat.tsv")" 200000
+check "per-partition counts match --out" \
+	"$(cut -f1 "$WORK/kcat.tsv" | sort | uniq -c | tr -s ' ')" \
+	"$(cut -f1 "$WORK/x.tsv" | sort | uniq -c | tr -s ' ')"
+check "partition, offset, key and value match --out line for line" \
+	"$(sort "$WORK/kcat.tsv" | md5sum)" "$(sort "$WORK/x.tsv" | md5sum)"
+check "partitions get equal shares" \
+	"$(cut -f1 "$WORK/x.tsv" | sort | uniq -c | awk '{print $1}' | sort -u)" \
+	50000
+
+# the value format, and pickups out of time order
+line=$(head -n 1 "$WORK/x.tsv" | cut -f4)
+if echo "$line" | grep -qE '^[12], 2020-07-01 [0-2][0-9]:[0-5][0-9]:[0-5][0-9], 2020-07-01 [0-9:]{8}, [1-6], [0-9]+\.[0-9]{2}, [1-4], [0-9]+\.[0-9]{1,2}$'; then
+	ok "ride value has the zoomcamp format ($line)"
+else
+	not_ok "ride value has the zoomcamp format" "$line"
+fi
+unordered=$(cut -f4 "$WORK/x.tsv" | awk -F', ' 'NR > 1 && $2 < prev { c++ } { prev = $2 } END { print c + 0 }')
+if [ "$unordered" -gt 1000 ]; then
+	ok "pickup times arrive out of order ($unordered steps back)"
+else
+	not_ok "pickup times arrive out of order" "$unordered steps back"
+fi
+
+# --- determinism -----------------------------------------------------------
+
+"$PRODUCE" --brokers "$BOOTSTRAP" --topic d1 --rides 1000 --seed 7 \
+	--partitions 1 --out "$WORK/d1.tsv" 2> /dev/null
+"$PRODUCE" --brokers "$BOOTSTRAP" --topic d2 --rides 1000 --seed 7 \
+	--partitions 1 --out "$WORK/d2.tsv" 2> /dev/null
+check "same seed gives the same rides" \
+	"$(cut -f3- "$WORK/d1.tsv" | md5sum)" "$(cut -f3- "$WORK/d2.tsv" | md5sum)"
+"$PRODUCE" --brokers "$BOOTSTRAP" --topic d3 --rides 1000 --seed 7 \
+	--partitions 1 --keys 50 --out "$WORK/d3.tsv" 2> /dev/null
+check "--keys 50 gives payment types 1..50" \
+	"$(cut -f4 "$WORK/d3.tsv" | awk -F', ' '{print $6}' | sort -n | uniq | sed -n '1p;$p' | tr '\n' ' ')$(cut -f4 "$WORK/d3.tsv" | awk -F', ' '{print $6}' | sort -u | wc -l)" \
+	"1 50 50"
+
+# --- --stdin --unescape ----------------------------------------------------
+
+printf '%s\n' 'k1|a\x00b' 'k2|\N' 'k3|back\\slash\xff' |
+	"$PRODUCE" --brokers "$BOOTSTRAP" --topic t2 --stdin --unescape \
+		--null-value --key-delim '|' --out "$WORK/s.tsv" 2> /dev/null
+check "sv_produce --stdin exits 0" "$?" 0
+check "--out escapes NUL, backslash and shows NULL as \\N" \
+	"$(cut -f3- "$WORK/s.tsv")" \
+	"$(printf 'k1\ta\\x00b\nk2\t\\N\nk3\tback\\x5cslash\xff')"
+# kcat: %S is the value length, -1 for NULL; NUL bytes made visible as @
+check "kcat sees a NUL byte inside the value" \
+	"$(consume t2 -f '%k %S %s\n' | head -n 1 | tr '\0' '@')" "k1 3 a@b"
+check "kcat sees a NULL value" \
+	"$(consume t2 -f '%k %S\n' | sed -n 2p)" "k2 -1"
+check "kcat sees raw bytes after \\\\ and \\xff" \
+	"$(printf '%s' "$(consume t2 -f '%s\n' | sed -n 3p)" | od -An -tx1 | tr -d ' \n')" \
+	"$(printf 'back\\slash\xff' | od -An -tx1 | tr -d ' \n')"
+printf 'bad\\q\n' | "$PRODUCE" --brokers "$BOOTSTRAP" --topic t2 --stdin \
+	--unescape 2> /dev/null
+check "a bad escape is an error" "$?" 1
+
+# --- fault injection through the FIFO ---------------------------------------
+
+if ctl rtt 1 0 && ! ctl down 7; then
+	ok "FIFO commands are answered (OK, and ERR for an unknown broker)"
+else
+	not_ok "FIFO commands are answered"
+fi
+
+# down before producing: nothing can be delivered until the broker is up
+ctl down 1 || not_ok "down 1 answered OK"
+"$PRODUCE" --brokers "$BOOTSTRAP" --topic t3 --rides 1000 --partitions 2 \
+	-X reconnect.backoff.max.ms=500 --out "$WORK/t3.tsv" \
+	2> "$WORK/t3.err" &
+PRODUCER_PID=$!
+sleep 2
+if kill -0 "$PRODUCER_PID" 2>/dev/null; then
+	ok "while broker 1 is down the producer waits"
+else
+	not_ok "while broker 1 is down the producer waits" "it exited early"
+fi
+ctl up 1 || not_ok "up 1 answered OK"
+wait "$PRODUCER_PID"
+rc=$?
+PRODUCER_PID=
+check "after up 1 the producer delivers everything and exits 0" "$rc" 0
+check "kcat reads the 1000 messages sent during the outage" \
+	"$(consume t3 -f '%s\n' | wc -l)" 1000
+
+# down in the middle of a throttled run: retries, no loss
+"$PRODUCE" --brokers "$BOOTSTRAP" --topic t4 --rides 2000 --partitions 2 \
+	--rate 1000 -X reconnect.backoff.max.ms=500 --out "$WORK/t4.tsv" \
+	2> "$WORK/t4.err" &
+PRODUCER_PID=$!
+sleep 0.7
+ctl down 1 || not_ok "down 1 answered OK"
+sleep 1
+ctl up 1 || not_ok "up 1 answered OK"
+wait "$PRODUCER_PID"
+rc=$?
+PRODUCER_PID=
+check "producer survives an outage mid-run and exits 0" "$rc" 0
+consume t4 -f '%s\n' | sort -u > "$WORK/t4.kcat"
+check "every message of the mid-run outage arrives (duplicates allowed)" \
+	"$(md5sum < "$WORK/t4.kcat")" "$(cut -f4 "$WORK/t4.tsv" | sort -u | md5sum)"
+echo "# mid-run outage: $(consume t4 -f '%s\n' | wc -l) messages stored for 2000 sent"
+
+# --- shutdown ----------------------------------------------------------------
+
+kill -TERM "$BROKER_PID"
+for i in $(seq 100); do
+	kill -0 "$BROKER_PID" 2>/dev/null || break
+	sleep 0.05
+done
+if kill -0 "$BROKER_PID" 2>/dev/null; then
+	not_ok "broker exits on SIGTERM"
+else
+	wait "$BROKER_PID"
+	check "broker exits 0 on SIGTERM" "$?" 0
+	BROKER_PID=
+fi
+
+echo "1..$n"
+if [ "$failed" -eq 0 ]; then
+	echo "# all $n passed"
+else
+	echo "# $failed of $n failed"
+	exit 1
+fi
