@@ -34,6 +34,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object depends on every interface header (PGXS does not track them).
+$(OBJS): $(wildcard src/*.h)
+
 # Programs for tests, the demo and the benchmark (not installed).
 TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test
 TOOL_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc

@@ -26,6 +26,8 @@ SELECT sv_try($$SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a 
 SELECT sv_try($$SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int', options => '{"auto.offset.reset": "earliest"}')$$) AS owned_offset_reset;
 SELECT sv_try($$SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int', options => '[1, 2]')$$) AS options_not_object;
 SELECT sv_try($$SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int', options => '{"client.id": {"x": 1}}')$$) AS option_not_scalar;
+SELECT sv_try($$SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int', parallelism => 0)$$) AS parallelism_zero;
+SELECT sv_try($$SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int', parallelism => 65)$$) AS parallelism_too_large;
 SELECT count(*) AS streams_after_errors FROM streamview.streams;
 
 -- create_window_view

@@ -30,6 +30,7 @@ CREATE TABLE streamview.streams (
 		CHECK (start_offset IN ('earliest', 'latest')),
 	options jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(options) = 'object'),
 	running boolean NOT NULL DEFAULT false,
+	parallelism int NOT NULL DEFAULT 1 CHECK (parallelism BETWEEN 1 AND 64),
 	owner regrole NOT NULL DEFAULT current_user::regrole,
 	created_at timestamptz NOT NULL DEFAULT now()
 );
@@ -96,7 +97,7 @@ SELECT pg_catalog.pg_extension_config_dump('streamview.offsets', '');
 -- so only their owner (the extension owner) and superusers read them.
 GRANT USAGE ON SCHEMA streamview TO PUBLIC;
 GRANT SELECT (name, id, brokers, topic, format, delimiter, null_marker,
-			  start_offset, running, owner, created_at)
+			  start_offset, running, parallelism, owner, created_at)
 	ON streamview.streams TO PUBLIC;
 GRANT SELECT ON streamview.stream_columns, streamview.window_views,
 	streamview.offsets, streamview.rejects TO PUBLIC;
@@ -110,7 +111,8 @@ CREATE FUNCTION streamview.create_stream(
 	delimiter text DEFAULT ', ',
 	start_offset text DEFAULT 'earliest',
 	options jsonb DEFAULT '{}',
-	"null" text DEFAULT '')
+	"null" text DEFAULT '',
+	parallelism int DEFAULT 1)
 RETURNS void
 AS 'MODULE_PATHNAME', 'streamview_create_stream'
 LANGUAGE C VOLATILE;
@@ -162,7 +164,7 @@ AS 'MODULE_PATHNAME', 'streamview_parse_message'
 LANGUAGE C STABLE;
 
 REVOKE EXECUTE ON FUNCTION
-	streamview.create_stream(text, text, text, text, text, text, text, jsonb, text),
+	streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, int),
 	streamview.alter_stream(text, text, jsonb),
 	streamview.drop_stream(text),
 	streamview.create_window_view(text, text, text, text[], interval, interval, interval, boolean),
@@ -206,7 +208,7 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'streamview_memory_usage'
 LANGUAGE C STRICT;
 
-CREATE FUNCTION streamview._stream_status(OUT stream_id int, OUT state text,
+CREATE FUNCTION streamview._stream_status(OUT stream_id int, OUT worker int, OUT state text,
 	OUT pid int, OUT messages bigint, OUT batches bigint, OUT rejects bigint,
 	OUT late bigint, OUT last_batch_at timestamptz, OUT last_batch_ms float8,
 	OUT last_error text)
@@ -220,20 +222,28 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'streamview_partition_status'
 LANGUAGE C STRICT;
 
--- One row per stream: what its worker is doing and has done since it started.
+-- One row per stream: what its workers are doing and have done since they
+-- started (pid is worker 0's; pids lists them all). A stream is retrying
+-- when any of its workers is, running when all are.
 CREATE VIEW streamview.stream_status AS
 SELECT s.name AS stream,
-	   coalesce(st.state, 'stopped') AS state,
-	   st.pid,
-	   coalesce(st.messages, 0) AS messages,
-	   coalesce(st.batches, 0) AS batches,
-	   coalesce(st.rejects, 0) AS rejects,
-	   coalesce(st.late, 0) AS late,
-	   st.last_batch_at,
-	   st.last_batch_ms,
-	   st.last_error
+	   CASE WHEN count(st.stream_id) = 0 OR bool_and(st.state = 'stopped') THEN 'stopped'
+			WHEN bool_or(st.state = 'retrying') THEN 'retrying'
+			WHEN bool_and(st.state = 'running') THEN 'running'
+			ELSE 'starting' END AS state,
+	   min(st.pid) FILTER (WHERE st.worker = 0) AS pid,
+	   coalesce(sum(st.messages), 0)::bigint AS messages,
+	   coalesce(sum(st.batches), 0)::bigint AS batches,
+	   coalesce(sum(st.rejects), 0)::bigint AS rejects,
+	   coalesce(sum(st.late), 0)::bigint AS late,
+	   max(st.last_batch_at) AS last_batch_at,
+	   max(st.last_batch_ms) AS last_batch_ms,
+	   (array_agg(st.last_error ORDER BY st.state = 'retrying' DESC, st.worker)
+		  FILTER (WHERE st.last_error IS NOT NULL))[1] AS last_error,
+	   array_agg(st.pid ORDER BY st.worker) FILTER (WHERE st.pid IS NOT NULL) AS pids
   FROM streamview.streams s
-  LEFT JOIN streamview._stream_status() st ON st.stream_id = s.id;
+  LEFT JOIN streamview._stream_status() st ON st.stream_id = s.id
+ GROUP BY s.name;
 
 -- One row per partition a stream reads: its committed position and lag.
 CREATE VIEW streamview.partition_status AS

@@ -124,7 +124,7 @@ sv_interval_usec(Datum d)
 
 #define SV_STREAM_COLUMNS \
 	"id, name, brokers, topic, format, delimiter, null_marker, start_offset, " \
-	"options, running, owner::oid"
+	"options, running, owner::oid, parallelism"
 
 /* Builds an SvStream from row r of a streams query and loads its columns. */
 static SvStream *
@@ -146,6 +146,7 @@ sv_stream_from_row(SvRows *rows, uint64 r)
 	s->options = DatumGetJsonbP(SV_VAL(rows, r, 8));
 	s->running = DatumGetBool(SV_VAL(rows, r, 9));
 	s->owner = DatumGetObjectId(SV_VAL(rows, r, 10));
+	s->parallelism = DatumGetInt32(SV_VAL(rows, r, 11));
 
 	args[0] = CStringGetTextDatum(s->name);
 	cols = sv_catalog_exec("SELECT name, type FROM streamview.stream_columns "
@@ -200,27 +201,27 @@ sv_catalog_get_stream_by_id(int id)
 	return rows->nrows == 0 ? NULL : sv_stream_from_row(rows, 0);
 }
 
-/* Returns the ids of the streams that should be running, as an int List. */
+/* Returns the streams that should be running (List of SvStream *). */
 List *
-sv_catalog_running_stream_ids(void)
+sv_catalog_running_streams(void)
 {
 	SvRows	   *rows;
-	List	   *ids = NIL;
+	List	   *streams = NIL;
 
-	rows = sv_catalog_exec("SELECT id FROM streamview.streams WHERE running "
-						   "ORDER BY id", 0, NULL, NULL, NULL, true);
+	rows = sv_catalog_exec("SELECT " SV_STREAM_COLUMNS " FROM streamview.streams "
+						   "WHERE running ORDER BY id", 0, NULL, NULL, NULL, true);
 	for (uint64 r = 0; r < rows->nrows; r++)
-		ids = lappend_int(ids, DatumGetInt32(SV_VAL(rows, r, 0)));
-	return ids;
+		streams = lappend(streams, sv_stream_from_row(rows, r));
+	return streams;
 }
 
 /* Inserts a new stream and its columns; a duplicate name is an error. */
 void
 sv_catalog_insert_stream(const SvStream *s)
 {
-	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID, OIDOID};
-	Datum		args[9];
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, JSONBOID, OIDOID, INT4OID};
+	Datum		args[10];
 	Oid			ctypes[4] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
 	Datum		cargs[4];
 	SvRows	   *rows;
@@ -234,11 +235,13 @@ sv_catalog_insert_stream(const SvStream *s)
 	args[6] = CStringGetTextDatum(s->start_offset);
 	args[7] = JsonbPGetDatum(s->options);
 	args[8] = ObjectIdGetDatum(s->owner);
+	args[9] = Int32GetDatum(s->parallelism);
 	rows = sv_catalog_exec("INSERT INTO streamview.streams (name, brokers, topic, "
-						   "format, delimiter, null_marker, start_offset, options, owner) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::regrole) "
+						   "format, delimiter, null_marker, start_offset, options, owner, "
+						   "parallelism) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::regrole, $10) "
 						   "ON CONFLICT (name) DO NOTHING",
-						   9, types, args, NULL, false);
+						   10, types, args, NULL, false);
 	if (rows->nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),

@@ -36,6 +36,7 @@ typedef struct SvStream
 	char	   *start_offset;
 	Jsonb	   *options;
 	bool		running;
+	int			parallelism;	/* workers that split the partitions */
 	Oid			owner;
 	int			ncolumns;
 	SvColumnDef *columns;
@@ -67,7 +68,7 @@ typedef struct SvOffset
 
 extern SvStream *sv_catalog_get_stream(const char *name, bool missing_ok);
 extern SvStream *sv_catalog_get_stream_by_id(int id);
-extern List *sv_catalog_running_stream_ids(void);
+extern List *sv_catalog_running_streams(void);
 extern void sv_catalog_insert_stream(const SvStream *stream);
 extern void sv_catalog_update_connection(const char *name, const char *brokers,
 										 Jsonb *options);

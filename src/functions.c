@@ -87,7 +87,14 @@ streamview_create_stream(PG_FUNCTION_ARGS)
 	s.start_offset = sv_required_text(fcinfo, 6, "start_offset");
 	s.options = PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7);
 	s.null_marker = sv_required_text(fcinfo, 8, "null");
+	s.parallelism = PG_ARGISNULL(9) ? 1 : PG_GETARG_INT32(9);
 	s.owner = GetUserId();
+
+	if (s.parallelism < 1 || s.parallelism > SV_MAX_PARALLELISM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("parallelism must be between 1 and %d", SV_MAX_PARALLELISM),
+				 errhint("Each unit of parallelism is one worker reading a share of the topic's partitions.")));
 
 	if (strcmp(s.format, "delimited") != 0)
 		ereport(ERROR,
@@ -181,7 +188,7 @@ streamview_start(PG_FUNCTION_ARGS)
 
 	sv_catalog_check_owner(s);
 	sv_catalog_set_running(name, true);
-	sv_launcher_start_stream(s->id, name);
+	sv_launcher_start_stream(s->id, name, s->parallelism);
 	PG_RETURN_VOID();
 }
 
@@ -543,23 +550,24 @@ streamview_stream_status(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		SvStreamStatus *st = &snap[i].status;
-		Datum		values[10];
-		bool		nulls[10] = {0};
+		Datum		values[11];
+		bool		nulls[11] = {0};
 
 		values[0] = Int32GetDatum(snap[i].stream_id);
-		values[1] = CStringGetTextDatum(sv_state_names[st->state]);
-		values[2] = Int32GetDatum((int32) snap[i].worker_pid);
-		nulls[2] = snap[i].worker_pid == 0;
-		values[3] = Int64GetDatum(st->messages);
-		values[4] = Int64GetDatum(st->batches);
-		values[5] = Int64GetDatum(st->rejects);
-		values[6] = Int64GetDatum(st->late);
-		values[7] = TimestampTzGetDatum(st->last_batch_at);
-		nulls[7] = st->last_batch_at == 0;
-		values[8] = Float8GetDatum(st->last_batch_ms);
-		nulls[8] = st->batches == 0;
-		values[9] = CStringGetTextDatum(st->last_error);
-		nulls[9] = st->last_error[0] == '\0';
+		values[1] = Int32GetDatum(snap[i].worker_index);
+		values[2] = CStringGetTextDatum(sv_state_names[st->state]);
+		values[3] = Int32GetDatum((int32) snap[i].worker_pid);
+		nulls[3] = snap[i].worker_pid == 0;
+		values[4] = Int64GetDatum(st->messages);
+		values[5] = Int64GetDatum(st->batches);
+		values[6] = Int64GetDatum(st->rejects);
+		values[7] = Int64GetDatum(st->late);
+		values[8] = TimestampTzGetDatum(st->last_batch_at);
+		nulls[8] = st->last_batch_at == 0;
+		values[9] = Float8GetDatum(st->last_batch_ms);
+		nulls[9] = st->batches == 0;
+		values[10] = CStringGetTextDatum(st->last_error);
+		nulls[10] = st->last_error[0] == '\0';
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -581,6 +589,8 @@ streamview_partition_status(PG_FUNCTION_ARGS)
 			Datum		values[3];
 			bool		nulls[3] = {0};
 
+			if (snap[i].status.high_watermark[p] < 0)
+				continue;
 			values[0] = Int32GetDatum(snap[i].stream_id);
 			values[1] = Int32GetDatum(p);
 			values[2] = Int64GetDatum(snap[i].status.high_watermark[p]);

@@ -42,6 +42,7 @@
 typedef struct SvSlot
 {
 	int			stream_id;		/* 0: free */
+	int			worker_index;	/* 0 .. the stream's parallelism - 1 */
 	bool		want_running;
 	bool		start_failed;	/* no background worker slot was free */
 	uint32		generation;		/* bumped when the stream's config changes */
@@ -65,11 +66,15 @@ static SvLauncherShared *sv_shared = NULL;
 typedef struct SvPendingWish
 {
 	int			stream_id;
+	int			worker_index;
 	bool		previous;
 } SvPendingWish;
 
 static List *sv_pending = NIL;
+static List *sv_changed = NIL;	/* streams whose config this transaction changed */
 static bool sv_xact_callback_registered = false;
+
+static void sv_notify_changed(int stream_id);
 
 static Size
 sv_launcher_shmem_size(void)
@@ -119,15 +124,19 @@ sv_launcher_register(void)
 	RegisterBackgroundWorker(&bgw);
 }
 
-/* Finds the slot of a stream; with allocate, takes a free one. Lock held. */
+/*
+ * Finds the slot of one worker of a stream; with allocate, takes a free one.
+ * Lock held.
+ */
 static int
-sv_find_slot(int stream_id, bool allocate)
+sv_find_slot(int stream_id, int worker_index, bool allocate)
 {
 	int			free_slot = -1;
 
 	for (int i = 0; i < sv_max_streams; i++)
 	{
-		if (sv_shared->slots[i].stream_id == stream_id)
+		if (sv_shared->slots[i].stream_id == stream_id &&
+			sv_shared->slots[i].worker_index == worker_index)
 			return i;
 		if (sv_shared->slots[i].stream_id == 0 && free_slot < 0)
 			free_slot = i;
@@ -135,10 +144,13 @@ sv_find_slot(int stream_id, bool allocate)
 	if (!allocate || free_slot < 0)
 		return -1;
 	sv_shared->slots[free_slot].stream_id = stream_id;
+	sv_shared->slots[free_slot].worker_index = worker_index;
 	sv_shared->slots[free_slot].want_running = false;
 	sv_shared->slots[free_slot].start_failed = false;
 	sv_shared->slots[free_slot].worker_pid = 0;
 	memset(&sv_shared->slots[free_slot].status, 0, sizeof(SvStreamStatus));
+	for (int p = 0; p < SV_MAX_STATUS_PARTITIONS; p++)
+		sv_shared->slots[free_slot].status.high_watermark[p] = -1;
 	return free_slot;
 }
 
@@ -161,7 +173,7 @@ sv_launcher_xact_callback(XactEvent event, void *arg)
 		foreach(lc, sv_pending)
 		{
 			SvPendingWish *w = lfirst(lc);
-			int			slot = sv_find_slot(w->stream_id, w->previous);
+			int			slot = sv_find_slot(w->stream_id, w->worker_index, w->previous);
 
 			if (slot >= 0)
 				sv_shared->slots[slot].want_running = w->previous;
@@ -169,18 +181,36 @@ sv_launcher_xact_callback(XactEvent event, void *arg)
 		LWLockRelease(sv_shared->lock);
 		sv_wake_launcher();
 	}
+	if (event == XACT_EVENT_COMMIT && sv_shared != NULL)
+	{
+		foreach(lc, sv_changed)
+			sv_notify_changed(lfirst_int(lc));
+	}
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
 	{
 		list_free_deep(sv_pending);
 		sv_pending = NIL;
+		list_free(sv_changed);
+		sv_changed = NIL;
 	}
 }
 
-/* Sets a stream's wish (lock held), remembering the old one for abort. */
-static int
-sv_set_wish(int stream_id, bool running)
+/* Registers the transaction callback once per backend. */
+static void
+sv_register_xact_callback(void)
 {
-	int			slot = sv_find_slot(stream_id, running);
+	if (!sv_xact_callback_registered)
+	{
+		RegisterXactCallback(sv_launcher_xact_callback, NULL);
+		sv_xact_callback_registered = true;
+	}
+}
+
+/* Sets one worker's wish (lock held), remembering the old one for abort. */
+static int
+sv_set_wish(int stream_id, int worker_index, bool running)
+{
+	int			slot = sv_find_slot(stream_id, worker_index, running);
 	MemoryContext old;
 	SvPendingWish *w;
 
@@ -195,14 +225,11 @@ sv_set_wish(int stream_id, bool running)
 				 errhint("Raise streamview.max_streams (currently %d) and restart the server.",
 						 sv_max_streams)));
 	}
-	if (!sv_xact_callback_registered)
-	{
-		RegisterXactCallback(sv_launcher_xact_callback, NULL);
-		sv_xact_callback_registered = true;
-	}
+	sv_register_xact_callback();
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	w = palloc(sizeof(SvPendingWish));
 	w->stream_id = stream_id;
+	w->worker_index = worker_index;
 	w->previous = sv_shared->slots[slot].want_running;
 	sv_pending = lappend(sv_pending, w);
 	MemoryContextSwitchTo(old);
@@ -233,34 +260,43 @@ sv_wait_a_moment(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* Whether every worker of the stream is up; sets *failed if one cannot start. */
+static bool
+sv_workers_up(int *slots, int n, bool *failed)
+{
+	bool		up = true;
+
+	LWLockAcquire(sv_shared->lock, LW_SHARED);
+	for (int i = 0; i < n; i++)
+	{
+		up &= sv_shared->slots[slots[i]].worker_pid != 0;
+		*failed |= sv_shared->slots[slots[i]].start_failed;
+	}
+	LWLockRelease(sv_shared->lock);
+	return up;
+}
+
 /*
- * Asks the launcher to run a stream and waits until its worker is up.
+ * Asks the launcher to run a stream's workers and waits until they are up.
  * Fails with 53400 when no background worker slot is free.
  */
 void
-sv_launcher_start_stream(int stream_id, const char *name)
+sv_launcher_start_stream(int stream_id, const char *name, int nworkers)
 {
-	int			slot;
+	int		   *slots = palloc(sizeof(int) * nworkers);
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   SV_WAIT_MS);
+	bool		failed = false;
 
 	sv_require_shared();
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-	slot = sv_set_wish(stream_id, true);
+	for (int i = 0; i < nworkers; i++)
+		slots[i] = sv_set_wish(stream_id, i, true);
 	LWLockRelease(sv_shared->lock);
 	sv_wake_launcher();
 
-	for (;;)
+	while (!sv_workers_up(slots, nworkers, &failed))
 	{
-		pid_t		pid;
-		bool		failed;
-
-		LWLockAcquire(sv_shared->lock, LW_SHARED);
-		pid = sv_shared->slots[slot].worker_pid;
-		failed = sv_shared->slots[slot].start_failed;
-		LWLockRelease(sv_shared->lock);
-		if (pid != 0)
-			return;
 		if (failed)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -278,31 +314,41 @@ sv_launcher_start_stream(int stream_id, const char *name)
 	}
 }
 
-/* Asks the launcher to stop a stream's worker and waits until it is gone. */
+/* Whether any worker of the stream is still running (lock not held). */
+static pid_t
+sv_any_worker(int stream_id)
+{
+	pid_t		pid = 0;
+
+	LWLockAcquire(sv_shared->lock, LW_SHARED);
+	for (int i = 0; i < sv_max_streams && pid == 0; i++)
+	{
+		if (sv_shared->slots[i].stream_id == stream_id)
+			pid = sv_shared->slots[i].worker_pid;
+	}
+	LWLockRelease(sv_shared->lock);
+	return pid;
+}
+
+/* Asks the launcher to stop a stream's workers and waits until they are gone. */
 void
 sv_launcher_stop_stream(int stream_id, bool dropped)
 {
-	int			slot;
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   SV_WAIT_MS);
+	pid_t		pid;
 
 	sv_require_shared();
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-	slot = sv_set_wish(stream_id, false);
-	LWLockRelease(sv_shared->lock);
-	if (slot < 0)
-		return;
-	sv_wake_launcher();
-	for (;;)
+	for (int i = 0; i < sv_max_streams; i++)
 	{
-		pid_t		pid;
-
-		LWLockAcquire(sv_shared->lock, LW_SHARED);
-		pid = sv_shared->slots[slot].stream_id == stream_id ?
-			sv_shared->slots[slot].worker_pid : 0;
-		LWLockRelease(sv_shared->lock);
-		if (pid == 0)
-			return;
+		if (sv_shared->slots[i].stream_id == stream_id)
+			(void) sv_set_wish(stream_id, sv_shared->slots[i].worker_index, false);
+	}
+	LWLockRelease(sv_shared->lock);
+	sv_wake_launcher();
+	while ((pid = sv_any_worker(stream_id)) != 0)
+	{
 		if (GetCurrentTimestamp() > deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
@@ -312,24 +358,40 @@ sv_launcher_stop_stream(int stream_id, bool dropped)
 	}
 }
 
-/* Tells a running stream's worker to reload its configuration. */
+/* Tells a running stream's workers to reload their configuration at commit. */
 void
 sv_launcher_stream_changed(int stream_id)
+{
+	MemoryContext old;
+
+	sv_require_shared();
+	sv_register_xact_callback();
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	sv_changed = list_append_unique_int(sv_changed, stream_id);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * After commit: bumps the generation of every worker of a changed stream, so
+ * each reloads its configuration (which it can now see) after its batch.
+ */
+static void
+sv_notify_changed(int stream_id)
 {
 	int			slot;
 	Latch	   *latch = NULL;
 
-	sv_require_shared();
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-	slot = sv_find_slot(stream_id, false);
-	if (slot >= 0)
+	for (slot = 0; slot < sv_max_streams; slot++)
 	{
+		if (sv_shared->slots[slot].stream_id != stream_id)
+			continue;
 		sv_shared->slots[slot].generation++;
 		latch = sv_shared->slots[slot].worker_latch;
+		if (latch)
+			SetLatch(latch);
 	}
 	LWLockRelease(sv_shared->lock);
-	if (latch)
-		SetLatch(latch);
 }
 
 /* Copies every used slot, for the status views. */
@@ -348,6 +410,7 @@ sv_launcher_snapshot(int *nslots)
 		if (s->stream_id == 0)
 			continue;
 		snap[n].stream_id = s->stream_id;
+		snap[n].worker_index = s->worker_index;
 		snap[n].worker_pid = s->worker_pid;
 		SpinLockAcquire(&s->mutex);
 		snap[n].status = s->status;
@@ -382,12 +445,12 @@ sv_detach_worker(int code, Datum arg)
  * the stream should not run or another worker already serves it.
  */
 int
-sv_launcher_attach_worker(int stream_id)
+sv_launcher_attach_worker(int stream_id, int worker_index)
 {
 	int			slot;
 
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-	slot = sv_find_slot(stream_id, false);
+	slot = sv_find_slot(stream_id, worker_index, false);
 	if (slot >= 0 && (!sv_shared->slots[slot].want_running ||
 					  sv_shared->slots[slot].worker_pid != 0))
 		slot = -1;
@@ -489,19 +552,24 @@ sv_launcher_load_catalog(void)
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("streamview", true)))
-		ids = sv_catalog_running_stream_ids();
+		ids = sv_catalog_running_streams();
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
 	foreach(lc, ids)
 	{
-		int			slot = sv_find_slot(lfirst_int(lc), true);
+		SvStream   *stream = lfirst(lc);
 
-		if (slot >= 0)
-			sv_shared->slots[slot].want_running = true;
-		else
-			ereport(WARNING,
-					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("too many running streams to resume them all"),
-					 errhint("Raise streamview.max_streams.")));
+		for (int i = 0; i < stream->parallelism; i++)
+		{
+			int			slot = sv_find_slot(stream->id, i, true);
+
+			if (slot >= 0)
+				sv_shared->slots[slot].want_running = true;
+			else
+				ereport(WARNING,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("too many stream workers to resume them all"),
+						 errhint("Raise streamview.max_streams.")));
+		}
 	}
 	LWLockRelease(sv_shared->lock);
 	PopActiveSnapshot();
@@ -513,7 +581,8 @@ sv_launcher_load_catalog(void)
 
 /* Registers a dynamic worker for the stream in a slot; false if none free. */
 static bool
-sv_launcher_start_worker(int stream_id, BackgroundWorkerHandle **handle)
+sv_launcher_start_worker(int stream_id, int worker_index,
+						 BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker bgw = {0};
 
@@ -522,7 +591,9 @@ sv_launcher_start_worker(int stream_id, BackgroundWorkerHandle **handle)
 	bgw.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "streamview");
 	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "sv_worker_main");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "streamview worker for stream %d", stream_id);
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "streamview worker %d of stream %d",
+			 worker_index, stream_id);
+	memcpy(bgw.bgw_extra, &worker_index, sizeof(int));
 	snprintf(bgw.bgw_type, BGW_MAXLEN, "streamview worker");
 	bgw.bgw_main_arg = Int32GetDatum(stream_id);
 	bgw.bgw_notify_pid = MyProcPid;
@@ -556,7 +627,7 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 		if (s->stream_id != 0 && s->want_running && handles[i] == NULL &&
 			now >= not_before[i])
 		{
-			if (!sv_launcher_start_worker(s->stream_id, &handles[i]))
+			if (!sv_launcher_start_worker(s->stream_id, s->worker_index, &handles[i]))
 			{
 				handles[i] = NULL;
 				s->start_failed = true;

@@ -18,6 +18,8 @@
 /* Partitions per stream whose broker positions the status views show. */
 #define SV_MAX_STATUS_PARTITIONS 1024
 #define SV_ERROR_LEN 256
+/* Workers one stream may have. */
+#define SV_MAX_PARALLELISM 64
 
 /* What a stream's worker is doing, as stream_status shows it. */
 typedef enum SvStreamState
@@ -47,6 +49,7 @@ typedef struct SvStreamStatus
 typedef struct SvSlotSnapshot
 {
 	int			stream_id;
+	int			worker_index;
 	pid_t		worker_pid;
 	SvStreamStatus status;
 } SvSlotSnapshot;
@@ -57,13 +60,14 @@ extern void sv_launcher_shmem_startup(void);
 extern PGDLLEXPORT void sv_launcher_main(Datum arg);
 
 /* For the SQL functions (backends). */
-extern void sv_launcher_start_stream(int stream_id, const char *name);
+extern void sv_launcher_start_stream(int stream_id, const char *name,
+									 int nworkers);
 extern void sv_launcher_stop_stream(int stream_id, bool dropped);
 extern void sv_launcher_stream_changed(int stream_id);
 extern SvSlotSnapshot *sv_launcher_snapshot(int *nslots);
 
 /* For a stream's worker. */
-extern int	sv_launcher_attach_worker(int stream_id);
+extern int	sv_launcher_attach_worker(int stream_id, int worker_index);
 extern bool sv_launcher_should_run(int slot);
 extern uint32 sv_launcher_generation(int slot);
 extern void sv_launcher_set_state(int slot, SvStreamState state,

@@ -110,6 +110,7 @@ sv_sink_upsert_sql(const SvStream *stream, const SvView *view)
 		appendStringInfo(&sql, ", pg_catalog.unnest($%d)", i + 2);
 	appendStringInfo(&sql, ") AS s(ws%s, n) GROUP BY s.ws%s "
 					 "ON CONFLICT (window_start%s) DO UPDATE SET count = t.count + excluded.count "
+					 "WHERE NOT t.final "
 					 "RETURNING t.window_start%s, t.count",
 					 names.data, casts.data, cols.data, ret.data);
 	return sql.data;
@@ -180,7 +181,7 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 	{
 		Oid			wtypes[2] = {OIDOID, TIMESTAMPTZOID};
 
-		sink->watermark = sv_sink_plan("UPDATE streamview.window_views SET watermark = $2 "
+		sink->watermark = sv_sink_plan("UPDATE streamview.window_views SET watermark = greatest(watermark, $2) "
 									   "WHERE view = $1::pg_catalog.regclass",
 									   2, wtypes);
 	}

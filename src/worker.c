@@ -66,6 +66,8 @@ typedef struct SvWorker
 {
 	int			slot;
 	int			stream_id;
+	int			index;			/* this worker's share: partitions p % n == index */
+	int			nworkers;
 	uint32		generation;
 	MemoryContext session_cxt;	/* configuration, sink, kafka: per session */
 	MemoryContext counts_cxt;	/* a batch's counts */
@@ -78,7 +80,8 @@ typedef struct SvWorker
 	SvKafka    *kafka;
 	WaitEventSet *waits;
 	/* partitions, indexed by partition id; -1: not assigned */
-	int			nparts;
+	int			nparts;			/* highest partition id + 1 */
+	int			topic_parts;	/* partitions the topic had at setup */
 	int64	   *stored;			/* committed next offsets */
 	int64	   *next;			/* next offsets after this batch */
 	int32		gap_partition;	/* out of range, to move after the batch */
@@ -212,6 +215,7 @@ sv_worker_load(SvWorker *w)
 		sv_worker_view_run(w, lfirst(lc), &w->views[i++]);
 	sv_schema_build(w->stream, &w->schema);
 	w->values = palloc0(sizeof(SvValue) * w->stream->ncolumns);
+	w->nworkers = Max(w->stream->parallelism, 1);
 	w->sink = sv_sink_prepare(w->stream, views, w->session_cxt);
 	MemoryContextSwitchTo(old);
 	sv_commit();
@@ -628,46 +632,30 @@ sv_worker_offsets_list(SvWorker *w)
 	return offsets;
 }
 
+/* Whether a partition is this worker's share of the topic. */
+static inline bool
+sv_worker_owns(SvWorker *w, int32 partition)
+{
+	return partition % w->nworkers == w->index;
+}
+
 /*
- * Gives every partition of the topic a stored position: a new stream's
- * partitions start at start_offset (earliest or latest), resolved to
- * concrete offsets and committed before the first batch, so a crash can
- * never make it skip or repeat; partitions added to the topic later start
- * at the earliest offset they have. Then assigns them all. Returns false
- * (status retrying) when the broker cannot tell.
+ * Stores the first position of every partition of the topic that has none:
+ * a new stream's partitions start at start_offset (earliest or latest),
+ * resolved to concrete offsets and committed before the first batch, so a
+ * crash can never make it skip or repeat; partitions added to the topic
+ * later start at the earliest offset they have. Worker 0 of a stream does
+ * this for all partitions. Returns false (status retrying) when the broker
+ * cannot tell.
  */
 static bool
-sv_worker_setup_partitions(SvWorker *w)
+sv_worker_resolve_offsets(SvWorker *w, List *parts, bool new_stream,
+						  const bool *known)
 {
 	char		errbuf[256];
-	List	   *parts = sv_kafka_partitions(w->kafka, 5000, errbuf, sizeof(errbuf));
-	List	   *stored;
 	List	   *missing = NIL;
 	ListCell   *lc;
-	bool		new_stream;
 
-	if (parts == NIL)
-	{
-		sv_worker_state(w, SV_STATE_RETRYING, errbuf);
-		return false;
-	}
-	w->nparts = llast_int(parts) + 1;
-	w->stored = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
-	w->next = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
-	for (int p = 0; p < w->nparts; p++)
-		w->stored[p] = w->next[p] = -1;
-
-	sv_begin();
-	stored = sv_catalog_get_offsets(w->stream->name);
-	sv_commit();
-	new_stream = (stored == NIL);
-	foreach(lc, stored)
-	{
-		SvOffset   *o = lfirst(lc);
-
-		if (o->partition < w->nparts)
-			w->stored[o->partition] = o->next_offset;
-	}
 	foreach(lc, parts)
 	{
 		int32		p = lfirst_int(lc);
@@ -675,7 +663,7 @@ sv_worker_setup_partitions(SvWorker *w)
 		int64		high;
 		SvOffset   *o;
 
-		if (w->stored[p] >= 0)
+		if (known[p])
 			continue;
 		if (!sv_kafka_watermarks(w->kafka, p, 5000, &low, &high, errbuf, sizeof(errbuf)))
 		{
@@ -687,42 +675,94 @@ sv_worker_setup_partitions(SvWorker *w)
 		o->next_offset = (new_stream && strcmp(w->stream->start_offset, "latest") == 0) ? high : low;
 		missing = lappend(missing, o);
 	}
-	if (missing != NIL)
-	{
-		sv_begin();
-		sv_catalog_insert_offsets(w->stream->name, missing);
-		sv_commit();
-		foreach(lc, missing)
-		{
-			SvOffset   *o = lfirst(lc);
-
-			w->stored[o->partition] = o->next_offset;
-		}
-		if (!new_stream)
-			ereport(LOG,
-					(errmsg("stream \"%s\": %d new partition(s) start at their earliest offset",
-							w->stream->name, list_length(missing))));
-	}
-	sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
+	if (missing == NIL)
+		return true;
+	sv_begin();
+	sv_catalog_insert_offsets(w->stream->name, missing);
+	sv_commit();
+	if (!new_stream)
+		ereport(LOG,
+				(errmsg("stream \"%s\": %d new partition(s) start at their earliest offset",
+						w->stream->name, list_length(missing))));
 	return true;
 }
 
-/* Whether the topic now has a partition the worker has not assigned. */
+/* The outcome of setting up partitions. */
+typedef enum SvSetup
+{
+	SV_SETUP_DONE,
+	SV_SETUP_RETRY,				/* the broker failed; back off */
+	SV_SETUP_WAIT				/* worker 0 has not stored positions yet */
+} SvSetup;
+
+/*
+ * Gives this worker its share of the topic's partitions at their stored
+ * positions and assigns them.
+ */
+static SvSetup
+sv_worker_setup_partitions(SvWorker *w)
+{
+	char		errbuf[256];
+	List	   *parts = sv_kafka_partitions(w->kafka, 5000, errbuf, sizeof(errbuf));
+	List	   *stored;
+	ListCell   *lc;
+	bool	   *known;
+
+	if (parts == NIL)
+	{
+		sv_worker_state(w, SV_STATE_RETRYING, errbuf);
+		return SV_SETUP_RETRY;
+	}
+	w->nparts = llast_int(parts) + 1;
+	w->topic_parts = list_length(parts);
+	w->stored = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
+	w->next = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
+	known = palloc0(sizeof(bool) * w->nparts);
+	for (int p = 0; p < w->nparts; p++)
+		w->stored[p] = w->next[p] = -1;
+
+	sv_begin();
+	stored = sv_catalog_get_offsets(w->stream->name);
+	sv_commit();
+	foreach(lc, stored)
+	{
+		SvOffset   *o = lfirst(lc);
+
+		if (o->partition < w->nparts)
+			known[o->partition] = true;
+	}
+	if (w->index == 0)
+	{
+		if (!sv_worker_resolve_offsets(w, parts, stored == NIL, known))
+			return SV_SETUP_RETRY;
+		sv_begin();
+		stored = sv_catalog_get_offsets(w->stream->name);
+		sv_commit();
+	}
+	foreach(lc, stored)
+	{
+		SvOffset   *o = lfirst(lc);
+
+		if (o->partition < w->nparts && sv_worker_owns(w, o->partition))
+			w->stored[o->partition] = o->next_offset;
+	}
+	foreach(lc, parts)
+	{
+		if (sv_worker_owns(w, lfirst_int(lc)) && w->stored[lfirst_int(lc)] < 0)
+			return SV_SETUP_WAIT;
+	}
+	sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
+	return SV_SETUP_DONE;
+}
+
+/* Whether the topic now has more partitions than when the session began. */
 static bool
 sv_worker_new_partitions(SvWorker *w)
 {
 	char		errbuf[256];
 	List	   *parts = sv_kafka_partitions(w->kafka, 1000, errbuf, sizeof(errbuf));
-	ListCell   *lc;
 
-	foreach(lc, parts)
-	{
-		int32		p = lfirst_int(lc);
-
-		if (p >= w->nparts || w->stored[p] < 0)
-			return true;
-	}
-	return false;
+	return list_length(parts) > w->topic_parts;
 }
 
 /* Connects to Kafka and sets up the wait on the latch and the queue. */
@@ -772,6 +812,7 @@ static void
 sv_worker_session(SvWorker *w)
 {
 	long		backoff = SV_BACKOFF_MIN_MS;
+	SvSetup		setup;
 
 	while (!sv_worker_load(w))
 	{
@@ -779,12 +820,17 @@ sv_worker_session(SvWorker *w)
 		sv_worker_sleep(200);
 	}
 	sv_worker_connect(w);
-	while (!sv_worker_setup_partitions(w))
+	while ((setup = sv_worker_setup_partitions(w)) != SV_SETUP_DONE)
 	{
 		sv_worker_exit_if_stopped(w);
 		if (sv_launcher_generation(w->slot) != w->generation)
 			return;
 		sv_kafka_emit_logs(w->kafka);
+		if (setup == SV_SETUP_WAIT)
+		{
+			sv_worker_sleep(100);
+			continue;
+		}
 		sv_worker_sleep(backoff);
 		backoff = Min(backoff * 2, SV_BACKOFF_MAX_MS);
 	}
@@ -871,8 +917,9 @@ sv_worker_main(Datum arg)
 	w = MemoryContextAllocZero(TopMemoryContext, sizeof(SvWorker));
 	sv_worker = w;
 	w->stream_id = DatumGetInt32(arg);
+	memcpy(&w->index, MyBgworkerEntry->bgw_extra, sizeof(int));
 	w->gap_partition = -1;
-	w->slot = sv_launcher_attach_worker(w->stream_id);
+	w->slot = sv_launcher_attach_worker(w->stream_id, w->index);
 	if (w->slot < 0)
 		proc_exit(0);
 	w->session_cxt = AllocSetContextCreate(TopMemoryContext, "streamview session",

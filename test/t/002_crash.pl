@@ -40,8 +40,8 @@ sub sql_retry
 # Creates a stream over a topic with two views, named after a suffix.
 sub make_stream
 {
-	my ($name, $topic) = @_;
-	create_rides_stream($node, $broker, $name, $topic);
+	my ($name, $topic, $parallelism) = @_;
+	create_rides_stream($node, $broker, $name, $topic, parallelism => $parallelism // 1);
 	$node->safe_psql('postgres', qq{
 		SELECT streamview.create_window_view('v_$name', '$name', 'tpep_pickup_datetime',
 		       ARRAY['vendor_id'], '10 minutes', '5 minutes');
@@ -63,15 +63,22 @@ sub check_counts
 	return;
 }
 
-# Each named crash point, on a fresh stream over the same messages.
-foreach my $point (qw(after_fetch after_count before_commit after_commit after_publish))
+# Each named crash point, on a fresh stream over the same messages, with one
+# worker and with two workers sharing the partitions (and the windows).
+foreach my $case (map { my $p = $_; map { [$p, $_] } (1, 2) }
+	qw(after_fetch after_count before_commit after_commit after_publish))
 {
+	my ($crash, $n) = @$case;
+	my $point = $n == 1 ? $crash : "${crash}_x$n";
 	my $log_offset = -s $node->logfile;
-	make_stream($point, 'crash');
-	sql_retry("ALTER SYSTEM SET streamview.test_crash_point = '$point'");
+	make_stream($point, 'crash', $n);
+	sql_retry("ALTER SYSTEM SET streamview.test_crash_point = '$crash'");
 	sql_retry('SELECT pg_reload_conf()');
 	$node->safe_psql('postgres', "SELECT streamview.start('$point')");
-	$node->wait_for_log(qr/crashing at test crash point "$point"/, $log_offset);
+	is($node->safe_psql('postgres',
+		"SELECT cardinality(pids) FROM streamview.stream_status WHERE stream = '$point'"),
+		$n, "$point: $n worker(s) running");
+	$node->wait_for_log(qr/crashing at test crash point "$crash"/, $log_offset);
 	my $committed = sql_retry(
 		"SELECT coalesce(sum(next_offset), 0) FROM streamview.offsets WHERE stream = '$point'");
 	ok($committed > 0 && $committed < $total,
