@@ -78,7 +78,7 @@ sv_define_settings(void)
 							NULL, &sv_max_windows, 262144, 1024, 100000000,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("streamview.max_streams",
-							"Streams that can run at the same time.",
+							"Stream workers that can run at the same time.",
 							NULL, &sv_max_streams, 16, 1, 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("streamview.max_key_bytes",
