@@ -24,6 +24,8 @@ SELECT sv_try($$SELECT streamview.create_stream('x', 'localhost:9092', 't', 'a i
 -- Options (which may hold passwords) are not readable; the rest is.
 SELECT sv_try($$SELECT options FROM streamview.streams$$) AS read_options;
 SELECT name, topic FROM streamview.streams;
+-- stream_options shows options with secrets masked.
+SELECT stream, options FROM streamview.stream_options ORDER BY stream;
 RESET ROLE;
 
 -- The results table belongs to the role that created the view.

@@ -259,6 +259,18 @@ SELECT o.stream,
 
 GRANT SELECT ON streamview.stream_status, streamview.partition_status TO PUBLIC;
 
+-- Streams' options with the values of secrets (passwords, secrets, private
+-- keys) masked: readable by everyone, unlike streamview.streams.options.
+CREATE FUNCTION streamview._mask_options(jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'streamview_mask_options'
+LANGUAGE C IMMUTABLE STRICT;
+
+CREATE VIEW streamview.stream_options AS
+SELECT name AS stream, streamview._mask_options(options) AS options
+  FROM streamview.streams;
+GRANT SELECT ON streamview.stream_options TO PUBLIC;
+
 -- Deletes rejects older than the given age; returns how many.
 CREATE FUNCTION streamview.purge_rejects(older_than interval)
 RETURNS bigint

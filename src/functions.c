@@ -619,3 +619,39 @@ streamview_memory_usage(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(bytes);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
+
+PG_FUNCTION_INFO_V1(streamview_mask_options);
+
+/*
+ * _mask_options(options): the options with the values of secret keys
+ * (passwords, secrets, private keys) replaced, for stream_options.
+ */
+Datum
+streamview_mask_options(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *options = PG_GETARG_JSONB_P(0);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	JsonbParseState *state = NULL;
+	JsonbValue *res = NULL;
+	bool		secret = false;
+
+	if (!JB_ROOT_IS_OBJECT(options))
+		PG_RETURN_JSONB_P(options);
+	it = JsonbIteratorInit(&options->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			secret = sv_kafka_is_secret_option(pnstrdup(v.val.string.val,
+														v.val.string.len)) != NULL;
+		else if (tok == WJB_VALUE && secret)
+		{
+			v.type = jbvString;
+			v.val.string.val = "********";
+			v.val.string.len = 8;
+		}
+		res = pushJsonbValue(&state, tok, tok < WJB_BEGIN_ARRAY ? &v : NULL);
+	}
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(res));
+}
