@@ -199,6 +199,7 @@ struct SvKafka
 {
 	rd_kafka_t *rk;
 	rd_kafka_queue_t *queue;
+	rd_kafka_queue_t *log_queue;	/* served on our thread between fetches */
 	rd_kafka_topic_t *topic_handle;
 	char	   *topic;
 	int			pipefd[2];
@@ -272,7 +273,13 @@ sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
 	snprintf(group, sizeof(group), "streamview-%d", stream->id);
 	/* defaults tuned for fresh counts; the user's options may override */
 	sv_kafka_set(conf, "fetch.wait.max.ms", "50");
-	sv_kafka_set(conf, "fetch.error.backoff.ms", "100");
+	/*
+	 * librdkafka 2.0.2 backs a partition off by fetch.error.backoff.ms when
+	 * its prefetch queue is full, which stalls a fast drain for half a second
+	 * with the default: keep that short and the queue generous.
+	 */
+	sv_kafka_set(conf, "fetch.error.backoff.ms", "20");
+	sv_kafka_set(conf, "queued.max.messages.kbytes", "262144");
 	sv_kafka_set(conf, "reconnect.backoff.max.ms", "2000");
 	sv_kafka_set(conf, "client.id", "streamview");
 	sv_kafka_foreach_option(stream->options, sv_kafka_set_user, conf);
@@ -314,7 +321,9 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 		return NULL;
 	}
 	rd_kafka_poll_set_consumer(kafka->rk);
-	rd_kafka_set_log_queue(kafka->rk, NULL);
+	/* a queue of its own: logs on the consumer queue slow fetching 4x */
+	kafka->log_queue = rd_kafka_queue_new(kafka->rk);
+	rd_kafka_set_log_queue(kafka->rk, kafka->log_queue);
 	kafka->queue = rd_kafka_queue_get_consumer(kafka->rk);
 	kafka->topic = pstrdup(stream->topic);
 	if (pipe(kafka->pipefd) != 0)
@@ -335,6 +344,8 @@ sv_kafka_close(SvKafka *kafka)
 	if (kafka->topic_handle)
 		rd_kafka_topic_destroy(kafka->topic_handle);
 	rd_kafka_queue_destroy(kafka->queue);
+	rd_kafka_set_log_queue(kafka->rk, NULL);
+	rd_kafka_queue_destroy(kafka->log_queue);
 	rd_kafka_assign(kafka->rk, NULL);
 	rd_kafka_destroy_flags(kafka->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	close(kafka->pipefd[0]);
@@ -472,6 +483,21 @@ sv_kafka_fetch(SvKafka *kafka, int max, SvFetch *fetch)
 	kafka->last_error_code = 0;
 	n = rd_kafka_consume_batch_queue(kafka->queue, 0, kafka->msgs,
 									 Min(max, SV_FETCH_MAX));
+	if (n == 0)
+	{
+		/*
+		 * consume_batch_queue does not re-arm the queue's wake-up event; a
+		 * single-message pop does. Without it the worker would sleep through
+		 * arriving messages until its timeout.
+		 */
+		rd_kafka_message_t *m = rd_kafka_consume_queue(kafka->queue, 0);
+
+		if (m != NULL)
+		{
+			kafka->msgs[0] = m;
+			n = 1;
+		}
+	}
 	for (ssize_t i = 0; i < n; i++)
 	{
 		rd_kafka_message_t *m = kafka->msgs[i];
@@ -510,6 +536,9 @@ sv_kafka_release(SvFetch *fetch)
 void
 sv_kafka_emit_logs(SvKafka *kafka)
 {
+	/* serve the log queue: runs sv_kafka_log_cb here, on our thread */
+	while (kafka->nlogs < SV_LOG_RING && rd_kafka_queue_poll_callback(kafka->log_queue, 0) > 0)
+		;
 	for (int i = 0; i < kafka->nlogs; i++)
 		ereport(LOG, (errmsg("librdkafka: %s", kafka->logs[i])));
 	kafka->nlogs = 0;

@@ -46,6 +46,9 @@
 #define SV_BACKOFF_MIN_MS 500
 #define SV_BACKOFF_MAX_MS 30000
 #define SV_KEY_MAX 8192
+/* Within this long of the last message, waits for more are short. */
+#define SV_ACTIVE_MS 200
+#define SV_ACTIVE_WAIT_MS 2
 
 /* A view as the hot path needs it. */
 typedef struct SvViewRun
@@ -87,6 +90,7 @@ typedef struct SvWorker
 	int32		gap_partition;	/* out of range, to move after the batch */
 	bool		retrying;		/* the broker failed us and has not come back */
 	bool		batch_error;	/* this batch saw a consumer error */
+	TimestampTz last_message_at;
 	TimestampTz metadata_at;
 	/* the batch */
 	SvCounts	counts;
@@ -102,6 +106,17 @@ static SvWorker *sv_worker = NULL;
 
 static List *sv_worker_offsets_list(SvWorker *w);
 
+/* The sum of the committed offsets of this worker's partitions. */
+static int64
+sv_worker_committed(SvWorker *w)
+{
+	int64		sum = 0;
+
+	for (int p = 0; p < w->nparts; p++)
+		sum += Max(w->stored[p], 0);
+	return sum;
+}
+
 /*
  * Test hook: at a named point, the worker kills itself with SIGKILL (the
  * postmaster then restarts the cluster, as after any crash). Never in the
@@ -116,7 +131,8 @@ sv_crash_point(const char *name)
 		sv_worker->batches_this_life == 0)
 		return;
 	ereport(LOG,
-			(errmsg("streamview worker crashing at test crash point \"%s\"", name)));
+			(errmsg("streamview worker crashing at test crash point \"%s\" with %lld messages committed",
+					name, (long long) sv_worker_committed(sv_worker))));
 	kill(MyProcPid, SIGKILL);
 	pg_usleep(10000000L);
 }
@@ -506,11 +522,14 @@ sv_worker_batch(SvWorker *w)
 	while (w->batch_messages < sv_batch_max_messages)
 	{
 		long		left;
+		int			got;
+		TimestampTz now;
 
 		sv_kafka_fetch(w->kafka, (int) (sv_batch_max_messages - w->batch_messages), &fetch);
 		if (fetch.nmessages > 0)
 			sv_crash_point("after_fetch");
-		for (int i = 0; i < fetch.nmessages; i++)
+		got = fetch.nmessages;
+		for (int i = 0; i < got; i++)
 			sv_worker_count_message(w, fetch.msgs[i]);
 		sv_kafka_release(&fetch);
 		if (fetch.error_code != 0)
@@ -523,13 +542,25 @@ sv_worker_batch(SvWorker *w)
 				break;
 			}
 		}
-		else if (fetch.nmessages > 0 && w->retrying)
+		else if (got > 0 && w->retrying)
 			sv_worker_state(w, SV_STATE_RUNNING, NULL);
-		if (fetch.nmessages > 0)
+		if (got > 0)
+		{
+			w->last_message_at = GetCurrentTimestamp();
 			continue;
-		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		}
+		now = GetCurrentTimestamp();
+		left = TimestampDifferenceMilliseconds(now, deadline);
 		if (left <= 0 || sv_worker_interrupted(w))
 			break;
+
+		/*
+		 * librdkafka 2.0.2 does not always signal the queue's descriptor when
+		 * messages arrive: while messages are flowing, look again after a
+		 * short sleep; an idle stream sleeps on the descriptor and the latch.
+		 */
+		if (!TimestampDifferenceExceeds(w->last_message_at, now, SV_ACTIVE_MS))
+			left = Min(left, SV_ACTIVE_WAIT_MS);
 		sv_worker_wait(w, left);
 	}
 	sv_kafka_emit_logs(w->kafka);

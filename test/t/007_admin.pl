@@ -1,0 +1,69 @@
+# Administration: no free worker slot (53400 naming max_worker_processes),
+# stop() within a second, settings reloaded on SIGHUP, pg_dump keeping the
+# catalog, and CREATE EXTENSION in the wrong database.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+use StreamviewTest;
+
+my $broker = start_broker('admin:2');
+
+# Two worker slots: the launcher and the logical replication launcher take them.
+my $small = new_node('small', "max_worker_processes = 2\n");
+create_rides_stream($small, $broker, 'starved', 'admin');
+my ($rc, $out, $err) = $small->psql('postgres', q{
+	\set VERBOSITY verbose
+	SELECT streamview.start('starved')});
+isnt($rc, 0, 'start() fails when no background worker slot is free');
+like($err, qr/ERROR:\s+53400: could not start a worker for stream "starved"/,
+	'with SQLSTATE 53400');
+like($err, qr/HINT:.*max_worker_processes/, 'and a hint naming max_worker_processes');
+is($small->safe_psql('postgres', "SELECT running FROM streamview.streams"), 'f',
+	'the failed start leaves the stream stopped');
+is($small->safe_psql('postgres', "SELECT state FROM streamview.stream_status"), 'stopped',
+	'and stream_status says so');
+$small->stop;
+
+my $node = new_node('admin');
+create_rides_stream($node, $broker, 'admin', 'admin');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('admin_counts', 'admin', 'tpep_pickup_datetime',
+	       ARRAY['vendor_id'], '10 minutes', '5 minutes');
+	SELECT streamview.start('admin')});
+produce_rides($broker, 'admin', 2000, seed => 71);
+ok(wait_for_committed($node, 'admin', 2000), 'consumed');
+
+# SIGHUP: a longer batch_max_ms is taken up without a restart.
+$node->append_conf('postgresql.conf', "streamview.batch_max_ms = 3000\n");
+$node->reload;
+sleep 1;
+produce_rides($broker, 'admin', 10, seed => 72);
+ok(wait_for_committed($node, 'admin', 2010, 20), 'the next messages are committed');
+cmp_ok($node->safe_psql('postgres',
+	"SELECT last_batch_ms FROM streamview.stream_status WHERE stream = 'admin'"),
+	'>', 2500, 'by a batch that lasted the reloaded batch_max_ms');
+
+# stop() returns within a second, with the worker gone.
+my $t0 = time();
+$node->safe_psql('postgres', "SELECT streamview.stop('admin')");
+my $took = time() - $t0;
+cmp_ok($took, '<', 1.0, sprintf('stop() took %.2f s', $took));
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'streamview worker'"),
+	'0', 'the worker is gone');
+
+# pg_dump keeps streams, columns, views and offsets.
+my $dump = PostgreSQL::Test::Utils::tempdir() . '/dump.sql';
+$node->command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump runs');
+my $sql = slurp_file($dump);
+like($sql, qr/COPY streamview\.streams .*\n.*admin\t/, 'the dump has the stream');
+like($sql, qr/COPY streamview\.stream_columns .*\n(.*\n)*admin\t1\tvendor_id\tinteger/, 'its columns');
+like($sql, qr/COPY streamview\.window_views .*\n.*admin_counts\tadmin/, 'its view');
+like($sql, qr/COPY streamview\.offsets .*\n(.*\n)*admin\t[01]\t\d+/, 'and its offsets');
+
+$node->stop;
+done_testing();
