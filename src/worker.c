@@ -509,6 +509,7 @@ sv_worker_batch(SvWorker *w)
 {
 	TimestampTz started = GetCurrentTimestamp();
 	TimestampTz deadline = TimestampTzPlusMilliseconds(started, sv_batch_max_ms);
+	TimestampTz fetched;
 	SvFetch		fetch;
 
 	w->batch_messages = 0;
@@ -564,7 +565,13 @@ sv_worker_batch(SvWorker *w)
 		sv_worker_wait(w, left);
 	}
 	sv_kafka_emit_logs(w->kafka);
+	fetched = GetCurrentTimestamp();
 	sv_worker_commit_batch(w, started);
+	ereport(DEBUG1,
+			(errmsg_internal("stream %d worker %d: batch of %lld messages, %.1f ms fetching and counting, %.1f ms committing",
+							 w->stream_id, w->index, (long long) w->batch_messages,
+							 (fetched - started) / 1000.0,
+							 (GetCurrentTimestamp() - fetched) / 1000.0)));
 	sv_counts_reset(&w->counts);
 	w->rejects = NIL;
 }
