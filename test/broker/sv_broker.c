@@ -592,7 +592,8 @@ source_read(LineSource *src)
 	}
 	src->len += (size_t) r;
 
-	while ((nl = memchr(src->buf, '\n', src->len)) != NULL)
+	while (!quit_requested &&
+		   (nl = memchr(src->buf, '\n', src->len)) != NULL)
 	{
 		size_t		linelen = (size_t) (nl - src->buf);
 

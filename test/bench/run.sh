@@ -1,0 +1,651 @@
+#!/usr/bin/env bash
+# streamview benchmark (issue 5): one command, one table to compare across commits.
+#
+#   bash test/bench/run.sh [N]         N rides, default 1000000
+#   SV_BENCH_SCALING=0 bash test/bench/run.sh    skip the N/2N/4N drains
+#   SV_BENCH_KEEP=1                    keep the work directory (logs, data)
+#   SV_BENCH_STREAM_OPTIONS='{"k": "v"}'  librdkafka options for every stream
+#                                      (default none; the table then says so)
+#   SV_BENCH_LIBDIR=DIR                load DIR/streamview.so instead of the installed
+#                                      one (a build not installed; the installed SQL
+#                                      script is used, so it must match)
+#   SV_BENCH_PERF=1                    perf record the worker during each drain;
+#                                      profiles (flat and inclusive) written to
+#                                      test/bench/perf-STREAM.txt
+#
+# Progress goes to stderr; the table to stdout and to test/bench/results-latest.txt.
+# Works as root (PostgreSQL then runs as the postgres OS user) or as any user
+# who can run /usr/lib/postgresql/15/bin/*. Needs the extension installed
+# (make && make install), kcat, gcc and librdkafka-dev; builds the broker and
+# producer (make tools) if they are missing.
+#
+# What it does, on the local mock broker (test/broker/sv_broker) and one
+# throwaway cluster:
+#  1. produces N zoomcamp rides (sv_produce, seed 1) to topic "rides" and N
+#     rides with --keys 100000 (payment_type has 100k values) to "hc", over
+#     P partitions (64, more if N would overflow the mock's ~5 MB/partition).
+#  2. FLOOR: test/bench/sv_floor.c, a plain librdkafka consumer (defaults,
+#     all partitions assigned at offset 0, rd_kafka_consume_batch_queue),
+#     counts messages until N; median of 3 runs. "whole" includes its
+#     start-up; "steady" is from 10% to 100% of N read.
+#  3. STREAMVIEW: cluster with shared_preload_libraries=streamview,
+#     streamview.database=postgres, shared_buffers=256MB, max_wal_size=4GB,
+#     checkpoint_timeout=30min; fsync and synchronous_commit at their
+#     defaults (on); every streamview.* setting at its default. The zoomcamp
+#     stream and a 10-minute/5-minute sliding count per vendor_id. A PL/pgSQL
+#     procedure in the server calls start(), commits, then polls
+#     sum(next_offset) of streamview.offsets every 10 ms: whole = start() to N
+#     committed; steady = (N - committed at first poll >= 10%) / (time from
+#     that poll to N). Counts are then compared window by window with counts
+#     computed independently in SQL from what the producer delivered
+#     (StreamviewTest.pm's expected_counts): OK or MISMATCH.
+#     "1st/stall ms": from start() to the first commit that moved the
+#     offsets, and the longest time between two such commits (as polled).
+#     The worker's peak memory: VmHWM of its /proc/PID/status at the end of
+#     the drain (includes shared buffers it touched), and the peak of RssAnon
+#     (private memory) sampled every 50 ms.
+#     If create_stream has a parallelism argument, the same with
+#     parallelism => 2 (a second stream on the same topic).
+#  4. The same on topic "hc" with a view grouped by payment_type (100k keys,
+#     ~2N window rows).
+#  5. BASELINE, the plain-PostgreSQL way: kcat -C -o beginning -e over all
+#     partitions piped into COPY base_raw FROM STDIN (FORMAT csv) (a typed,
+#     logged table), then one INSERT INTO base_counts SELECT ... date_bin ...
+#     GROUP BY ... ON CONFLICT DO UPDATE SET count = count + excluded.count,
+#     base_counts being LIKE the streamview results table. Timed end to end
+#     (process start of kcat to INSERT committed); counts checked as above.
+#  6. FRESHNESS: streamview.batch_max_ms = 100 (ALTER SYSTEM + reload); an
+#     empty topic "fresh", its stream started and running; then sv_produce
+#     --rate 20000 for 10 s. Meanwhile a procedure polls the per-partition
+#     committed offsets every 5 ms and keeps (clock_timestamp(), offsets[])
+#     whenever they change. Counts and offsets commit in one transaction,
+#     so a message's count is visible exactly when its partition's committed
+#     next_offset passes it. Afterwards kcat reads every message's partition,
+#     offset and CreateTime (%p %o %T, set by the producer at produce() time,
+#     ms, same machine clock); a message (p, o) became visible at the first
+#     observation whose offsets[p] > o, and latency = that time - CreateTime.
+#     Reported: p50, p99, max. The poll makes it an upper bound by at most
+#     one poll interval (~5 ms plus the query). Before that, the same produce
+#     run into topic "fresh0" read by sv_floor --latency (age of each message
+#     when a plain consumer gets it): the part of the latency that is the
+#     producer, the broker and the machine, not streamview.
+#  7. SCALING (unless SV_BENCH_SCALING=0): N, 2N and 4N rides on topics of
+#     the same partition count (enough for 4N), one stream each, drained as
+#     in 3 (sum(count) = 2 x messages checked): drain time and rate;
+#     rate(4N) / rate(N). The floor is measured on each of these topics too
+#     (one run): the mock broker itself slows down with volume, so compare
+#     streamview/floor across sizes as well.
+#  8. SHARED MEMORY per window slot: the cluster restarted with
+#     streamview.max_windows = 100000 and 200000; the difference of the
+#     total shared memory (sum(allocated_size) of pg_shmem_allocations,
+#     free space included, i.e. the segment PostgreSQL reserved) divided
+#     by 100000. Also the difference of the allocations named streamview*
+#     (the hash's elements are allocated without a name, so that one is low).
+set -euo pipefail
+
+N=${1:-1000000}
+SCALING=${SV_BENCH_SCALING:-1}
+FRESH_RATE=${SV_BENCH_FRESH_RATE:-20000}
+FRESH_SECONDS=${SV_BENCH_FRESH_SECONDS:-10}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+bench=$top/test/bench
+tools=$top/test/broker
+PGBIN=/usr/lib/postgresql/15/bin
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+# awk arithmetic: calc 'expr' -> number
+calc() { awk "BEGIN { printf \"%s\", $1 }" /dev/null; }
+kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
+isnum() { [[ $1 =~ ^[0-9.]+$ ]]; }
+fmt() { if isnum "$1"; then printf "%.0f" "$1"; else printf -- "-"; fi; }
+ratio() { if isnum "$1" && isnum "$2"; then calc "$1 / $2" | awk '{ printf "%.2f", $1 }'; else printf -- "-"; fi; }
+pass() { # value op target
+	if ! isnum "$1"; then echo "n/a"; elif awk "BEGIN { exit !($1 $2 $3) }"; then echo pass; else echo FAIL; fi
+}
+
+[[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1000 ] || die "N must be an integer >= 1000"
+command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
+[ -x "$PGBIN/initdb" ] || die "PostgreSQL 15 binaries not found in $PGBIN"
+[ -f "$("$PGBIN/pg_config" --pkglibdir)/streamview.so" ] ||
+	die "streamview is not installed: run make && make install in $top"
+for f in "$top"/src/*.c; do
+	if [ "$f" -nt "$("$PGBIN/pg_config" --pkglibdir)/streamview.so" ]; then
+		log "warning: $f is newer than the installed streamview.so (make install?)"
+		break
+	fi
+done
+if [ ! -x "$tools/sv_broker" ] || [ ! -x "$tools/sv_produce" ]; then
+	log "building test tools (make tools)"
+	make -s -C "$top" tools >&2
+fi
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+others=$(pgrep -c -f 'sv_broker|postgres: streamview' || true)
+if [ "${others:-0}" -gt 0 ]; then
+	log "warning: $others other sv_broker/streamview processes are running; figures will be noisy"
+fi
+W=$(mktemp -d "${TMPDIR:-/tmp}/sv-bench.XXXXXX")
+chmod 755 "$W"
+if [ "$(id -u)" -eq 0 ]; then
+	chown postgres: "$W"
+	as_pg() { runuser -u postgres -- "$@"; }
+else
+	as_pg() { "$@"; }
+fi
+PORT=$((20000 + RANDOM % 20000))
+BROKER_PID=
+PG_STARTED=0
+cleanup() {
+	set +e
+	[ "$PG_STARTED" = 1 ] && as_pg "$PGBIN/pg_ctl" -D "$W/pg" -m immediate -w stop >/dev/null 2>&1
+	[ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
+	if [ "${SV_BENCH_KEEP:-0}" = 1 ]; then
+		log "work directory kept: $W"
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# psql as the cluster's superuser over its private socket (any OS user may do that).
+q() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$W" -p "$PORT" -U postgres -d postgres "$@"; }
+
+# ---- the floor program -------------------------------------------------
+gcc -std=gnu99 -O2 -Wall -Wextra -o "$W/sv_floor" "$bench/sv_floor.c" -lrdkafka ||
+	die "could not build sv_floor"
+
+# ---- broker and data ---------------------------------------------------
+# The mock broker keeps ~5 MB per partition: at most ~40,000 rides each.
+P=64
+while [ $((P * 40000)) -lt "$N" ]; do P=$((P * 2)); done
+PS=$P
+while [ $((PS * 40000)) -lt $((4 * N)) ]; do PS=$((PS * 2)); done
+topics="rides:$P hc:$P fresh:$P fresh0:$P"
+[ "$SCALING" = 1 ] && topics="$topics scale1:$PS scale2:$PS scale4:$PS"
+log "work directory $W; starting the broker ($topics)"
+# shellcheck disable=SC2086
+"$tools/sv_broker" --bootstrap-file "$W/bootstrap" $topics </dev/null >"$W/broker.log" 2>&1 &
+BROKER_PID=$!
+for _ in $(seq 100); do [ -s "$W/bootstrap" ] && break; sleep 0.1; done
+[ -s "$W/bootstrap" ] || die "broker did not start: $(cat "$W/broker.log")"
+B=$(head -1 "$W/bootstrap")
+
+produce() { # topic n seed [extra...]
+	local topic=$1 n=$2 seed=$3
+	shift 3
+	"$tools/sv_produce" --brokers "$B" --topic "$topic" --rides "$n" --seed "$seed" "$@" 2>&1 |
+		sed 's/^/    /' >&2
+	[ "${PIPESTATUS[0]}" -eq 0 ] || die "sv_produce failed for $topic"
+}
+log "producing $N rides to rides and $N rides with 100k payment types to hc"
+produce rides "$N" 1 --out "$W/rides.tsv"
+produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv"
+
+# ---- floor -------------------------------------------------------------
+log "floor: plain librdkafka consumer, 3 runs"
+floor_runs=()
+for i in 1 2 3; do
+	line=$("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")
+	log "  $line"
+	floor_runs+=("$(kv steady_rate "$line") $line")
+done
+floor=$(printf '%s\n' "${floor_runs[@]}" | sort -n | sed -n 2p | cut -d' ' -f2-)
+FLOOR_WHOLE_S=$(kv whole_s "$floor")
+FLOOR_WHOLE=$(kv whole_rate "$floor")
+FLOOR_STEADY=$(kv steady_rate "$floor")
+
+# ---- cluster -----------------------------------------------------------
+log "initdb and start a throwaway cluster (port $PORT)"
+as_pg "$PGBIN/initdb" -D "$W/pg" -U postgres --auth=trust -E UTF8 --no-locale >"$W/initdb.log" 2>&1 ||
+	die "initdb failed: $(tail "$W/initdb.log")"
+cat >>"$W/pg/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$W'
+port = $PORT
+shared_preload_libraries = 'streamview'
+streamview.database = 'postgres'
+max_worker_processes = 16
+shared_buffers = 256MB
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+log_min_messages = warning
+EOF
+pg_start() {
+	as_pg "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pg.log" -w -t 60 "$@" start >/dev/null ||
+		die "PostgreSQL did not start: $(tail -20 "$W/pg.log")"
+	PG_STARTED=1
+}
+pg_stop() {
+	as_pg "$PGBIN/pg_ctl" -D "$W/pg" -w -t 60 -m fast stop >/dev/null
+	PG_STARTED=0
+}
+pg_start
+q -c "CREATE EXTENSION streamview"
+# SV_BENCH_LIBDIR: the extension is created with the installed library, then
+# its functions, the preload and the workers load "streamview" through
+# dynamic_library_path, which finds DIR/streamview.so first.
+if [ -n "${SV_BENCH_LIBDIR:-}" ]; then
+	[ -f "$SV_BENCH_LIBDIR/streamview.so" ] || die "no streamview.so in $SV_BENCH_LIBDIR"
+	q -c "UPDATE pg_proc SET probin = 'streamview' WHERE probin = '\$libdir/streamview'" >/dev/null
+	pg_stop
+	echo "dynamic_library_path = '$SV_BENCH_LIBDIR:\$libdir'" >>"$W/pg/postgresql.conf"
+	pg_start
+fi
+q <<'EOF'
+-- Starts a stream and waits (polling every 10 ms) until total offsets are committed.
+CREATE TABLE bench_drains (stream text, total bigint, t0 timestamptz, t10 timestamptz,
+	s10 bigint, t100 timestamptz, first_at timestamptz, max_stall interval);
+CREATE PROCEDURE bench_drain(s text, total bigint, timeout_s float8 DEFAULT 900)
+LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz; t10 timestamptz; s10 bigint; c bigint; prev bigint := 0;
+	first_at timestamptz; last_at timestamptz; max_stall interval := '0';
+BEGIN
+	t0 := clock_timestamp();
+	PERFORM streamview.start(s);
+	COMMIT;
+	LOOP
+		SELECT coalesce(sum(next_offset), 0) INTO c FROM streamview.offsets o WHERE o.stream = s;
+		-- the longest time between two commits that moved the offsets
+		IF c > prev THEN
+			IF last_at IS NULL THEN
+				first_at := clock_timestamp();
+			ELSE
+				max_stall := greatest(max_stall, clock_timestamp() - last_at);
+			END IF;
+			last_at := clock_timestamp();
+			prev := c;
+		END IF;
+		IF t10 IS NULL AND c >= total / 10 THEN
+			t10 := clock_timestamp();
+			s10 := c;
+		END IF;
+		EXIT WHEN c >= total;
+		IF clock_timestamp() - t0 > make_interval(secs => timeout_s) THEN
+			RAISE EXCEPTION 'stream %: % of % messages committed after % s', s, c, total, timeout_s;
+		END IF;
+		COMMIT;
+		PERFORM pg_sleep(0.01);
+	END LOOP;
+	INSERT INTO bench_drains VALUES (s, total, t0, t10, s10, clock_timestamp(), first_at, max_stall);
+END
+$$;
+-- What the producer delivered: partition, offset, key, value.
+CREATE TABLE produced (topic text, p int, o bigint, k text, v text);
+EOF
+
+rides_stream() { # name topic [more create_stream arguments]
+	q -c "SELECT streamview.create_stream(name => '$1', brokers => '$B', topic => '$2' ${3:-},
+		columns => 'vendor_id int, tpep_pickup_datetime timestamp,
+		            tpep_dropoff_datetime timestamp, passenger_count int,
+		            trip_distance real, payment_type int, total_amount real',
+		options => '${SV_BENCH_STREAM_OPTIONS:-{\}}')" >/dev/null
+}
+
+# Drains a stream: start() .. total committed; sets D_WHOLE_S D_WHOLE D_STEADY
+# D_HWM_KB D_ANON_KB.
+drain() { # stream total
+	local s=$1 total=$2 pid= hwm=0 anon=0 k v rest perfpid=
+	q -c "CALL bench_drain('$s', $total, $((60 + total / 10000)))" >"$W/drain-$s.log" 2>&1 &
+	local callpid=$!
+	while kill -0 "$callpid" 2>/dev/null; do
+		if [ -z "$pid" ]; then
+			pid=$(q -c "SELECT pid FROM streamview.stream_status WHERE stream = '$s'" 2>/dev/null || true)
+			[ -z "$pid" ] && { sleep 0.02; continue; }
+			if [ "${SV_BENCH_PERF:-0}" = 1 ]; then
+				perf record -q -e cpu-clock -F 999 -g -p "$pid" -o "$W/perf-$s.data" \
+					>"$W/perf-$s.log" 2>&1 &
+				perfpid=$!
+			fi
+		fi
+		if [ -r "/proc/$pid/status" ]; then
+			while read -r k v rest; do
+				if [ "$k" = RssAnon: ] && [ "$v" -gt "$anon" ]; then anon=$v; fi
+			done <"/proc/$pid/status"
+		fi
+		sleep 0.05
+	done
+	wait "$callpid" || die "drain of $s failed: $(cat "$W/drain-$s.log")"
+	if [ -n "$perfpid" ]; then
+		kill -INT "$perfpid"
+		wait "$perfpid" || true
+		{
+			echo "== self time (flat), all threads of the worker"
+			perf report -i "$W/perf-$s.data" --stdio --no-children --percent-limit 0.5 \
+				-g none 2>/dev/null
+			echo "== inclusive time (self + callees), the worker's own thread"
+			perf report -i "$W/perf-$s.data" --stdio --children --comm postgres \
+				--sort symbol --percent-limit 2 -g none 2>/dev/null
+		} >"$bench/perf-$s.txt" || true
+		log "  profile of the worker: test/bench/perf-$s.txt"
+	fi
+	if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
+		hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+	fi
+	D_HWM_KB=$hwm
+	D_ANON_KB=$anon
+	local r
+	r=$(q -F' ' -c "SELECT extract(epoch FROM t100 - t0), total / extract(epoch FROM t100 - t0),
+		round(extract(epoch FROM first_at - t0) * 1000), round(extract(epoch FROM max_stall) * 1000),
+		CASE WHEN s10 < total THEN (total - s10) / nullif(extract(epoch FROM t100 - t10), 0) END
+		FROM bench_drains WHERE stream = '$s'")
+	read -r D_WHOLE_S D_WHOLE D_FIRST_MS D_STALL_MS D_STEADY <<<"$r"
+	# no steady state when a single commit took it from below 10% to all
+	[ -n "$D_STEADY" ] || D_STEADY=-
+	q -c "SELECT streamview.stop('$s')" >/dev/null
+}
+
+load_produced() { # topic file
+	q -c "COPY produced (p, o, k, v) FROM STDIN" <"$2"
+	q -c "UPDATE produced SET topic = '$1' WHERE topic IS NULL"
+}
+
+# Expected counts of a 10/5-minute sliding view from the produced messages, in
+# SQL (as StreamviewTest.pm's expected_counts), then the rows that differ.
+check_counts() { # topic key-expr actual-sql
+	q <<EOF
+CREATE TEMP TABLE exp AS
+SELECT ws AS window_start, $2 AS key, count(*) AS count
+  FROM (SELECT string_to_array(v, ', ') AS f FROM produced WHERE topic = '$1') m,
+       LATERAL (SELECT f[2]::timestamp AS t) x,
+       LATERAL generate_series(
+           to_timestamp((floor((extract(epoch FROM t) - 600) / 300) + 1) * 300) AT TIME ZONE 'UTC',
+           t, make_interval(secs => 300)) ws
+ GROUP BY 1, 2;
+SELECT count(*) FROM exp e FULL JOIN ($3) a
+    ON e.window_start = a.window_start AND e.key = a.key
+ WHERE e.count IS DISTINCT FROM a.count;
+EOF
+}
+verdict() { [ "$1" = 0 ] && echo OK || echo "MISMATCH($1 rows)"; }
+
+# ---- streamview, per vendor --------------------------------------------
+log "streamview: 10/5-minute sliding count per vendor_id over $N rides"
+rides_stream rides rides
+q -c "SELECT streamview.create_window_view('vendor_counts', 'rides', 'tpep_pickup_datetime',
+	ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+drain rides "$N"
+SV_WHOLE_S=$D_WHOLE_S SV_WHOLE=$D_WHOLE SV_STEADY=$D_STEADY SV_HWM=$D_HWM_KB SV_ANON=$D_ANON_KB
+SV_FS="$D_FIRST_MS/$D_STALL_MS"
+log "  whole ${SV_WHOLE_S}s, $(printf %.0f "$SV_WHOLE") msg/s; steady $(fmt "$SV_STEADY") msg/s; checking counts"
+load_produced rides "$W/rides.tsv"
+SV_CHECK=$(verdict "$(check_counts rides 'f[1]::int' \
+	'SELECT window_start, vendor_id AS key, count FROM vendor_counts')")
+log "  counts: $SV_CHECK"
+
+# ---- streamview, per vendor, two workers ---------------------------------
+HAVE_PAR=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_stream'
+	AND 'parallelism' = ANY (proargnames)")
+if [ "$HAVE_PAR" = 1 ]; then
+	log "streamview: the same per vendor_id with parallelism => 2"
+	rides_stream rides_p2 rides ", parallelism => 2"
+	q -c "SELECT streamview.create_window_view('vendor_counts_p2', 'rides_p2',
+		'tpep_pickup_datetime', ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+	drain rides_p2 "$N"
+	P2_WHOLE_S=$D_WHOLE_S P2_WHOLE=$D_WHOLE P2_STEADY=$D_STEADY P2_FS="$D_FIRST_MS/$D_STALL_MS"
+	log "  whole ${P2_WHOLE_S}s, $(printf %.0f "$P2_WHOLE") msg/s; steady $(fmt "$P2_STEADY") msg/s; checking counts"
+	P2_CHECK=$(verdict "$(check_counts rides 'f[1]::int' \
+		'SELECT window_start, vendor_id AS key, count FROM vendor_counts_p2')")
+	log "  counts: $P2_CHECK"
+fi
+
+# ---- streamview, 100k keys ---------------------------------------------
+log "streamview: the same per payment_type (100k distinct) over $N rides"
+rides_stream hc hc
+q -c "SELECT streamview.create_window_view('hc_counts', 'hc', 'tpep_pickup_datetime',
+	ARRAY['payment_type'], '10 minutes', '5 minutes')" >/dev/null
+drain hc "$N"
+HC_WHOLE_S=$D_WHOLE_S HC_WHOLE=$D_WHOLE HC_STEADY=$D_STEADY HC_HWM=$D_HWM_KB HC_ANON=$D_ANON_KB
+HC_FS="$D_FIRST_MS/$D_STALL_MS"
+HC_ROWS=$(q -c "SELECT count(*) FROM hc_counts")
+log "  whole ${HC_WHOLE_S}s, $(printf %.0f "$HC_WHOLE") msg/s; steady $(fmt "$HC_STEADY") msg/s; $HC_ROWS window rows; checking counts"
+load_produced hc "$W/hc.tsv"
+HC_CHECK=$(verdict "$(check_counts hc 'f[6]::int' \
+	'SELECT window_start, payment_type AS key, count FROM hc_counts')")
+log "  counts: $HC_CHECK"
+
+# ---- baseline: kcat | COPY, INSERT ... GROUP BY ... ON CONFLICT ----------
+log "baseline: kcat | COPY, then INSERT ... SELECT ... GROUP BY ... ON CONFLICT"
+q <<'EOF'
+CREATE TABLE base_raw (vendor_id int, tpep_pickup_datetime timestamp,
+	tpep_dropoff_datetime timestamp, passenger_count int, trip_distance real,
+	payment_type int, total_amount real);
+CREATE TABLE base_counts (LIKE vendor_counts INCLUDING ALL);
+CHECKPOINT;
+EOF
+b0=$(now)
+kcat -C -b "$B" -t rides -o beginning -e -q -f '%s\n' |
+	q -c "COPY base_raw FROM STDIN (FORMAT csv)" \
+		-c "INSERT INTO base_counts AS t (window_start, window_end, vendor_id, count)
+			SELECT w.ws, w.ws + interval '10 minutes', r.vendor_id, count(*)
+			  FROM base_raw r,
+			       LATERAL (SELECT date_bin('5 minutes', r.tpep_pickup_datetime,
+			                                timestamp '1970-01-01') AS b) b,
+			       LATERAL (VALUES (b.b), (b.b - interval '5 minutes')) w(ws)
+			 GROUP BY 1, 3
+			ON CONFLICT (window_start, vendor_id)
+			DO UPDATE SET count = t.count + excluded.count"
+b1=$(now)
+BASE_S=$(calc "$b1 - $b0")
+BASE_ROWS=$(q -c "SELECT count(*) FROM base_raw")
+BASE_RATE=$(calc "$BASE_ROWS / $BASE_S")
+[ "$BASE_ROWS" = "$N" ] || log "  warning: baseline read $BASE_ROWS messages, not $N"
+log "  ${BASE_S}s, $(printf %.0f "$BASE_RATE") msg/s; checking counts"
+BASE_CHECK=$(verdict "$(check_counts rides 'f[1]::int' \
+	'SELECT window_start, vendor_id AS key, count FROM base_counts')")
+log "  counts: $BASE_CHECK"
+
+# ---- freshness -----------------------------------------------------------
+FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
+log "freshness floor: a plain consumer reading while $FRESH_RATE msg/s are produced for $FRESH_SECONDS s"
+"$W/sv_floor" --brokers "$B" --topic fresh0 --messages "$FRESH_N" --latency >"$W/fresh0.out" &
+floor_pid=$!
+sleep 1
+produce fresh0 "$FRESH_N" 3 --rate "$FRESH_RATE"
+wait "$floor_pid" || die "sv_floor --latency failed"
+FR0=$(cat "$W/fresh0.out")
+FR0_P50=$(kv lat_p50_ms "$FR0") FR0_P99=$(kv lat_p99_ms "$FR0") FR0_MAX=$(kv lat_max_ms "$FR0")
+log "  $FR0"
+log "freshness: batch_max_ms = 100, $FRESH_RATE msg/s for $FRESH_SECONDS s"
+q <<EOF >/dev/null
+ALTER SYSTEM SET streamview.batch_max_ms = 100;
+SELECT pg_reload_conf();
+CREATE TABLE fresh_obs (t timestamptz, offs bigint[]);
+CREATE TABLE fresh_msgs (p int, o bigint, ts_ms bigint);
+CREATE PROCEDURE fresh_watch(total bigint, nparts int, timeout_s float8 DEFAULT 120)
+LANGUAGE plpgsql AS \$\$
+DECLARE
+	t0 timestamptz := clock_timestamp(); t timestamptz;
+	cur bigint[]; prev bigint[]; ts timestamptz[] := '{}'; offs text[] := '{}';
+BEGIN
+	LOOP
+		t := clock_timestamp();
+		SELECT array_agg(next_offset ORDER BY partition) INTO cur
+		  FROM streamview.offsets WHERE stream = 'fresh';
+		IF cur IS DISTINCT FROM prev THEN
+			IF cardinality(cur) <> nparts THEN
+				RAISE EXCEPTION 'fresh: % partitions in offsets, expected %', cardinality(cur), nparts;
+			END IF;
+			ts := ts || t;
+			offs := offs || cur::text;
+			prev := cur;
+		END IF;
+		EXIT WHEN (SELECT sum(x) FROM unnest(cur) x) >= total;
+		IF clock_timestamp() - t0 > make_interval(secs => timeout_s) THEN
+			RAISE EXCEPTION 'fresh: not all % messages committed after % s', total, timeout_s;
+		END IF;
+		COMMIT;
+		PERFORM pg_sleep(0.005);
+	END LOOP;
+	INSERT INTO fresh_obs SELECT u.t, u.o::bigint[] FROM unnest(ts, offs) u(t, o);
+END
+\$\$;
+EOF
+sleep 0.5
+rides_stream fresh fresh
+q -c "SELECT streamview.create_window_view('fresh_counts', 'fresh', 'tpep_pickup_datetime',
+	ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+q -c "SELECT streamview.start('fresh')" >/dev/null
+for _ in $(seq 300); do
+	[ "$(q -c "SELECT count(*) FROM streamview.offsets WHERE stream = 'fresh'")" = "$P" ] &&
+		[ "$(q -c "SELECT state FROM streamview.stream_status WHERE stream = 'fresh'")" = running ] && break
+	sleep 0.1
+done
+q -c "CALL fresh_watch($FRESH_N, $P)" >"$W/fresh-watch.log" 2>&1 &
+watch_pid=$!
+sleep 0.2
+f0=$(now)
+produce fresh "$FRESH_N" 3 --rate "$FRESH_RATE"
+f1=$(now)
+wait "$watch_pid" || die "freshness watch failed: $(cat "$W/fresh-watch.log")"
+q -c "SELECT streamview.stop('fresh')" >/dev/null
+kcat -C -b "$B" -t fresh -o beginning -e -q -f '%p %o %T\n' |
+	q -c "COPY fresh_msgs FROM STDIN (DELIMITER ' ')"
+r=$(q -F' ' <<'EOF'
+CREATE TEMP TABLE moves AS
+SELECT t, p, lag(next, 1, 0::bigint) OVER (PARTITION BY p ORDER BY t) AS prev, next
+  FROM (SELECT f.t, u.ord - 1 AS p, u.next
+          FROM fresh_obs f, unnest(f.offs) WITH ORDINALITY u(next, ord)) x;
+DELETE FROM moves WHERE next = prev;
+CREATE TEMP TABLE lat AS
+SELECT extract(epoch FROM m.t - to_timestamp(f.ts_ms / 1000.0)) * 1000 AS ms
+  FROM fresh_msgs f JOIN moves m ON m.p = f.p AND f.o >= m.prev AND f.o < m.next;
+SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)),
+       round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)), round(max(ms)),
+       (SELECT count(*) FROM fresh_msgs)
+  FROM lat;
+EOF
+)
+read -r FR_N FR_P50 FR_P99 FR_MAX FR_TOTAL <<<"$r"
+FR_RATE=$(calc "$FRESH_N / ($f1 - $f0)")
+log "  $FR_N of $FR_TOTAL messages matched; p50 ${FR_P50} ms, p99 ${FR_P99} ms, max ${FR_MAX} ms"
+q -c "ALTER SYSTEM RESET streamview.batch_max_ms" -c "SELECT pg_reload_conf()" >/dev/null
+
+# ---- scaling -----------------------------------------------------------
+declare -A SC_S SC_RATE SC_STEADY SC_CHECK SC_FLOOR SC_FS
+if [ "$SCALING" = 1 ]; then
+	for k in 1 2 4; do
+		n=$((k * N))
+		log "scaling: ${k}N = $n rides over $PS partitions"
+		produce "scale$k" "$n" $((10 + k))
+		line=$("$W/sv_floor" --brokers "$B" --topic "scale$k" --messages "$n")
+		log "  floor: $line"
+		SC_FLOOR[$k]=$(kv whole_rate "$line")
+		rides_stream "scale$k" "scale$k"
+		q -c "SELECT streamview.create_window_view('scale${k}_counts', 'scale$k',
+			'tpep_pickup_datetime', ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+		drain "scale$k" "$n"
+		SC_S[$k]=$D_WHOLE_S SC_RATE[$k]=$D_WHOLE SC_STEADY[$k]=$D_STEADY SC_FS[$k]="$D_FIRST_MS/$D_STALL_MS"
+		sum=$(q -c "SELECT sum(count) FROM scale${k}_counts")
+		[ "$sum" = $((2 * n)) ] && SC_CHECK[$k]=OK || SC_CHECK[$k]="MISMATCH(sum $sum)"
+		log "  ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s, steady $(fmt "$D_STEADY"); ${SC_CHECK[$k]}"
+	done
+fi
+
+# ---- shared memory per window slot -------------------------------------
+log "shared memory: restarting with streamview.max_windows = 100000 and 200000"
+shm() {
+	pg_stop
+	pg_start -o "-c streamview.max_windows=$1"
+	q -F' ' -c "SELECT sum(allocated_size),
+		sum(allocated_size) FILTER (WHERE name LIKE 'streamview%')
+		FROM pg_shmem_allocations"
+}
+read -r shm1_total shm1_named <<<"$(shm 100000)"
+read -r shm2_total shm2_named <<<"$(shm 200000)"
+SHM_SLOT=$(calc "($shm2_total - $shm1_total) / 100000")
+SHM_NAMED=$(calc "($shm2_named - $shm1_named) / 100000")
+KEY_BYTES=$(q -c "SELECT setting FROM pg_settings WHERE name = 'streamview.max_key_bytes'")
+pg_stop
+
+# ---- the table -----------------------------------------------------------
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$top" status --porcelain -- src sql 2>/dev/null)" ]; then
+	commit="$commit+uncommitted src/sql changes"
+fi
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+pgv=$("$PGBIN/postgres" --version | awk '{ print $3 }')
+rdk=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')
+
+R_STEADY=$(ratio "$SV_STEADY" "$FLOOR_STEADY")
+R_WHOLE=$(ratio "$SV_WHOLE" "$FLOOR_WHOLE")
+R_BASE=$(ratio "$SV_WHOLE" "$BASE_RATE")
+R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
+
+{
+	echo "streamview benchmark — commit $commit, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "library: $(ls -l --time-style='+%Y-%m-%d %H:%M' "$("$PGBIN/pg_config" --pkglibdir)/streamview.so" | awk '{ print $6, $7 }') installed streamview.so"
+	echo "machine: $cpu, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); PostgreSQL $pgv, librdkafka $rdk"
+	echo "load average before the run: $LOAD0; other broker/streamview processes at start: ${others:-0}"
+	echo "N = $N zoomcamp rides, $P partitions, mock broker on loopback; cluster: shared_buffers=256MB,"
+	echo "max_wal_size=4GB, checkpoint_timeout=30min, fsync/synchronous_commit on, streamview.* defaults"
+	if [ -n "${SV_BENCH_STREAM_OPTIONS:-}" ]; then
+		echo "stream options (NOT the defaults): $SV_BENCH_STREAM_OPTIONS"
+	fi
+	if [ -n "${SV_BENCH_LIBDIR:-}" ]; then
+		echo "library NOT the installed one: $SV_BENCH_LIBDIR/streamview.so"
+	fi
+	echo
+	printf "%-44s %9s %8s %11s %12s %12s  %s\n" "run" "messages" "whole s" "whole msg/s" "steady msg/s" "1st/stall ms" "counts"
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "floor: librdkafka consumer (median of 3)" "$N" \
+		"$FLOOR_WHOLE_S" "$(fmt "$FLOOR_WHOLE")" "$(fmt "$FLOOR_STEADY")" "-" "-"
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: 10/5 min per vendor_id" "$N" \
+		"$SV_WHOLE_S" "$(fmt "$SV_WHOLE")" "$(fmt "$SV_STEADY")" "$SV_FS" "$SV_CHECK"
+	if [ "$HAVE_PAR" = 1 ]; then
+		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id, parallelism 2" "$N" \
+			"$P2_WHOLE_S" "$(fmt "$P2_WHOLE")" "$(fmt "$P2_STEADY")" "$P2_FS" "$P2_CHECK"
+	fi
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: 10/5 min per payment_type (100k)" "$N" \
+		"$HC_WHOLE_S" "$(fmt "$HC_WHOLE")" "$(fmt "$HC_STEADY")" "$HC_FS" "$HC_CHECK ($HC_ROWS rows)"
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "baseline: kcat | COPY; INSERT..GROUP BY" "$BASE_ROWS" \
+		"$BASE_S" "$(fmt "$BASE_RATE")" "-" "-" "$BASE_CHECK"
+	if [ "$SCALING" = 1 ]; then
+		for k in 1 2 4; do
+			printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "scaling ${k}N: per vendor_id, $PS partitions" \
+				$((k * N)) "${SC_S[$k]}" "$(fmt "${SC_RATE[$k]}")" "$(fmt "${SC_STEADY[$k]}")" "${SC_FS[$k]}" "${SC_CHECK[$k]}"
+		done
+		for k in 1 2 4; do
+			printf "%-44s %9s %8s %11s %12s %12s  %s\n" "  floor on the same ${k}N topic (1 run)" \
+				$((k * N)) "" "$(fmt "${SC_FLOOR[$k]}")" "" "" ""
+		done
+	fi
+	echo
+	printf "%-52s %14s  %-16s %s\n" "measure" "value" "target" ""
+	printf "%-52s %14s  %-16s %s\n" "streamview/floor, steady state" "$R_STEADY" ">= 0.9" "$(pass "$R_STEADY" '>=' 0.9)"
+	printf "%-52s %14s  %-16s %s\n" "streamview/floor, whole drain" "$R_WHOLE" "" ""
+	if [ "$HAVE_PAR" = 1 ]; then
+		printf "%-52s %14s  %-16s %s\n" "parallelism 2/floor, steady state" \
+			"$(ratio "$P2_STEADY" "$FLOOR_STEADY")" "" ""
+	fi
+	printf "%-52s %14s  %-16s %s\n" "streamview/baseline, whole drain" "$R_BASE" ">= 4" "$(pass "$R_BASE" '>=' 4)"
+	printf "%-52s %14s  %-16s %s\n" "100k-key view/floor, steady state" "$R_HC" "" ""
+	printf "%-52s %14s  %-16s %s\n" "freshness p50 ($(fmt "$FR_RATE") msg/s, batch_max_ms=100)" "$FR_P50 ms" "" ""
+	printf "%-52s %14s  %-16s %s\n" "freshness p99 (max $FR_MAX ms; $FR_N/$FR_TOTAL msgs)" "$FR_P99 ms" "<= 250 ms" "$(pass "$FR_P99" '<=' 250)"
+	printf "%-52s %14s  %-16s %s\n" "  floor: plain consumer p50 / p99 (max $FR0_MAX ms)" "$FR0_P50/$FR0_P99 ms" "" ""
+	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), per vendor" "$((SV_HWM / 1024)) MB" "" ""
+	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), per vendor" "$((SV_ANON / 1024)) MB" "" ""
+	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), 100k keys" "$((HC_HWM / 1024)) MB" "" ""
+	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), 100k keys" "$((HC_ANON / 1024)) MB" "" ""
+	printf "%-52s %14s  %-16s %s\n" "shared memory per window slot (max_key_bytes=$KEY_BYTES)" \
+		"$(printf %.1f "$SHM_SLOT") B" "<= 64 B + key" "$(pass "$SHM_SLOT" '<=' "64 + $KEY_BYTES")"
+	printf "%-52s %14s  %-16s %s\n" "  of it in allocations named streamview*" "$(printf %.1f "$SHM_NAMED") B" "" ""
+	if [ "$SCALING" = 1 ]; then
+		R_SCALE=$(ratio "${SC_RATE[4]}" "${SC_RATE[1]}")
+		printf "%-52s %14s  %-16s %s\n" "drain s at N / 2N / 4N" \
+			"$(printf '%.2f/%.2f/%.2f' "${SC_S[1]}" "${SC_S[2]}" "${SC_S[4]}")" "" ""
+		printf "%-52s %14s  %-16s %s\n" "rate at 4N / rate at N (whole drains)" "$R_SCALE" ">= 0.9" "$(pass "$R_SCALE" '>=' 0.9)"
+		printf "%-52s %14s  %-16s %s\n" "  the same for the floor (the broker's share)" \
+			"$(ratio "${SC_FLOOR[4]}" "${SC_FLOOR[1]}")" "" ""
+		printf "%-52s %14s  %-16s %s\n" "streamview/floor, whole drains at N / 2N / 4N" \
+			"$(ratio "${SC_RATE[1]}" "${SC_FLOOR[1]}")/$(ratio "${SC_RATE[2]}" "${SC_FLOOR[2]}")/$(ratio "${SC_RATE[4]}" "${SC_FLOOR[4]}")" "" ""
+	fi
+} >"$W/table.txt"
+cat "$W/table.txt"
+if cp "$W/table.txt" "$bench/results-latest.txt" 2>/dev/null; then
+	log "done; table also in test/bench/results-latest.txt"
+else
+	log "done; warning: could not write $bench/results-latest.txt"
+fi
