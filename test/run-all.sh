@@ -12,6 +12,11 @@ top=$(pwd)
 work=/tmp/streamview-test
 rm -rf "$work" && mkdir -p "$work/tap"
 if [ "$(id -u)" -eq 0 ]; then
+	# The clusters run as postgres, which may not read this checkout (say,
+	# under /root): they get a copy of what the tests read.
+	mkdir -p "$work/tree"
+	cp -r Makefile sql expected test "$work/tree/"
+	top="$work/tree"
 	chown -R postgres: "$work"
 	as_pg() { runuser -u postgres -- env PATH="$PATH" "$@"; }
 else
@@ -40,15 +45,15 @@ as_pg "$pgxs/test/regress/pg_regress" --inputdir="$top" \
 	--bindir=/usr/lib/postgresql/15/bin \
 	--temp-instance="$work/regress-instance" --temp-config="$top/test/regress.conf" \
 	--outputdir="$work/regress" --dbname=contrib_regression \
-	$(sed -n 's/^REGRESS = //p' Makefile) && suite 0 || {
+	$(sed -n 's/^REGRESS = //p' "$top/Makefile") && suite 0 || {
 	suite 1
 	head -200 "$work/regress/regression.diffs" 2>/dev/null
 }
 
 if ls test/t/*.pl >/dev/null 2>&1; then
 	echo "== end-to-end tests (local broker, private clusters)"
-	as_pg env TESTDIR="$work/tap" PG_REGRESS=/bin/true SV_TOOLS="$top/test/broker" \
-		prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} test/t/*.pl && suite 0 || suite 1
+	(cd "$top" && as_pg env TESTDIR="$work/tap" PG_REGRESS=/bin/true SV_TOOLS="$top/test/broker" \
+		prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} test/t/*.pl) && suite 0 || suite 1
 fi
 
 echo "suites: $passed passed, $failed failed"
