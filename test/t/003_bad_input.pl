@@ -40,11 +40,11 @@ produce_lines($broker, 'bad', 0,
 ok(wait_for_committed($node, 'bad', 14), 'the stream consumed every message, bad ones included');
 
 is($node->safe_psql('postgres', q{
-	SELECT string_agg(format('%s|%s|%s', "offset", coalesce(view::text, '-'),
+	SELECT string_agg(format('%s|%s|%s', partition || ':' || "offset", coalesce(view::text, '-'),
 	                         CASE WHEN payload IS NULL THEN 'nopayload' ELSE 'payload' END), ',' ORDER BY "offset", view::text)
 	  FROM streamview.rejects WHERE stream = 'bad'}),
-	'1|-|payload,2|-|payload,3|-|nopayload,4|-|payload,5|-|payload,6|-|payload,'
-	  . '7|-|payload,8|-|payload,9|-|payload,10|-|nopayload,11|by_payment|payload,12|by_vendor|payload',
+	'0:1|-|payload,0:2|-|payload,0:3|-|nopayload,0:4|-|payload,0:5|-|payload,0:6|-|payload,'
+	  . '0:7|-|payload,0:8|-|payload,0:9|-|payload,0:10|-|nopayload,0:11|by_payment|payload,0:12|by_vendor|payload',
 	'one reject row per bad message, with its view where only one view failed');
 
 my %reason = (
