@@ -50,6 +50,9 @@ SELECT sv_try($$SELECT streamview.create_window_view('w', 'rides', 'pickup', '{}
 SELECT streamview.drop_window_view('w');
 SELECT sv_try($$SELECT streamview.create_window_view('w', 'rides', 'pickup', '{}', '10 minutes', allowed_lateness => '-1 minute')$$) AS negative_lateness;
 SELECT sv_try($$SELECT streamview.create_window_view('w', 'rides', 'pickup', ARRAY['count'], '10 minutes')$$) AS key_clashes;
+SELECT streamview.create_stream('typed', 'localhost:9092', 't', 'id uuid, ts timestamp');
+SELECT sv_try($$SELECT streamview.create_window_view('w', 'typed', 'ts', ARRAY['id'], '10 minutes')$$) AS unchecked_key_type;
+SELECT streamview.drop_stream('typed');
 SELECT streamview.create_window_view('w', 'rides', 'pickup', ARRAY['vendor_id'], '10 minutes');
 SELECT sv_try($$SELECT streamview.create_window_view('w', 'rides', 'pickup', ARRAY['vendor_id'], '10 minutes')$$) AS duplicate_view;
 SELECT sv_try($$SELECT streamview.create_window_view('nosuchschema.w', 'rides', 'pickup', '{}', '10 minutes')$$) AS unknown_schema;

@@ -37,6 +37,7 @@ SELECT sv_try($$SELECT streamview.drop_window_view('alice_counts')$$) AS drop_ot
 SELECT sv_try($$SELECT streamview.alter_stream('alice', 'x:1')$$) AS alter_others_stream;
 SELECT sv_try($$SELECT streamview.start('alice')$$) AS start_others_stream;
 SELECT sv_try($$SELECT streamview.drop_stream('alice')$$) AS drop_others_stream;
+SELECT sv_try($$SELECT streamview.create_window_view('bobs_view', 'alice', 'ts', '{}', '1 minute')$$) AS view_on_others_stream;
 SELECT sv_try($$INSERT INTO streamview.offsets VALUES ('alice', 0, 0)$$) AS write_offsets;
 SELECT sv_try($$UPDATE streamview.streams SET running = true$$) AS write_streams;
 RESET ROLE;

@@ -102,6 +102,13 @@ GRANT SELECT (name, id, brokers, topic, format, delimiter, null_marker,
 GRANT SELECT ON streamview.stream_columns, streamview.window_views,
 	streamview.offsets, streamview.rejects TO PUBLIC;
 
+-- Rejected payloads are the streams' data: a role sees the rejects of the
+-- streams it owns (or is a member of the owner of); superusers see all.
+ALTER TABLE streamview.rejects ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rejects_of_own_streams ON streamview.rejects FOR SELECT
+	USING (pg_catalog.pg_has_role((SELECT s.owner FROM streamview.streams s
+								   WHERE s.name = rejects.stream), 'USAGE'));
+
 CREATE FUNCTION streamview.create_stream(
 	name text,
 	brokers text,
@@ -274,7 +281,7 @@ GRANT SELECT ON streamview.stream_options TO PUBLIC;
 -- Deletes rejects older than the given age; returns how many.
 CREATE FUNCTION streamview.purge_rejects(older_than interval)
 RETURNS bigint
-LANGUAGE sql STRICT
+LANGUAGE sql STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH gone AS (

@@ -285,6 +285,13 @@ sv_check_group_by(const SvStream *s, ArrayType *arr, int *ngroup)
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
 					 errmsg("group_by column \"%s\" is not a column of stream \"%s\"",
 							names[i], s->name)));
+		if (!sv_schema_is_checked(&s->columns[sv_schema_column_index(s, names[i])]))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("group_by column \"%s\" is of type %s, which streamview does not check per message",
+							names[i], s->columns[sv_schema_column_index(s, names[i])].type),
+					 errdetail("A value that does not fit the type would fail every batch that holds it."),
+					 errhint("Group by columns of type smallint, integer, bigint, real, double precision, numeric, boolean, text, varchar, date, timestamp or timestamptz.")));
 		if (strcmp(names[i], "window_start") == 0 ||
 			strcmp(names[i], "window_end") == 0 ||
 			strcmp(names[i], "count") == 0 || strcmp(names[i], "final") == 0)
@@ -335,14 +342,16 @@ sv_create_results_table(const char *name, const SvStream *s, const SvView *v,
 {
 	List	   *names = stringToQualifiedNameList(name);
 	RangeVar   *rv = makeRangeVarFromNameList(names);
+	Oid			nsp = RangeVarGetCreationNamespace(rv);
 	StringInfoData sql;
 	StringInfoData key;
+	Oid			relid;
 
 	initStringInfo(&sql);
 	initStringInfo(&key);
 	appendStringInfo(&sql, "CREATE TABLE %s (window_start %s NOT NULL, "
 					 "window_end %s NOT NULL",
-					 quote_qualified_identifier(rv->schemaname, rv->relname),
+					 quote_qualified_identifier(get_namespace_name(nsp), rv->relname),
 					 format_type_be(time_type), format_type_be(time_type));
 	appendStringInfoString(&key, "window_start");
 	for (int i = 0; i < v->ngroup; i++)
@@ -362,7 +371,10 @@ sv_create_results_table(const char *name, const SvStream *s, const SvView *v,
 		elog(ERROR, "could not create results table: %s", sql.data);
 	SPI_finish();
 	CommandCounterIncrement();
-	return RangeVarGetRelid(rv, NoLock, false);
+	relid = get_relname_relid(rv->relname, nsp);
+	if (!OidIsValid(relid))
+		elog(ERROR, "results table %s was not created", name);
+	return relid;
 }
 
 /*
@@ -378,6 +390,7 @@ streamview_create_window_view(PG_FUNCTION_ARGS)
 	SvView		v = {0};
 	Oid			time_type;
 
+	sv_catalog_check_owner(s);
 	v.stream = s->name;
 	v.time_column = sv_required_text(fcinfo, 2, "time_column");
 	time_type = sv_check_time_column(s, v.time_column);
@@ -418,6 +431,7 @@ streamview_drop_window_view(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid))));
 	sv_catalog_delete_view(relid);
+	sv_window_forget_view(relid);	/* a cache: evicting early is harmless */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),

@@ -26,6 +26,7 @@
 #include "schema.h"
 
 static void sv_schema_check_create(const CreateStmt *stmt);
+static void sv_schema_map_column(const SvColumnDef *def, SvColumn *col);
 static SvColumnDef *sv_schema_column(const ColumnDef *coldef);
 static bool sv_schema_local_to_utc(int64_t local_usec, int64_t *utc_usec,
 								   void *arg);
@@ -168,6 +169,19 @@ bool
 sv_schema_is_timestamp(Oid typid)
 {
 	return typid == TIMESTAMPOID || typid == TIMESTAMPTZOID;
+}
+
+/*
+ * Whether the parser checks values of this column itself (so a bad value is
+ * rejected per message rather than failing a cast in the batch's upsert).
+ */
+bool
+sv_schema_is_checked(const SvColumnDef *def)
+{
+	SvColumn	col;
+
+	sv_schema_map_column(def, &col);
+	return col.type != SV_TYPE_OTHER;
 }
 
 /* Maps one column's PostgreSQL type to the parser's column description. */

@@ -21,5 +21,6 @@ extern Datum sv_schema_datum(const SvColumnDef *def, const SvValue *value);
 extern void sv_schema_append_json(StringInfo buf, const SvColumnDef *def,
 								  Datum datum);
 extern bool sv_schema_is_timestamp(Oid typid);
+extern bool sv_schema_is_checked(const SvColumnDef *def);
 
 #endif							/* STREAMVIEW_SCHEMA_H */

@@ -148,10 +148,14 @@ sv_worker_reload_settings(void)
 	}
 }
 
+/* The memory context to return to after a transaction of the worker's. */
+static MemoryContext sv_outer_cxt = NULL;
+
 /* Starts a transaction with a snapshot and SPI, for catalog work. */
 static void
 sv_begin(void)
 {
+	sv_outer_cxt = CurrentMemoryContext;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -165,6 +169,8 @@ sv_commit(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* commit leaves TopMemoryContext current: go back to where we were */
+	MemoryContextSwitchTo(sv_outer_cxt);
 }
 
 /* Resolves a view's column positions for the hot path. */
@@ -353,8 +359,13 @@ sv_worker_count_message(SvWorker *w, const rd_kafka_message_t *m)
 	SvParseError err;
 	char		reason[SV_REASON_LEN + 64];
 
-	if (m->partition >= 0 && m->partition < w->nparts)
-		w->next[m->partition] = m->offset + 1;
+	if (m->partition < 0 || m->partition >= w->nparts ||
+		m->offset < w->next[m->partition])
+	{
+		/* not ours, or already counted in this batch: never count twice */
+		return;
+	}
+	w->next[m->partition] = m->offset + 1;
 	w->batch_messages++;
 	if (m->payload == NULL)
 	{
@@ -625,28 +636,43 @@ sv_worker_handle_gap(SvWorker *w)
 	w->gap_partition = -1;
 	if (!sv_kafka_watermarks(w->kafka, p, 5000, &low, &high, errbuf, sizeof(errbuf)))
 		sv_worker_fail("%s", errbuf);
-	if (low == w->stored[p])
+	if (w->stored[p] >= low && w->stored[p] <= high)
+	{
+		/* the stored position is fine (a prefetch went past a log end) */
+		sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
 		return;
+	}
 	adv.partition = p;
 	adv.from = w->stored[p];
-	adv.to = low;
-	if (low > w->stored[p])
+	if (w->stored[p] < low)
+	{
+		adv.to = low;
 		snprintf(msg, sizeof(msg), "offsets out of range: partition %d lost offsets %lld to %lld",
 				 p, (long long) w->stored[p], (long long) (low - 1));
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("stream \"%s\": %s", w->stream->name, msg),
+				 errdetail("The broker no longer has these messages (retention); they were not counted."),
+				 errhint("Continuing from the earliest offset the broker still has.")));
+	}
 	else
-		snprintf(msg, sizeof(msg), "offsets out of range: partition %d restarted at offset %lld (was %lld, broker ends at %lld)",
-				 p, (long long) low, (long long) w->stored[p], (long long) high);
-	ereport(WARNING,
-			(errcode(ERRCODE_DATA_EXCEPTION),
-			 errmsg("stream \"%s\": %s", w->stream->name, msg),
-			 errdetail("The broker no longer has these messages (retention); they were not counted."),
-			 errhint("Continuing from the earliest offset the broker still has.")));
+	{
+		/* the log was truncated below our position: new messages start at high */
+		adv.to = high;
+		snprintf(msg, sizeof(msg), "offsets out of range: partition %d ends at offset %lld, before the stored %lld",
+				 p, (long long) high, (long long) w->stored[p]);
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("stream \"%s\": %s", w->stream->name, msg),
+				 errdetail("The broker lost the end of the partition (truncation or a recreated topic)."),
+				 errhint("Continuing from the broker's end of the partition; messages counted before are not counted again.")));
+	}
 	sv_worker_state(w, SV_STATE_RUNNING, msg);
 	sv_begin();
 	sv_sink_write(w->sink, &w->counts, &adv, 1, NIL, NULL);
 	sv_commit();
-	w->stored[p] = low;
-	w->next[p] = low;
+	w->stored[p] = adv.to;
+	w->next[p] = adv.to;
 	sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
 }
 
@@ -852,6 +878,8 @@ sv_worker_session(SvWorker *w)
 	long		backoff = SV_BACKOFF_MIN_MS;
 	SvSetup		setup;
 
+	/* what a session allocates goes when it ends; a batch's, with the batch */
+	MemoryContextSwitchTo(w->session_cxt);
 	while (!sv_worker_load(w))
 	{
 		sv_worker_exit_if_stopped(w);
@@ -881,6 +909,7 @@ sv_worker_session(SvWorker *w)
 		sv_worker_exit_if_stopped(w);
 		if (sv_launcher_generation(w->slot) != w->generation)
 			return;
+		MemoryContextSwitchTo(w->counts_cxt);
 		sv_worker_batch(w);
 		if (w->gap_partition >= 0)
 			sv_worker_handle_gap(w);
@@ -913,6 +942,7 @@ sv_worker_end_session(SvWorker *w)
 	w->nparts = 0;
 	w->gap_partition = -1;
 	w->rejects = NIL;
+	MemoryContextSwitchTo(TopMemoryContext);
 	MemoryContextReset(w->session_cxt);
 	sv_counts_reset(&w->counts);
 }
