@@ -40,5 +40,9 @@ SELECT sv_try($$SELECT streamview.parse_message('types', '1|1|1|1|t|a|2020-01-01
 SET timezone = 'America/New_York';
 SELECT streamview.parse_message('types', '1|1|1|1|t|a|2020-01-01|2020-07-01 00:00:00|x|\N') ->> 'h' AS new_york_midnight;
 RESET timezone;
+-- timestamp(p) rounds fractional seconds as the type's input does.
+SELECT streamview.create_stream('rounded', 'localhost:9092', 't', 'ts timestamp(0), tz timestamptz(1)');
+SELECT streamview.parse_message('rounded', '2020-07-01 00:00:00.7, 2020-07-01 00:00:00.26+00');
+SELECT streamview.drop_stream('rounded');
 SELECT streamview.drop_stream('types');
 SELECT streamview.drop_stream('rides');

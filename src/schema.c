@@ -316,9 +316,15 @@ sv_schema_datum(const SvColumnDef *def, const SvValue *value)
 		case DATEOID:
 			return DateADTGetDatum((DateADT) value->v.i);
 		case TIMESTAMPOID:
-			return TimestampGetDatum((Timestamp) value->v.i);
 		case TIMESTAMPTZOID:
-			return TimestampTzGetDatum((TimestampTz) value->v.i);
+			{
+				Timestamp	ts = (Timestamp) value->v.i;
+
+				/* timestamp(p): round as the type's input would */
+				if (def->typmod >= 0)
+					AdjustTimestampForTypmod(&ts, def->typmod);
+				return TimestampGetDatum(ts);
+			}
 		case TEXTOID:
 		case VARCHAROID:
 			return PointerGetDatum(cstring_to_text_with_len(value->str,

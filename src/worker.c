@@ -27,6 +27,7 @@
 #include "storage/lwlock.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -55,6 +56,7 @@ typedef struct SvViewRun
 {
 	SvView	   *view;
 	int			time_idx;
+	int32		time_typmod;	/* timestamp(p): round to p fractional digits */
 	int		   *group_idx;
 	int			ngroup;
 	/* late data: the greatest event time seen, committed and in this batch */
@@ -186,6 +188,7 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 	if (run->time_idx < 0)
 		elog(ERROR, "time column \"%s\" of view %u is not in the stream",
 			 v->time_column, v->relid);
+	run->time_typmod = w->stream->columns[run->time_idx].typmod;
 	run->has_lateness = v->lateness_usec >= 0;
 	run->seen = run->has_lateness && v->has_watermark;
 	if (run->seen)
@@ -276,10 +279,10 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
  */
 static void
 sv_worker_count_late(SvWorker *w, int vi, const rd_kafka_message_t *m,
-					 int64 first, int n, uint32 keyhash, int keylen)
+					 int64 time, int64 first, int n, uint32 keyhash, int keylen)
 {
 	SvViewRun  *run = &w->views[vi];
-	int64		wm = sv_worker_advance_watermark(run, w->values[run->time_idx].v.i);
+	int64		wm = sv_worker_advance_watermark(run, time);
 	bool		late = false;
 
 	for (int i = 0; i < n; i++)
@@ -308,6 +311,8 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 	uint32		keyhash;
 	int64		first;
 	int			n;
+	Timestamp	time;
+	bool		bad = false;
 	char		reason[SV_REASON_LEN];
 
 	if (t->isnull)
@@ -335,7 +340,13 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 			return;
 		}
 	}
-	if (!sv_window_range(t->v.i, run->view->size_usec, run->view->slide_usec,
+	time = t->v.i;
+	if (run->time_typmod >= 0 && AdjustTimestampForTypmodError(&time, run->time_typmod, &bad))
+	{
+		sv_worker_reject(w, vi, m, "time is out of range");
+		return;
+	}
+	if (!sv_window_range(time, run->view->size_usec, run->view->slide_usec,
 						 &first, &n))
 	{
 		sv_worker_reject(w, vi, m, "time is out of range for windows");
@@ -343,7 +354,7 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 	}
 	keyhash = keylen > 0 ? hash_bytes((const unsigned char *) w->keybuf, keylen) : 0;
 	if (run->has_lateness)
-		sv_worker_count_late(w, vi, m, first, n, keyhash, keylen);
+		sv_worker_count_late(w, vi, m, time, first, n, keyhash, keylen);
 	else
 	{
 		for (int i = 0; i < n; i++)
