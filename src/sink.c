@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -40,6 +41,8 @@ typedef struct SvReturned
 typedef struct SvSinkView
 {
 	Oid			relid;
+	char	   *relname;		/* the name the plans were prepared with */
+	Oid			relnamespace;
 	Oid			owner;
 	Oid			time_type;
 	int			ngroup;
@@ -120,12 +123,15 @@ sv_sink_upsert_sql(const SvStream *stream, const SvView *view)
 static SPIPlanPtr
 sv_sink_plan(const char *sql, int nargs, Oid *types)
 {
+	MemoryContext caller = CurrentMemoryContext;
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 
 	if (plan == NULL)
 		elog(ERROR, "could not prepare \"%s\": %s", sql,
 			 SPI_result_code_string(SPI_result));
 	SPI_keepplan(plan);
+	/* SPI returns in its own procedure context, freed at SPI_finish */
+	MemoryContextSwitchTo(caller);
 	return plan;
 }
 
@@ -158,6 +164,8 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		int			tidx = sv_schema_column_index(stream, v->time_column);
 
 		sv->relid = v->relid;
+		sv->relname = pstrdup(get_rel_name(v->relid));
+		sv->relnamespace = get_rel_namespace(v->relid);
 		sv->owner = v->owner;
 		sv->ngroup = v->ngroup;
 		sv->size_usec = v->size_usec;
@@ -290,6 +298,28 @@ sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
 			 SPI_result_code_string(rc));
 }
 
+/*
+ * Locks a view's results table by OID and checks that it still has the name
+ * the plans were prepared with: plans are re-analysed by name, so after a
+ * rename they could otherwise write to another table of the old name. On a
+ * change the batch fails and the stream reloads its views by OID.
+ */
+static void
+sv_sink_check_table(SvSinkView *sv)
+{
+	char	   *name;
+
+	LockRelationOid(sv->relid, RowExclusiveLock);
+	name = get_rel_name(sv->relid);
+	if (name == NULL || strcmp(name, sv->relname) != 0 ||
+		get_rel_namespace(sv->relid) != sv->relnamespace)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("results table \"%s\" was renamed or dropped", sv->relname),
+				 errdetail("The batch is discarded; nothing of it was written."),
+				 errhint("The stream reloads its window views and goes on.")));
+}
+
 /* Upserts one view's share of the batch. */
 static void
 sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
@@ -326,6 +356,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	}
 	if (n == 0)
 		return;
+	sv_sink_check_table(sv);
 	size->time = sv->size_usec;
 	args[0] = sv_array(starts, NULL, n, sv->time_type);
 	for (int g = 0; g < ng; g++)
@@ -346,6 +377,7 @@ sv_sink_watermark(SvSink *sink, SvSinkView *sv, const SvWatermark *wm)
 	Datum		wargs[2];
 	Datum		fargs[2];
 
+	sv_sink_check_table(sv);
 	wargs[0] = ObjectIdGetDatum(sv->relid);
 	wargs[1] = TimestampTzGetDatum(wm->new);
 	if (SPI_execute_plan(sink->watermark, wargs, NULL, false, 0) != SPI_OK_UPDATE)

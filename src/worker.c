@@ -163,6 +163,11 @@ sv_begin(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
+	/*
+	 * SPI_connect leaves its procedure context current, which SPI_finish
+	 * frees: what the caller allocates must outlive the transaction.
+	 */
+	MemoryContextSwitchTo(sv_outer_cxt);
 }
 
 static void

@@ -103,6 +103,19 @@ ok(wait_for_committed($node, 'rides', 31000), 'new messages consumed');
 is($node->safe_psql('postgres', 'SELECT sum(count) FROM late_view'), '1000',
 	'a view created on a running stream counts only what comes after');
 
+# Renaming a results table while the stream runs: the view follows the table
+# (the catalog keeps its OID) and a new table of the old name is never written to.
+my $hourly_before = $node->safe_psql('postgres', 'SELECT sum(count) FROM hourly');
+$node->safe_psql('postgres', q{
+	ALTER TABLE hourly RENAME TO hourly_renamed;
+	CREATE TABLE hourly (LIKE hourly_renamed INCLUDING ALL)});
+produce_rides($broker, 'rides', 1000, seed => 13);
+ok(wait_for_committed($node, 'rides', 32000), 'messages after the rename consumed');
+is($node->safe_psql('postgres', 'SELECT sum(count) FROM hourly_renamed'), $hourly_before + 1000,
+	'the renamed table got the new counts');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM hourly'), '0',
+	'the new table of the old name got nothing');
+
 # start_offset => latest skips what is already in the topic.
 produce_rides($broker, 'other', 300, seed => 11);
 create_rides_stream($node, $broker, 'from_latest', 'other', start_offset => 'latest');
