@@ -59,10 +59,11 @@ FUZZ_SECONDS ?= 10
 test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c src/parse.c src/parse.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c src/parse.c -lm
 
+FUZZ_DIR ?= /tmp/streamview-fuzz-$(shell id -un)
 fuzz: test/fuzz/parse_fuzz
-	rm -rf /tmp/streamview-fuzz && mkdir -p /tmp/streamview-fuzz
+	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)
 	test/fuzz/parse_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		-artifact_prefix=/tmp/streamview-fuzz/ /tmp/streamview-fuzz test/fuzz/corpus
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR) test/fuzz/corpus
 
 .PHONY: tools fuzz
 

@@ -11,7 +11,7 @@ bash test/setup.sh
 
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 top=$(pwd)
-work=/tmp/streamview-demo
+work=/tmp/streamview-demo-$(id -un)
 port=${DEMO_PORT:-54329}
 seconds=${DEMO_SECONDS:-30}
 rate=${DEMO_RATE:-2000}

@@ -9,8 +9,10 @@ bash test/setup.sh
 
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
 top=$(pwd)
-work=/tmp/streamview-test
-rm -rf "$work" && mkdir -p "$work/tap"
+work=$(mktemp -d /tmp/streamview-test.XXXXXX)
+trap '[ "${failed:-1}" -eq 0 ] && rm -rf "$work"' EXIT
+mkdir -p "$work/tap"
+chmod 755 "$work"
 if [ "$(id -u)" -eq 0 ]; then
 	# The clusters run as postgres, which may not read this checkout (say,
 	# under /root): they get a copy of what the tests read.
