@@ -190,7 +190,7 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		Oid			wtypes[2] = {OIDOID, TIMESTAMPTZOID};
 
 		sink->watermark = sv_sink_plan("UPDATE streamview.window_views SET watermark = greatest(watermark, $2) "
-									   "WHERE view = $1::pg_catalog.regclass",
+									   "WHERE view = $1::pg_catalog.regclass RETURNING watermark",
 									   2, wtypes);
 	}
 	sink->advance = sv_sink_plan(
@@ -372,21 +372,26 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
  * those with window_start + size <= watermark, not final before.
  */
 static void
-sv_sink_watermark(SvSink *sink, SvSinkView *sv, const SvWatermark *wm)
+sv_sink_watermark(SvSink *sink, SvSinkView *sv, SvWatermark *wm)
 {
 	Datum		wargs[2];
 	Datum		fargs[2];
+	bool		isnull;
 
 	sv_sink_check_table(sv);
 	wargs[0] = ObjectIdGetDatum(sv->relid);
 	wargs[1] = TimestampTzGetDatum(wm->new);
-	if (SPI_execute_plan(sink->watermark, wargs, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_plan(sink->watermark, wargs, NULL, false, 0) != SPI_OK_UPDATE_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "could not store the watermark of view %u", sv->relid);
+	/* with several workers, the stored one may be ahead of ours */
+	wm->stored = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1, &isnull));
 	fargs[0] = Int64GetDatum(wm->had_old ? wm->old - sv->size_usec : DT_NOBEGIN);
-	fargs[1] = Int64GetDatum(wm->new - sv->size_usec);
+	fargs[1] = Int64GetDatum(wm->stored - sv->size_usec);
 	sv_sink_run_as_owner(sv, sv->finalize, fargs, SPI_OK_UPDATE);
 	sv->evict = true;
-	sv->watermark = wm->new;
+	sv->watermark = wm->stored;
 }
 
 /* Advances the offsets of the partitions the batch read, compare-and-set. */
@@ -473,7 +478,7 @@ sv_sink_rejects(SvSink *sink, List *rejects)
  */
 void
 sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
-			  int nadvances, List *rejects, const SvWatermark *watermarks)
+			  int nadvances, List *rejects, SvWatermark *watermarks)
 {
 	MemoryContextReset(sink->batch_cxt);
 	sink->returned = NIL;

@@ -36,10 +36,11 @@ typedef struct SvReject
 /* A view's watermark in a batch: from old (if had_old) to new. */
 typedef struct SvWatermark
 {
-	bool		changed;
+	bool		changed;		/* store it (and learn the stored one) */
 	bool		had_old;
 	int64		old;
 	int64		new;
+	int64		stored;			/* out: the view's watermark as now stored */
 } SvWatermark;
 
 typedef struct SvSink SvSink;
@@ -49,7 +50,7 @@ extern SvSink *sv_sink_prepare(const SvStream *stream, List *views,
 extern void sv_sink_free(SvSink *sink);
 extern void sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 						  int nadvances, List *rejects,
-						  const SvWatermark *watermarks);
+						  SvWatermark *watermarks);
 extern void sv_sink_publish(SvSink *sink);
 
 #endif							/* STREAMVIEW_SINK_H */

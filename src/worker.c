@@ -468,11 +468,13 @@ sv_worker_batch_watermarks(SvWorker *w)
 
 /* A view's watermark move in this batch, for the sink. */
 static void
-sv_worker_end_watermark(SvViewRun *run, SvWatermark *wm)
+sv_worker_end_watermark(SvViewRun *run, SvWatermark *wm, int nworkers)
 {
 	*wm = run->wm;
+	/* with several workers, store every batch to learn the others' progress */
 	wm->changed = run->has_lateness && run->seen &&
-		(!wm->had_old || run->max_event - run->view->lateness_usec != wm->old);
+		(!wm->had_old || run->max_event - run->view->lateness_usec != wm->old ||
+		 nworkers > 1);
 	wm->new = run->seen ? run->max_event - run->view->lateness_usec : 0;
 }
 
@@ -487,7 +489,7 @@ sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 	if (nadv == 0 && w->rejects == NIL)
 		return;
 	for (int vi = 0; vi < w->nviews; vi++)
-		sv_worker_end_watermark(&w->views[vi], &wms[vi]);
+		sv_worker_end_watermark(&w->views[vi], &wms[vi], w->nworkers);
 	sv_crash_point("after_count");
 	sv_begin();
 	sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects, wms);
@@ -499,6 +501,15 @@ sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 
 	for (int i = 0; i < nadv; i++)
 		w->stored[adv[i].partition] = adv[i].to;
+	/* adopt a stored watermark ahead of ours (another worker's progress) */
+	for (int vi = 0; vi < w->nviews; vi++)
+	{
+		SvViewRun  *run = &w->views[vi];
+
+		if (wms[vi].changed &&
+			wms[vi].stored + run->view->lateness_usec > run->max_event)
+			run->max_event = wms[vi].stored + run->view->lateness_usec;
+	}
 	w->batches_this_life++;
 	sv_launcher_report_batch(w->slot, w->batch_messages, w->batch_rejects, w->batch_late,
 							 (double) (GetCurrentTimestamp() - started) / 1000.0);
