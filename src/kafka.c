@@ -468,12 +468,16 @@ sv_kafka_assign(SvKafka *kafka, List *offsets)
 }
 
 /*
- * Takes what the consumer queue holds right now, without waiting: up to max
- * messages, and any consumer errors (kept in fetch->error; an offset out of
- * range names its partition in gap_partition).
+ * Takes up to max messages from the consumer queue, and any consumer errors
+ * (kept in fetch->error; an offset out of range names its partition in
+ * gap_partition). With wait_ms > 0 it blocks inside librdkafka until max
+ * messages are there or wait_ms has passed: while messages flow this wakes
+ * the moment the fetcher delivers, which the queue's descriptor does not
+ * (see below). The caller keeps wait_ms short: signals and the latch are
+ * not seen meanwhile.
  */
 void
-sv_kafka_fetch(SvKafka *kafka, int max, SvFetch *fetch)
+sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 {
 	ssize_t		n;
 	int			kept = 0;
@@ -484,7 +488,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, SvFetch *fetch)
 	fetch->error[0] = '\0';
 	fetch->gap_partition = -1;
 	kafka->last_error_code = 0;
-	n = rd_kafka_consume_batch_queue(kafka->queue, 0, kafka->msgs,
+	n = rd_kafka_consume_batch_queue(kafka->queue, wait_ms, kafka->msgs,
 									 Min(max, SV_FETCH_MAX));
 	if (n == 0)
 	{

@@ -44,7 +44,7 @@ extern bool sv_kafka_watermarks(SvKafka *kafka, int32 partition, int timeout_ms,
 								size_t errlen);
 extern bool sv_kafka_cached_high(SvKafka *kafka, int32 partition, int64 *high);
 extern void sv_kafka_assign(SvKafka *kafka, List *offsets);
-extern void sv_kafka_fetch(SvKafka *kafka, int max, SvFetch *fetch);
+extern void sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch);
 extern void sv_kafka_release(SvFetch *fetch);
 extern void sv_kafka_emit_logs(SvKafka *kafka);
 

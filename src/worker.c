@@ -47,7 +47,10 @@
 #define SV_BACKOFF_MIN_MS 500
 #define SV_BACKOFF_MAX_MS 30000
 #define SV_KEY_MAX 8192
-/* Within this long of the last message, waits for more are short. */
+/*
+ * Within SV_ACTIVE_MS of the last message, the worker waits for more inside
+ * librdkafka, SV_ACTIVE_WAIT_MS at a time; after that, on the latch.
+ */
 #define SV_ACTIVE_MS 200
 #define SV_ACTIVE_WAIT_MS 2
 
@@ -100,6 +103,7 @@ typedef struct SvWorker
 	int64		batch_messages;
 	int64		batch_rejects;
 	int64		batch_late;
+	int			batch_waits;	/* times this batch waited for messages */
 	int64		batches_this_life;
 	char		keybuf[SV_KEY_MAX];
 } SvWorker;
@@ -553,6 +557,7 @@ sv_worker_batch(SvWorker *w)
 	w->batch_messages = 0;
 	w->batch_rejects = 0;
 	w->batch_late = 0;
+	w->batch_waits = 0;
 	w->batch_error = false;
 	sv_worker_batch_watermarks(w);
 	w->rejects = NIL;
@@ -560,11 +565,19 @@ sv_worker_batch(SvWorker *w)
 		w->next[p] = w->stored[p];
 	while (w->batch_messages < sv_batch_max_messages)
 	{
-		long		left;
+		TimestampTz now = GetCurrentTimestamp();
+		long		left = TimestampDifferenceMilliseconds(now, deadline);
+		bool		active = !TimestampDifferenceExceeds(w->last_message_at, now,
+														 SV_ACTIVE_MS);
 		int			got;
-		TimestampTz now;
 
-		sv_kafka_fetch(w->kafka, (int) (sv_batch_max_messages - w->batch_messages), &fetch);
+		/*
+		 * While messages flow, wait for more inside librdkafka, which wakes
+		 * the moment they arrive; an idle stream sleeps on the queue's
+		 * descriptor and the latch instead (below).
+		 */
+		sv_kafka_fetch(w->kafka, (int) (sv_batch_max_messages - w->batch_messages),
+					   active ? (int) Min(left, SV_ACTIVE_WAIT_MS) : 0, &fetch);
 		if (fetch.nmessages > 0)
 			sv_crash_point("after_fetch");
 		got = fetch.nmessages;
@@ -584,31 +597,26 @@ sv_worker_batch(SvWorker *w)
 		else if (got > 0 && w->retrying)
 			sv_worker_state(w, SV_STATE_RUNNING, NULL);
 		if (got > 0)
-		{
 			w->last_message_at = GetCurrentTimestamp();
-			continue;
-		}
-		now = GetCurrentTimestamp();
-		left = TimestampDifferenceMilliseconds(now, deadline);
 		if (left <= 0 || sv_worker_interrupted(w))
 			break;
-
-		/*
-		 * librdkafka 2.0.2 does not always signal the queue's descriptor when
-		 * messages arrive: while messages are flowing, look again after a
-		 * short sleep; an idle stream sleeps on the descriptor and the latch.
-		 */
-		if (!TimestampDifferenceExceeds(w->last_message_at, now, SV_ACTIVE_MS))
-			left = Min(left, SV_ACTIVE_WAIT_MS);
+		if (got > 0)
+			continue;
+		if (active)
+		{
+			CHECK_FOR_INTERRUPTS();
+			continue;
+		}
+		w->batch_waits++;
 		sv_worker_wait(w, left);
 	}
 	sv_kafka_emit_logs(w->kafka);
 	fetched = GetCurrentTimestamp();
 	sv_worker_commit_batch(w, started);
 	ereport(DEBUG1,
-			(errmsg_internal("stream %d worker %d: batch of %lld messages, %.1f ms fetching and counting, %.1f ms committing",
+			(errmsg_internal("stream %d worker %d: batch of %lld messages, %.1f ms fetching and counting (%d waits), %.1f ms committing",
 							 w->stream_id, w->index, (long long) w->batch_messages,
-							 (fetched - started) / 1000.0,
+							 (fetched - started) / 1000.0, w->batch_waits,
 							 (GetCurrentTimestamp() - fetched) / 1000.0)));
 	sv_counts_reset(&w->counts);
 	w->rejects = NIL;

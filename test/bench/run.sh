@@ -9,6 +9,7 @@
 #   SV_BENCH_LIBDIR=DIR                load DIR/streamview.so instead of the installed
 #                                      one (a build not installed; the installed SQL
 #                                      script is used, so it must match)
+#   SV_BENCH_PGCONF='name = value'    more postgresql.conf lines (experiments)
 #   SV_BENCH_PERF=1                    perf record the worker during each drain;
 #                                      profiles (flat and inclusive) written to
 #                                      test/bench/perf-STREAM.txt
@@ -213,6 +214,8 @@ max_wal_size = 4GB
 checkpoint_timeout = 30min
 log_min_messages = warning
 EOF
+# SV_BENCH_PGCONF: more postgresql.conf lines, for experiments (the table says so)
+[ -n "${SV_BENCH_PGCONF:-}" ] && printf '%s\n' "$SV_BENCH_PGCONF" >>"$W/pg/postgresql.conf"
 pg_start() {
 	as_pg "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pg.log" -w -t 60 "$@" start >/dev/null ||
 		die "PostgreSQL did not start: $(tail -20 "$W/pg.log")"
@@ -285,18 +288,33 @@ rides_stream() { # name topic [more create_stream arguments]
 		options => '${SV_BENCH_STREAM_OPTIONS:-{\}}')" >/dev/null
 }
 
+# CPU ticks (utime + stime) per thread name of a process: "name=ticks ...".
+thread_ticks() { # pid
+	cat /proc/"$1"/task/*/stat 2>/dev/null |
+		awk '{ sub(/^[0-9]+ \(/, ""); n = $0; sub(/\) .*/, "", n); gsub(/ /, "_", n); sub(/^[^)]*\) /, "");
+		       t[n] += $12 + $13 } END { for (n in t) printf "%s=%d ", n, t[n] }'
+}
+# CPU seconds each thread name used between two thread_ticks snapshots.
+ticks_diff() { # before after
+	awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); t0[kv[1]] = kv[2] }
+		n = split(b, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "=");
+			d = (kv[2] - t0[kv[1]]) / hz; if (d > 0) printf "%s %.2fs, ", kv[1], d } }'
+}
+
 # Drains a stream: start() .. total committed; sets D_WHOLE_S D_WHOLE D_STEADY
 # D_HWM_KB D_ANON_KB.
 drain() { # stream total
-	local s=$1 total=$2 pid= hwm=0 anon=0 k v rest perfpid=
+	local s=$1 total=$2 pid= hwm=0 anon=0 k v rest perfpid= wt0= bt0=
 	q -c "CALL bench_drain('$s', $total, $((60 + total / 10000)))" >"$W/drain-$s.log" 2>&1 &
 	local callpid=$!
 	while kill -0 "$callpid" 2>/dev/null; do
 		if [ -z "$pid" ]; then
 			pid=$(q -c "SELECT pid FROM streamview.stream_status WHERE stream = '$s'" 2>/dev/null || true)
 			[ -z "$pid" ] && { sleep 0.02; continue; }
+			wt0=$(thread_ticks "$pid") bt0=$(thread_ticks "$BROKER_PID")
 			if [ "${SV_BENCH_PERF:-0}" = 1 ]; then
-				perf record -q -e cpu-clock -F 999 -g -p "$pid" -o "$W/perf-$s.data" \
+				perf record -q -e cpu-clock -F 9999 -g -p "$pid" -o "$W/perf-$s.data" \
 					>"$W/perf-$s.log" 2>&1 &
 				perfpid=$!
 			fi
@@ -309,6 +327,9 @@ drain() { # stream total
 		sleep 0.05
 	done
 	wait "$callpid" || die "drain of $s failed: $(cat "$W/drain-$s.log")"
+	if [ -n "$pid" ]; then
+		log "  CPU of the worker: $(ticks_diff "$wt0" "$(thread_ticks "$pid")")broker: $(ticks_diff "$bt0" "$(thread_ticks "$BROKER_PID")")"
+	fi
 	if [ -n "$perfpid" ]; then
 		kill -INT "$perfpid"
 		wait "$perfpid" || true
@@ -584,6 +605,9 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	echo "max_wal_size=4GB, checkpoint_timeout=30min, fsync/synchronous_commit on, streamview.* defaults"
 	if [ -n "${SV_BENCH_STREAM_OPTIONS:-}" ]; then
 		echo "stream options (NOT the defaults): $SV_BENCH_STREAM_OPTIONS"
+	fi
+	if [ -n "${SV_BENCH_PGCONF:-}" ]; then
+		echo "postgresql.conf additions (NOT the defaults): $SV_BENCH_PGCONF"
 	fi
 	if [ -n "${SV_BENCH_LIBDIR:-}" ]; then
 		echo "library NOT the installed one: $SV_BENCH_LIBDIR/streamview.so"
