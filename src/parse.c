@@ -65,6 +65,9 @@
 #if (defined(__GNUC__) || defined(__clang__)) && \
 	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SV_HAVE_CTZ_LE 1
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #endif
 
 /* PostgreSQL's timestamp constants (datatype/timestamp.h), epoch 2000-01-01 */
@@ -873,6 +876,55 @@ decimal_fast_path(const DecimalText *d, bool is_float4, double *out)
 }
 
 /*
+ * The everyday float, "123.45": unsigned digits with at most one point and
+ * few enough digits for decimal_fast_path()'s exact arithmetic (leading
+ * zeros counted too, which only makes it stricter). Computes exactly what
+ * scan_decimal() and decimal_fast_path() would, in one pass; returns false
+ * for anything else, which then takes that general path.
+ */
+static inline bool
+parse_float_plain(const char *s, size_t len, bool is_float4, double *out)
+{
+#if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ == 0
+	const size_t max_digits = is_float4 ? 7 : 15;
+	uint64_t	m = 0;
+	size_t		point = len;	/* where the '.' is; len: none */
+	size_t		ndigits;
+	size_t		frac;
+	size_t		i;
+
+	if (len == 0 || len > max_digits + 1)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (is_digit(c))
+			m = m * 10 + (c - '0');
+		else if (c == '.' && point == len)
+			point = i;
+		else
+			return false;
+	}
+	ndigits = (point == len) ? len : len - 1;
+	if (ndigits == 0 || ndigits > max_digits)
+		return false;
+	frac = (point == len) ? 0 : len - point - 1;
+	if (is_float4)
+		*out = (double) ((float) m / pow10_float[frac]);
+	else
+		*out = (double) m / pow10_double[frac];
+	return true;
+#else
+	(void) s;
+	(void) len;
+	(void) is_float4;
+	(void) out;
+	return false;
+#endif
+}
+
+/*
  * Parses a float4 or float8 field.  Same accepted forms and range rules as
  * PostgreSQL's float4in/float8in: a result that overflows to infinity or
  * underflows to zero from a non-zero input is out of range; denormals are
@@ -891,6 +943,8 @@ parse_float(const char *s, size_t len, bool is_float4, double *out)
 
 	if (len == 0)
 		return PS_SYNTAX;
+	if (sv_likely(parse_float_plain(s, len, is_float4, out)))
+		return PS_OK;
 	if (!scan_decimal(s, len, &d))
 		return float_special(s, len, out) ? PS_OK : PS_SYNTAX;
 	if (decimal_fast_path(&d, is_float4, out))
@@ -1181,6 +1235,31 @@ days_from_2000(int64_t year, int m, int d)
 	return (int64_t) (era * 146097 + doe) - 719468 - 10957;
 }
 
+/*
+ * days_from_2000() through a one-entry cache of the month's first day: the
+ * timestamps of a stream are mostly close together. The cache is per thread,
+ * so the parser stays safe to call from several threads.
+ */
+static int64_t
+days_from_2000_cached(int64_t year, int m, int d)
+{
+#if defined(__GNUC__) || defined(__clang__)
+	static __thread int64_t cached_year = 0;	/* 0: empty (no year 0) */
+	static __thread int cached_month = 0;
+	static __thread int64_t cached_days = 0;
+
+	if (year != cached_year || m != cached_month)
+	{
+		cached_days = days_from_2000(year, m, 1);
+		cached_year = year;
+		cached_month = m;
+	}
+	return cached_days + d - 1;
+#else
+	return days_from_2000(year, m, d);
+#endif
+}
+
 /* Reads exactly n (<= 9) digits at *p; returns -1 if they are not there. */
 static inline int
 read_fixed_digits(const char **p, const char *e, int n)
@@ -1326,6 +1405,83 @@ parse_fraction(const char *p, size_t n, int64_t *usec)
  * month names, BC, Julian days, two-digit years, or zone names), and a date
  * column takes no time part.
  */
+#ifdef SV_HAVE_CTZ_LE
+/*
+ * Are all 8 bytes of w ASCII digits?  A byte is a digit exactly when its
+ * high nibble is 3 and adding 6 keeps it there; a carry out of a byte can
+ * only come from one that already failed the first test.
+ */
+static inline bool
+all_digits8(uint64_t w)
+{
+	const uint64_t highs = UINT64_C(0xF0F0F0F0F0F0F0F0);
+	const uint64_t threes = UINT64_C(0x3030303030303030);
+
+	return (w & highs) == threes &&
+		((w + UINT64_C(0x0606060606060606)) & highs) == threes;
+}
+
+/* The value of two ASCII digits at p (already checked). */
+static inline int
+two_digits(const char *p)
+{
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/*
+ * The common shapes, "YYYY-MM-DD" and "YYYY-MM-DD HH:MM:SS" (or with T),
+ * checked 8 bytes at a time.  Returns false, having set nothing but *tm's
+ * fields, whenever the text is anything else or a field is outside the
+ * everyday range (month 1-12, valid day, hour 0-23, minute and second
+ * 0-59): parse_iso_datetime() then takes the general path, which gives the
+ * same result or the right error.
+ */
+static bool
+parse_iso_datetime_fast(const char *s, size_t len, bool allow_time,
+						IsoDateTime *tm)
+{
+	/* "YYYY-MM-" with the separators replaced by '0' must be all digits */
+	const uint64_t seps = UINT64_C(0xFF0000FF00000000);
+	const uint64_t dashes = UINT64_C(0x2D00002D00000000);
+	const uint64_t zeros = UINT64_C(0x3030303030303030);
+	uint64_t	w;
+
+	if (len != 10 && !(len == 19 && allow_time))
+		return false;
+	memcpy(&w, s, 8);
+	if ((w & seps) != dashes || !all_digits8((w & ~seps) | (zeros & seps)) ||
+		!is_digit((unsigned char) s[8]) || !is_digit((unsigned char) s[9]))
+		return false;
+	tm->year = two_digits(s) * 100 + two_digits(s + 2);
+	tm->month = two_digits(s + 5);
+	tm->day = two_digits(s + 8);
+	if (tm->year < 1 || tm->month < 1 || tm->month > 12 || tm->day < 1 ||
+		tm->day > days_in_month(tm->year, tm->month))
+		return false;
+	if (len == 19)
+	{
+		/* "DD HH:MM" from byte 8: the day again, then the time */
+		const uint64_t tseps = UINT64_C(0x0000FF0000FF0000);
+		const uint64_t colons = UINT64_C(0x00003A0000200000);
+		uint64_t	t;
+
+		memcpy(&t, s + 8, 8);
+		if (s[10] == 'T' || s[10] == 't')
+			t = (t & ~UINT64_C(0x0000000000FF0000)) | UINT64_C(0x0000000000200000);
+		if ((t & tseps) != colons || !all_digits8((t & ~tseps) | (zeros & tseps)) ||
+			s[16] != ':' || !is_digit((unsigned char) s[17]) ||
+			!is_digit((unsigned char) s[18]))
+			return false;
+		tm->hour = two_digits(s + 11);
+		tm->minute = two_digits(s + 14);
+		tm->second = two_digits(s + 17);
+		if (tm->hour > 23 || tm->minute > 59 || tm->second > 59)
+			return false;
+	}
+	return true;
+}
+#endif
+
 static ParseStatus
 parse_iso_datetime(const char *s, size_t len, bool allow_time,
 				   int64_t max_year, IsoDateTime *tm)
@@ -1337,6 +1493,11 @@ parse_iso_datetime(const char *s, size_t len, bool allow_time,
 	int			ndig;
 
 	memset(tm, 0, sizeof(*tm));
+#ifdef SV_HAVE_CTZ_LE
+	if (sv_likely(parse_iso_datetime_fast(s, len, allow_time, tm)))
+		return PS_OK;
+	memset(tm, 0, sizeof(*tm));
+#endif
 
 	/* year: four or more digits, then '-' */
 	while (p < e && is_digit((unsigned char) *p))
@@ -1466,7 +1627,7 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
 	 * only up to 294277-01-01; later days of that year are out of range for
 	 * any zone, so stop there.
 	 */
-	days = days_from_2000(tm.year, tm.month, tm.day);
+	days = days_from_2000_cached(tm.year, tm.month, tm.day);
 	if (days > TIMESTAMP_END_DAYS)
 		return PS_RANGE;
 	t = days * USECS_PER_DAY + tm.hour * USECS_PER_HOUR +
@@ -1741,9 +1902,46 @@ find_delimiter(const char *p, const char *e, const char *delim, size_t dlen)
 }
 
 #ifdef SV_HAVE_CTZ_LE
+/* Splitting state of split_ascii(): fields found, where the next starts. */
+typedef struct SplitState
+{
+	SvValue    *values;
+	int			ncols;
+	long		nfields;
+	size_t		start;
+} SplitState;
+
+/*
+ * Takes the delimiter candidates flagged in mask (bit j: byte base + j is
+ * the delimiter's first byte) as split_ascii() describes.
+ */
+static inline void
+split_candidates(SplitState *st, const char *data, size_t len, size_t base,
+				 uint64_t mask, int bits_per_byte, const char *delim, size_t dlen)
+{
+	while (mask != 0)
+	{
+		size_t		pos = base + ((size_t) __builtin_ctzll(mask) / bits_per_byte);
+
+		mask &= mask - 1;
+		if (pos < st->start)
+			continue;			/* inside the previous delimiter */
+		if (dlen > 1 && (len - pos < dlen ||
+						 !delimiter_rest_matches(data + pos, delim, dlen)))
+			continue;
+		if (st->nfields < st->ncols)
+		{
+			st->values[st->nfields].str = data + st->start;
+			st->values[st->nfields].len = pos - st->start;
+		}
+		st->nfields++;
+		st->start = pos + dlen;
+	}
+}
+
 /*
  * One pass over a message that is plain ASCII (the usual case): checks for
- * NUL and non-ASCII bytes and splits at the same time, 8 bytes per step.
+ * NUL and non-ASCII bytes and splits at the same time, 16 bytes per step with SSE2, else 8.
  * Returns false as soon as it meets a NUL or a byte >= 0x80; the caller
  * then starts over with the general path (full UTF-8 check, then split),
  * which gives the same fields.  On success sets *nfields to the number of
@@ -1764,39 +1962,40 @@ split_ascii(const char *data, size_t len, const char *delim, size_t dlen,
 	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
 	const unsigned char first = (unsigned char) delim[0];
 	const uint64_t pattern = ones * first;
+	SplitState	st = {values, ncols, 0, 0};
 	size_t		i = 0;
-	size_t		start = 0;		/* where the current field starts */
-	long		nf = 0;
 
+#ifdef __SSE2__
+	{
+		const __m128i firsts = _mm_set1_epi8((char) first);
+		const __m128i zero = _mm_setzero_si128();
+
+		for (; i + 16 <= len; i += 16)
+		{
+			__m128i		v = _mm_loadu_si128((const __m128i *) (data + i));
+
+			/* high bit set: non-ASCII; equal to zero: NUL */
+			if (sv_unlikely((_mm_movemask_epi8(v) |
+							 _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero))) != 0))
+				return false;
+			split_candidates(&st, data, len, i,
+							 (uint64_t) _mm_movemask_epi8(_mm_cmpeq_epi8(v, firsts)),
+							 1, delim, dlen);
+		}
+	}
+#endif
 	for (; i + 8 <= len; i += 8)
 	{
 		uint64_t	w;
 		uint64_t	x;
-		uint64_t	m;
 
 		memcpy(&w, data + i, 8);
 		if (sv_unlikely((((w - ones) | w) & highs) != 0))
 			return false;		/* NUL or non-ASCII: general path */
 		x = w ^ pattern;
-		m = ~(((x & low7) + low7) | x | low7);
-		while (m != 0)
-		{
-			size_t		pos = i + ((size_t) __builtin_ctzll(m) >> 3);
-
-			m &= m - 1;
-			if (pos < start)
-				continue;		/* inside the previous delimiter */
-			if (dlen > 1 && (len - pos < dlen ||
-							 !delimiter_rest_matches(data + pos, delim, dlen)))
-				continue;
-			if (nf < ncols)
-			{
-				values[nf].str = data + start;
-				values[nf].len = pos - start;
-			}
-			nf++;
-			start = pos + dlen;
-		}
+		/* the high bit of each byte of x that is zero; low bits clear */
+		split_candidates(&st, data, len, i, ~(((x & low7) + low7) | x | low7),
+						 8, delim, dlen);
 	}
 	for (; i < len; i++)
 	{
@@ -1804,25 +2003,15 @@ split_ascii(const char *data, size_t len, const char *delim, size_t dlen,
 
 		if (sv_unlikely(c == 0 || c >= 0x80))
 			return false;
-		if (c == first && i >= start &&
-			(dlen == 1 || (len - i >= dlen &&
-						   delimiter_rest_matches(data + i, delim, dlen))))
-		{
-			if (nf < ncols)
-			{
-				values[nf].str = data + start;
-				values[nf].len = i - start;
-			}
-			nf++;
-			start = i + dlen;
-		}
+		if (c == first)
+			split_candidates(&st, data, len, i, 1, 1, delim, dlen);
 	}
-	if (nf < ncols)
+	if (st.nfields < ncols)
 	{
-		values[nf].str = data + start;
-		values[nf].len = len - start;
+		values[st.nfields].str = data + st.start;
+		values[st.nfields].len = len - st.start;
 	}
-	*nfields = nf + 1;
+	*nfields = st.nfields + 1;
 	return true;
 }
 #endif

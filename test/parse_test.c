@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "parse.h"
 
@@ -682,6 +683,72 @@ test_timestamps(void)
 	one.local_to_utc = NULL;
 }
 
+/*
+ * Random "YYYY-MM-DD HH:MM:SS" (and "...T...") texts, valid and not, against
+ * timegm() as an independent oracle: the fixed-width fast path and the
+ * general path must agree with it on which are valid and on the value.
+ */
+static void
+test_random_timestamps(void)
+{
+	unsigned	seed = 7;
+	int			bad = 0;
+
+	for (int i = 0; i < 200000; i++)
+	{
+		int			f[6];
+		char		buf[64];
+		struct tm	tm;
+		bool		valid;
+		int64_t		want;
+		static const int lim[6] = {9999, 14, 33, 26, 62, 62};
+
+		for (int j = 0; j < 6; j++)
+		{
+			seed = seed * 1103515245u + 12345u;
+			f[j] = (int) ((seed >> 8) % (unsigned) lim[j]);
+		}
+		if (i % 3 == 0)
+			f[0] = 1990 + f[0] % 40;	/* everyday years too */
+		snprintf(buf, sizeof(buf), "%04d-%02d-%02d%c%02d:%02d:%02d", f[0], f[1],
+				 f[2], (i & 1) ? ' ' : 'T', f[3], f[4], f[5]);
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = f[0] - 1900;
+		tm.tm_mon = f[1] - 1;
+		tm.tm_mday = f[2];
+		tm.tm_hour = f[3];
+		tm.tm_min = f[4];
+		tm.tm_sec = f[5];
+		want = ((int64_t) timegm(&tm) - INT64_C(946684800)) * INT64_C(1000000);
+		/* PostgreSQL's time rules: second 60 and 24:00:00 roll over */
+		valid = f[0] >= 1 && f[1] >= 1 && f[1] <= 12 && f[2] >= 1 &&
+			f[4] <= 59 && f[5] <= 60 &&
+			(f[3] <= 23 || (f[3] == 24 && f[4] == 0 && f[5] == 0));
+		if (valid)
+		{
+			/* check the day against the calendar without the time's roll-over */
+			struct tm	d;
+
+			memset(&d, 0, sizeof(d));
+			d.tm_year = f[0] - 1900;
+			d.tm_mon = f[1] - 1;
+			d.tm_mday = f[2];
+			d.tm_hour = 12;
+			timegm(&d);
+			valid = d.tm_mday == f[2] && d.tm_mon == f[1] - 1;
+		}
+		if (single(SV_TYPE_TIMESTAMP, buf) != valid ||
+			(valid && vals[0].v.i != want))
+		{
+			if (bad++ < 5)
+				diag("timestamp \"%s\": expected %s %lld, got %s %lld (%s)", buf,
+					 valid ? "valid" : "invalid", (long long) want,
+					 valid ? "invalid" : "valid", (long long) vals[0].v.i, perr.reason);
+		}
+	}
+	ok(bad == 0, "200000 random timestamps agree with timegm()");
+}
+
 static void
 test_nulls_and_delimiters(void)
 {
@@ -886,6 +953,7 @@ main(void)
 	test_text();
 	test_dates();
 	test_timestamps();
+	test_random_timestamps();
 	test_nulls_and_delimiters();
 	test_encoding();
 	test_long_and_weird();
