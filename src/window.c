@@ -56,6 +56,36 @@ sv_window_range(int64 t, int64 size, int64 slide, int64 *first, int *nwindows)
 	return true;
 }
 
+/*
+ * sv_window_range() through a memo. When size is a multiple of slide, every
+ * event time in [latest start, latest start + slide) has the same windows,
+ * so that interval is remembered; otherwise nothing is.
+ */
+bool
+sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 size, int64 slide,
+					 int64 *first, int *nwindows)
+{
+	int64		latest;
+
+	if (t >= memo->lo && t < memo->hi)
+	{
+		*first = memo->first;
+		*nwindows = memo->nwindows;
+		return true;
+	}
+	if (!sv_window_range(t, size, slide, first, nwindows))
+		return false;
+	if (size % slide == 0)
+	{
+		latest = *first + (int64) (*nwindows - 1) * slide;
+		memo->lo = latest;
+		memo->hi = latest + slide;
+		memo->first = *first;
+		memo->nwindows = *nwindows;
+	}
+	return true;
+}
+
 /* ---- a batch's counts ---------------------------------------------- */
 
 #define SV_COUNTS_INITIAL 1024

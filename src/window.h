@@ -30,6 +30,23 @@
 extern bool sv_window_range(int64 t, int64 size, int64 slide, int64 *first,
 							int *nwindows);
 
+/*
+ * The windows of the last slide interval looked up, so that events close
+ * together in time (the usual case) skip the divisions. lo > hi: empty.
+ */
+typedef struct SvWindowMemo
+{
+	int64		lo;				/* the interval [lo, hi) of event times */
+	int64		hi;
+	int64		first;			/* its windows */
+	int			nwindows;
+} SvWindowMemo;
+
+#define SV_WINDOW_MEMO_EMPTY {1, 0, 0, 0}
+
+extern bool sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 size,
+								 int64 slide, int64 *first, int *nwindows);
+
 /* One (view, window, group key) of a batch and its count. */
 typedef struct SvCount
 {

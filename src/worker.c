@@ -47,6 +47,8 @@
 #define SV_BACKOFF_MIN_MS 500
 #define SV_BACKOFF_MAX_MS 30000
 #define SV_KEY_MAX 8192
+/* A batch ends early once the messages it sets aside hold this many bytes. */
+#define SV_BATCH_REJECT_BYTES (64 * 1024 * 1024)
 /*
  * Within SV_ACTIVE_MS of the last message, the worker waits for more inside
  * librdkafka, SV_ACTIVE_WAIT_MS at a time; after that, on the latch.
@@ -62,6 +64,7 @@ typedef struct SvViewRun
 	int32		time_typmod;	/* timestamp(p): round to p fractional digits */
 	int		   *group_idx;
 	int			ngroup;
+	SvWindowMemo windows;		/* the last event time's windows */
 	/* late data: the greatest event time seen, committed and in this batch */
 	bool		has_lateness;
 	bool		seen;
@@ -104,6 +107,7 @@ typedef struct SvWorker
 	int64		batch_rejects;
 	int64		batch_late;
 	int			batch_waits;	/* times this batch waited for messages */
+	int64		batch_reject_bytes; /* payload bytes kept in rejects */
 	int64		batches_this_life;
 	char		keybuf[SV_KEY_MAX];
 } SvWorker;
@@ -188,7 +192,10 @@ sv_commit(void)
 static void
 sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 {
+	SvWindowMemo empty = SV_WINDOW_MEMO_EMPTY;
+
 	run->view = v;
+	run->windows = empty;
 	run->time_idx = sv_schema_column_index(w->stream, v->time_column);
 	run->ngroup = v->ngroup;
 	run->group_idx = palloc(sizeof(int) * Max(v->ngroup, 1));
@@ -271,6 +278,7 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 	if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes)
 	{
 		r->payload = palloc(VARHDRSZ + m->len);
+		w->batch_reject_bytes += m->len;
 		SET_VARSIZE(r->payload, VARHDRSZ + m->len);
 		memcpy(VARDATA(r->payload), m->payload, m->len);
 	}
@@ -355,8 +363,8 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 		sv_worker_reject(w, vi, m, "time is out of range");
 		return;
 	}
-	if (!sv_window_range(time, run->view->size_usec, run->view->slide_usec,
-						 &first, &n))
+	if (!sv_window_range_memo(&run->windows, time, run->view->size_usec,
+							  run->view->slide_usec, &first, &n))
 	{
 		sv_worker_reject(w, vi, m, "time is out of range for windows");
 		return;
@@ -558,12 +566,14 @@ sv_worker_batch(SvWorker *w)
 	w->batch_rejects = 0;
 	w->batch_late = 0;
 	w->batch_waits = 0;
+	w->batch_reject_bytes = 0;
 	w->batch_error = false;
 	sv_worker_batch_watermarks(w);
 	w->rejects = NIL;
 	for (int p = 0; p < w->nparts; p++)
 		w->next[p] = w->stored[p];
-	while (w->batch_messages < sv_batch_max_messages)
+	while (w->batch_messages < sv_batch_max_messages &&
+		   w->batch_reject_bytes < SV_BATCH_REJECT_BYTES)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 		long		left = TimestampDifferenceMilliseconds(now, deadline);
