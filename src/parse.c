@@ -1237,24 +1237,30 @@ days_from_2000(int64_t year, int m, int d)
 
 /*
  * days_from_2000() through a one-entry cache of the month's first day: the
- * timestamps of a stream are mostly close together. The cache is per thread,
- * so the parser stays safe to call from several threads.
+ * timestamps of a stream are mostly close together. The entry is one 64-bit
+ * word (month in bits 0-3, year in 4-26, the day number + 2^35 above), read
+ * and written atomically, so the parser stays safe to call from several
+ * threads without thread-local storage (slow in a loaded library).
  */
 static int64_t
 days_from_2000_cached(int64_t year, int m, int d)
 {
 #if defined(__GNUC__) || defined(__clang__)
-	static __thread int64_t cached_year = 0;	/* 0: empty (no year 0) */
-	static __thread int cached_month = 0;
-	static __thread int64_t cached_days = 0;
+	static uint64_t cache = 0;	/* year 0: empty */
+	const uint64_t bias = UINT64_C(1) << 35;
+	uint64_t	key;
+	uint64_t	entry;
+	int64_t		first;
 
-	if (year != cached_year || m != cached_month)
-	{
-		cached_days = days_from_2000(year, m, 1);
-		cached_year = year;
-		cached_month = m;
-	}
-	return cached_days + d - 1;
+	if (year < 1 || year >= (INT64_C(1) << 23))
+		return days_from_2000(year, m, d);
+	key = ((uint64_t) year << 4) | (uint64_t) m;
+	entry = __atomic_load_n(&cache, __ATOMIC_RELAXED);
+	if ((entry & ((UINT64_C(1) << 27) - 1)) == key)
+		return (int64_t) ((entry >> 27) - bias) + d - 1;
+	first = days_from_2000(year, m, 1);
+	__atomic_store_n(&cache, (((uint64_t) first + bias) << 27) | key, __ATOMIC_RELAXED);
+	return first + d - 1;
 #else
 	return days_from_2000(year, m, d);
 #endif

@@ -56,16 +56,32 @@ sv_window_range(int64 t, int64 size, int64 slide, int64 *first, int *nwindows)
 	return true;
 }
 
+/* Sets up a memo for windows of the given size and slide (both > 0). */
+void
+sv_window_memo_init(SvWindowMemo *memo, int64 size, int64 slide)
+{
+	memo->size = size;
+	memo->slide = slide;
+	memo->aligned_n = (size % slide == 0 && size / slide <= PG_INT32_MAX) ?
+		(int) (size / slide) : 0;
+	memo->lo = 1;
+	memo->hi = 0;
+	memo->first = 0;
+	memo->nwindows = 0;
+}
+
 /*
- * sv_window_range() through a memo. When size is a multiple of slide, every
- * event time in [latest start, latest start + slide) has the same windows,
- * so that interval is remembered; otherwise nothing is.
+ * sv_window_range() through a memo. When size is a multiple of slide, an
+ * event at t is in the aligned_n windows ending with the latest start <= t,
+ * and every time in [latest, latest + slide) has those same windows, so that
+ * interval is remembered.
  */
 bool
-sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 size, int64 slide,
-					 int64 *first, int *nwindows)
+sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 *first, int *nwindows)
 {
+	int64		u;
 	int64		latest;
+	int64		hi;
 
 	if (t >= memo->lo && t < memo->hi)
 	{
@@ -73,16 +89,20 @@ sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 size, int64 slide,
 		*nwindows = memo->nwindows;
 		return true;
 	}
-	if (!sv_window_range(t, size, slide, first, nwindows))
+	if (memo->aligned_n == 0)
+		return sv_window_range(t, memo->size, memo->slide, first, nwindows);
+	if (pg_sub_s64_overflow(t, SV_UNIX_EPOCH_USEC, &u) ||
+		u < PG_INT64_MIN / 2 || u > PG_INT64_MAX / 2)
 		return false;
-	if (size % slide == 0)
-	{
-		latest = *first + (int64) (*nwindows - 1) * slide;
-		memo->lo = latest;
-		memo->hi = latest + slide;
-		memo->first = *first;
-		memo->nwindows = *nwindows;
-	}
+	latest = sv_floor_div(u, memo->slide) * memo->slide + SV_UNIX_EPOCH_USEC;
+	*first = latest - (int64) (memo->aligned_n - 1) * memo->slide;
+	*nwindows = memo->aligned_n;
+	if (pg_add_s64_overflow(latest, memo->slide, &hi))
+		return true;			/* nothing remembered */
+	memo->lo = latest;
+	memo->hi = hi;
+	memo->first = *first;
+	memo->nwindows = *nwindows;
 	return true;
 }
 

@@ -31,21 +31,25 @@ extern bool sv_window_range(int64 t, int64 size, int64 slide, int64 *first,
 							int *nwindows);
 
 /*
- * The windows of the last slide interval looked up, so that events close
- * together in time (the usual case) skip the divisions. lo > hi: empty.
+ * A view's window arithmetic made cheap for the hot path: the windows of the
+ * last slide interval looked up (events close together in time skip the
+ * arithmetic), and when size is a multiple of slide, the fixed number of
+ * windows per event (one division per lookup instead of two).
  */
 typedef struct SvWindowMemo
 {
-	int64		lo;				/* the interval [lo, hi) of event times */
-	int64		hi;
+	int64		size;
+	int64		slide;
+	int			aligned_n;		/* size / slide if that divides; else 0 */
+	int64		lo;				/* the interval [lo, hi) of event times; */
+	int64		hi;				/* lo > hi: none yet */
 	int64		first;			/* its windows */
 	int			nwindows;
 } SvWindowMemo;
 
-#define SV_WINDOW_MEMO_EMPTY {1, 0, 0, 0}
-
-extern bool sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 size,
-								 int64 slide, int64 *first, int *nwindows);
+extern void sv_window_memo_init(SvWindowMemo *memo, int64 size, int64 slide);
+extern bool sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 *first,
+								 int *nwindows);
 
 /* One (view, window, group key) of a batch and its count. */
 typedef struct SvCount

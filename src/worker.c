@@ -192,10 +192,8 @@ sv_commit(void)
 static void
 sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 {
-	SvWindowMemo empty = SV_WINDOW_MEMO_EMPTY;
-
 	run->view = v;
-	run->windows = empty;
+	sv_window_memo_init(&run->windows, v->size_usec, v->slide_usec);
 	run->time_idx = sv_schema_column_index(w->stream, v->time_column);
 	run->ngroup = v->ngroup;
 	run->group_idx = palloc(sizeof(int) * Max(v->ngroup, 1));
@@ -363,8 +361,7 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 		sv_worker_reject(w, vi, m, "time is out of range");
 		return;
 	}
-	if (!sv_window_range_memo(&run->windows, time, run->view->size_usec,
-							  run->view->slide_usec, &first, &n))
+	if (!sv_window_range_memo(&run->windows, time, &first, &n))
 	{
 		sv_worker_reject(w, vi, m, "time is out of range for windows");
 		return;
