@@ -24,7 +24,8 @@
 # throwaway cluster:
 #  1. produces N zoomcamp rides (sv_produce, seed 1) to topic "rides" and N
 #     rides with --keys 100000 (payment_type has 100k values) to "hc", over
-#     P partitions (64, more if N would overflow the mock's ~5 MB/partition).
+#     P partitions (64, more if N would overflow the mock's ~5 MB/partition),
+#     in big produce batches (BULK below says why).
 #  2. FLOOR: test/bench/sv_floor.c, a plain librdkafka consumer (defaults,
 #     all partitions assigned at offset 0, rd_kafka_consume_batch_queue),
 #     counts messages until N; median of 3 runs. "whole" includes its
@@ -33,7 +34,9 @@
 #     streamview.database=postgres, shared_buffers=256MB, max_wal_size=4GB,
 #     checkpoint_timeout=30min; fsync and synchronous_commit at their
 #     defaults (on); every streamview.* setting at its default. The zoomcamp
-#     stream and a 10-minute/5-minute sliding count per vendor_id. A PL/pgSQL
+#     stream and a 10-minute/5-minute sliding count per vendor_id, three
+#     times (three streams on the topic, one after the other; the row is the
+#     median by steady rate, every run's counts are checked). A PL/pgSQL
 #     procedure in the server calls start(), commits, then polls
 #     sum(next_offset) of streamview.offsets every 10 ms: whole = start() to N
 #     committed; steady = (N - committed at first poll >= 10%) / (time from
@@ -182,8 +185,16 @@ produce() { # topic n seed [extra...]
 	[ "${PIPESTATUS[0]}" -eq 0 ] || die "sv_produce failed for $topic"
 }
 log "producing $N rides to rides and $N rides with 100k payment types to hc"
-produce rides "$N" 1 --out "$W/rides.tsv"
-produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv"
+# Bulk loads go out in big produce batches: the mock broker finds a fetch
+# offset by walking a partition's message sets from the first, so with the
+# producer's usual small batches every fetch gets slower as a topic grows
+# (measured: a plain consumer drained 4M rides at 0.70x its 1M rate; 1.12x
+# with these settings). A real broker looks offsets up in an index.
+BULK="-X linger.ms=500 -X batch.size=4000000"
+# shellcheck disable=SC2086
+produce rides "$N" 1 --out "$W/rides.tsv" $BULK
+# shellcheck disable=SC2086
+produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
 
 # ---- floor -------------------------------------------------------------
 log "floor: plain librdkafka consumer, 3 runs"
@@ -384,18 +395,26 @@ EOF
 verdict() { [ "$1" = 0 ] && echo OK || echo "MISMATCH($1 rows)"; }
 
 # ---- streamview, per vendor --------------------------------------------
-log "streamview: 10/5-minute sliding count per vendor_id over $N rides"
-rides_stream rides rides
-q -c "SELECT streamview.create_window_view('vendor_counts', 'rides', 'tpep_pickup_datetime',
-	ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
-drain rides "$N"
-SV_WHOLE_S=$D_WHOLE_S SV_WHOLE=$D_WHOLE SV_STEADY=$D_STEADY SV_HWM=$D_HWM_KB SV_ANON=$D_ANON_KB
-SV_FS="$D_FIRST_MS/$D_STALL_MS"
-log "  whole ${SV_WHOLE_S}s, $(printf %.0f "$SV_WHOLE") msg/s; steady $(fmt "$SV_STEADY") msg/s; checking counts"
+# Three streams on the same topic, drained one after the other, each checked;
+# the row is the run with the median steady rate, as for the floor.
+log "streamview: 10/5-minute sliding count per vendor_id over $N rides, 3 runs"
 load_produced rides "$W/rides.tsv"
-SV_CHECK=$(verdict "$(check_counts rides 'f[1]::int' \
-	'SELECT window_start, vendor_id AS key, count FROM vendor_counts')")
-log "  counts: $SV_CHECK"
+sv_runs=()
+for i in 1 2 3; do
+	rides_stream "rides$i" rides
+	q -c "SELECT streamview.create_window_view('vendor_counts$i', 'rides$i', 'tpep_pickup_datetime',
+		ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+	drain "rides$i" "$N"
+	check=$(verdict "$(check_counts rides 'f[1]::int' \
+		"SELECT window_start, vendor_id AS key, count FROM vendor_counts$i")")
+	log "  whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
+	sv_runs+=("$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_HWM_KB $D_ANON_KB $D_FIRST_MS/$D_STALL_MS $check")
+	[ "$check" = OK ] || SV_BAD_CHECK=$check
+done
+read -r _ SV_WHOLE_S SV_WHOLE SV_STEADY SV_HWM SV_ANON SV_FS SV_CHECK \
+	<<<"$(printf '%s\n' "${sv_runs[@]}" | sort -n | sed -n 2p)"
+# a mismatch in any run is reported, whichever run is the median
+SV_CHECK=${SV_BAD_CHECK:-$SV_CHECK}
 
 # ---- streamview, per vendor, two workers ---------------------------------
 HAVE_PAR=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_stream'
@@ -551,7 +570,8 @@ if [ "$SCALING" = 1 ]; then
 	for k in 1 2 4; do
 		n=$((k * N))
 		log "scaling: ${k}N = $n rides over $PS partitions"
-		produce "scale$k" "$n" $((10 + k))
+		# shellcheck disable=SC2086
+		produce "scale$k" "$n" $((10 + k)) $BULK
 		line=$("$W/sv_floor" --brokers "$B" --topic "scale$k" --messages "$n")
 		log "  floor: $line"
 		SC_FLOOR[$k]=$(kv whole_rate "$line")
@@ -616,7 +636,7 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	printf "%-44s %9s %8s %11s %12s %12s  %s\n" "run" "messages" "whole s" "whole msg/s" "steady msg/s" "1st/stall ms" "counts"
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "floor: librdkafka consumer (median of 3)" "$N" \
 		"$FLOOR_WHOLE_S" "$(fmt "$FLOOR_WHOLE")" "$(fmt "$FLOOR_STEADY")" "-" "-"
-	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: 10/5 min per vendor_id" "$N" \
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id (median of 3)" "$N" \
 		"$SV_WHOLE_S" "$(fmt "$SV_WHOLE")" "$(fmt "$SV_STEADY")" "$SV_FS" "$SV_CHECK"
 	if [ "$HAVE_PAR" = 1 ]; then
 		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id, parallelism 2" "$N" \
