@@ -18,8 +18,8 @@ SELECT columns_are('streamview', 'stream_columns', ARRAY['stream', 'position', '
 SELECT col_is_pk('streamview', 'stream_columns', ARRAY['stream', 'position'], 'stream_columns keyed by stream, position');
 SELECT col_type_is('streamview', 'stream_columns', 'position', 'integer', 'position is integer');
 SELECT col_type_is('streamview', 'stream_columns', 'type', 'text', 'type is text');
-SELECT columns_are('streamview', 'offsets', ARRAY['stream', 'partition', 'next_offset'],
-  'offsets (stream, partition, next_offset)');
+SELECT columns_are('streamview', 'offsets', ARRAY['stream', 'partition', 'next_offset', 'committed_at'],
+  'offsets (stream, partition, next_offset, committed_at)');
 SELECT col_is_pk('streamview', 'offsets', ARRAY['stream', 'partition'], 'offsets keyed by stream, partition');
 SELECT col_type_is('streamview', 'offsets', 'next_offset', 'bigint', 'next_offset is bigint');
 SELECT col_type_is('streamview', 'offsets', 'partition', 'integer', 'partition is integer');

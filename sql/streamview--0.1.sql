@@ -71,6 +71,7 @@ CREATE TABLE streamview.offsets (
 		ON UPDATE CASCADE ON DELETE CASCADE,
 	partition int NOT NULL CHECK (partition >= 0),
 	next_offset bigint NOT NULL CHECK (next_offset >= 0),
+	committed_at timestamptz,	-- when a batch last moved next_offset
 	PRIMARY KEY (stream, partition)
 );
 COMMENT ON TABLE streamview.offsets IS 'streamview consumed positions: the next Kafka offset to read per partition';
@@ -258,7 +259,8 @@ SELECT o.stream,
 	   o.partition,
 	   o.next_offset,
 	   p.high_watermark,
-	   greatest(p.high_watermark - o.next_offset, 0) AS lag
+	   greatest(p.high_watermark - o.next_offset, 0) AS lag,
+	   o.committed_at
   FROM streamview.offsets o
   JOIN streamview.streams s ON s.name = o.stream
   LEFT JOIN streamview._partition_status() p

@@ -194,7 +194,7 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 									   2, wtypes);
 	}
 	sink->advance = sv_sink_plan(
-								 "UPDATE streamview.offsets o SET next_offset = u.next "
+								 "UPDATE streamview.offsets o SET next_offset = u.next, committed_at = pg_catalog.clock_timestamp() "
 								 "FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(p, prev, next) "
 								 "WHERE o.stream = $1 AND o.partition = u.p AND o.next_offset = u.prev",
 								 4, advance_types);

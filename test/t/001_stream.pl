@@ -69,6 +69,10 @@ is($node->safe_psql('postgres',
 ok(poll_until($node,
 	"SELECT sum(lag), count(*), sum(high_watermark) FROM streamview.partition_status WHERE stream = 'rides'",
 	'0|4|20000'), 'partition_status shows 4 partitions with no lag');
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM streamview.partition_status WHERE stream = 'rides'
+	    AND committed_at BETWEEN now() - interval '5 minutes' AND clock_timestamp()"),
+	'4', 'partition_status shows when each partition last committed');
 
 # stop, produce more, nothing moves; start resumes where it left off.
 $node->safe_psql('postgres', "SELECT streamview.stop('rides')");
