@@ -9,6 +9,7 @@
 #   SV_BENCH_LIBDIR=DIR                load DIR/streamview.so instead of the installed
 #                                      one (a build not installed; the installed SQL
 #                                      script is used, so it must match)
+#   SV_BENCH_RUNS=5                    rounds of floor + streamview drain (medians)
 #   SV_BENCH_PGCONF='name = value'    more postgresql.conf lines (experiments)
 #   SV_BENCH_PERF=1                    perf record the worker during each drain;
 #                                      profiles (flat and inclusive) written to
@@ -28,23 +29,26 @@
 #     in big produce batches (BULK below says why).
 #  2. FLOOR: test/bench/sv_floor.c, a plain librdkafka consumer (defaults,
 #     all partitions assigned at offset 0, rd_kafka_consume_batch_queue),
-#     counts messages until N; median of 3 runs. "whole" includes its
+#     counts messages until N; median of RUNS (5) runs, each run just before
+#     a streamview drain of 3 (interleaved: same broker state). "whole" includes its
 #     start-up; "steady" is from 10% to 100% of N read.
 #  3. STREAMVIEW: cluster with shared_preload_libraries=streamview,
 #     streamview.database=postgres, shared_buffers=256MB, max_wal_size=4GB,
 #     checkpoint_timeout=30min; fsync and synchronous_commit at their
 #     defaults (on); every streamview.* setting at its default. The zoomcamp
-#     stream and a 10-minute/5-minute sliding count per vendor_id, three
-#     times (three streams on the topic, one after the other; the row is the
+#     stream and a 10-minute/5-minute sliding count per vendor_id, RUNS
+#     times (new streams on the topic, one after the other; the row is the
 #     median by steady rate, every run's counts are checked). A PL/pgSQL
 #     procedure in the server calls start(), commits, then polls
-#     sum(next_offset) of streamview.offsets every 10 ms: whole = start() to N
-#     committed; steady = (N - committed at first poll >= 10%) / (time from
-#     that poll to N). Counts are then compared window by window with counts
+#     sum(next_offset) and max(committed_at) of streamview.offsets every 10 ms,
+#     so each observation is an exact (commit time, messages committed) pair:
+#     whole = start() to the commit that completed N; steady = (N - committed
+#     at the first observation >= 10%) / (time from that commit to the last).
+#     Counts are then compared window by window with counts
 #     computed independently in SQL from what the producer delivered
 #     (StreamviewTest.pm's expected_counts): OK or MISMATCH.
 #     "1st/stall ms": from start() to the first commit that moved the
-#     offsets, and the longest time between two such commits (as polled).
+#     offsets, and the longest time between two such commits (as observed).
 #     The worker's peak memory: VmHWM of its /proc/PID/status at the end of
 #     the drain (includes shared buffers it touched), and the peak of RssAnon
 #     (private memory) sampled every 50 ms.
@@ -185,29 +189,17 @@ produce() { # topic n seed [extra...]
 	[ "${PIPESTATUS[0]}" -eq 0 ] || die "sv_produce failed for $topic"
 }
 log "producing $N rides to rides and $N rides with 100k payment types to hc"
-# Bulk loads go out in big produce batches: the mock broker finds a fetch
-# offset by walking a partition's message sets from the first, so with the
-# producer's usual small batches every fetch gets slower as a topic grows
-# (measured: a plain consumer drained 4M rides at 0.70x its 1M rate; 1.12x
-# with these settings). A real broker looks offsets up in an index.
-BULK="-X linger.ms=500 -X batch.size=4000000"
+# Bulk loads go out in bigger produce batches (256 kB, below the consumer's
+# 1 MB per-partition fetch size): the mock broker finds a fetch offset by
+# walking a partition's message sets from the first, so with the producer's
+# usual small batches every fetch gets slower as a topic grows (a plain
+# consumer drained 4M rides on 128 partitions at 1.8-2.0M msg/s that way;
+# 1.2-4.3M, median 2.6M, with these settings). A real broker has an index.
+BULK="-X linger.ms=200 -X batch.size=262144"
 # shellcheck disable=SC2086
 produce rides "$N" 1 --out "$W/rides.tsv" $BULK
 # shellcheck disable=SC2086
 produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
-
-# ---- floor -------------------------------------------------------------
-log "floor: plain librdkafka consumer, 3 runs"
-floor_runs=()
-for i in 1 2 3; do
-	line=$("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")
-	log "  $line"
-	floor_runs+=("$(kv steady_rate "$line") $line")
-done
-floor=$(printf '%s\n' "${floor_runs[@]}" | sort -n | sed -n 2p | cut -d' ' -f2-)
-FLOOR_WHOLE_S=$(kv whole_s "$floor")
-FLOOR_WHOLE=$(kv whole_rate "$floor")
-FLOOR_STEADY=$(kv steady_rate "$floor")
 
 # ---- cluster -----------------------------------------------------------
 log "initdb and start a throwaway cluster (port $PORT)"
@@ -256,25 +248,27 @@ CREATE PROCEDURE bench_drain(s text, total bigint, timeout_s float8 DEFAULT 900)
 LANGUAGE plpgsql AS $$
 DECLARE
 	t0 timestamptz; t10 timestamptz; s10 bigint; c bigint; prev bigint := 0;
-	first_at timestamptz; last_at timestamptz; max_stall interval := '0';
+	at timestamptz; first_at timestamptz; last_at timestamptz; max_stall interval := '0';
 BEGIN
 	t0 := clock_timestamp();
 	PERFORM streamview.start(s);
 	COMMIT;
 	LOOP
-		SELECT coalesce(sum(next_offset), 0) INTO c FROM streamview.offsets o WHERE o.stream = s;
+		-- the sum of the offsets and the time of the latest commit in it
+		SELECT coalesce(sum(next_offset), 0), max(committed_at) INTO c, at
+		  FROM streamview.offsets o WHERE o.stream = s;
 		-- the longest time between two commits that moved the offsets
 		IF c > prev THEN
 			IF last_at IS NULL THEN
-				first_at := clock_timestamp();
+				first_at := at;
 			ELSE
-				max_stall := greatest(max_stall, clock_timestamp() - last_at);
+				max_stall := greatest(max_stall, at - last_at);
 			END IF;
-			last_at := clock_timestamp();
+			last_at := at;
 			prev := c;
 		END IF;
 		IF t10 IS NULL AND c >= total / 10 THEN
-			t10 := clock_timestamp();
+			t10 := at;
 			s10 := c;
 		END IF;
 		EXIT WHEN c >= total;
@@ -284,7 +278,7 @@ BEGIN
 		COMMIT;
 		PERFORM pg_sleep(0.01);
 	END LOOP;
-	INSERT INTO bench_drains VALUES (s, total, t0, t10, s10, clock_timestamp(), first_at, max_stall);
+	INSERT INTO bench_drains VALUES (s, total, t0, t10, s10, at, first_at, max_stall);
 END
 $$;
 -- What the producer delivered: partition, offset, key, value.
@@ -395,24 +389,36 @@ EOF
 verdict() { [ "$1" = 0 ] && echo OK || echo "MISMATCH($1 rows)"; }
 
 # ---- streamview, per vendor --------------------------------------------
-# Three streams on the same topic, drained one after the other, each checked;
-# the row is the run with the median steady rate, as for the floor.
-log "streamview: 10/5-minute sliding count per vendor_id over $N rides, 3 runs"
+# RUNS rounds, each a floor run (test/bench/sv_floor.c, a plain consumer) and
+# a streamview drain of a new stream on the same topic, checked; each row is
+# the run with the median steady rate. Interleaved, so that both see the same
+# broker and machine: the mock broker's speed drifts and stalls.
+RUNS=${SV_BENCH_RUNS:-5}
+log "floor and streamview (10/5-minute sliding count per vendor_id) over $N rides, $RUNS rounds"
 load_produced rides "$W/rides.tsv"
+floor_runs=()
 sv_runs=()
-for i in 1 2 3; do
+for i in $(seq "$RUNS"); do
+	line=$("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")
+	log "  floor: $line"
+	floor_runs+=("$(kv steady_rate "$line") $line")
 	rides_stream "rides$i" rides
 	q -c "SELECT streamview.create_window_view('vendor_counts$i', 'rides$i', 'tpep_pickup_datetime',
 		ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
 	drain "rides$i" "$N"
 	check=$(verdict "$(check_counts rides 'f[1]::int' \
 		"SELECT window_start, vendor_id AS key, count FROM vendor_counts$i")")
-	log "  whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
+	log "  streamview: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
 	sv_runs+=("$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_HWM_KB $D_ANON_KB $D_FIRST_MS/$D_STALL_MS $check")
 	[ "$check" = OK ] || SV_BAD_CHECK=$check
 done
+mid=$(((RUNS + 1) / 2))
+floor=$(printf '%s\n' "${floor_runs[@]}" | sort -n | sed -n "${mid}p" | cut -d' ' -f2-)
+FLOOR_WHOLE_S=$(kv whole_s "$floor")
+FLOOR_WHOLE=$(kv whole_rate "$floor")
+FLOOR_STEADY=$(kv steady_rate "$floor")
 read -r _ SV_WHOLE_S SV_WHOLE SV_STEADY SV_HWM SV_ANON SV_FS SV_CHECK \
-	<<<"$(printf '%s\n' "${sv_runs[@]}" | sort -n | sed -n 2p)"
+	<<<"$(printf '%s\n' "${sv_runs[@]}" | sort -n | sed -n "${mid}p")"
 # a mismatch in any run is reported, whichever run is the median
 SV_CHECK=${SV_BAD_CHECK:-$SV_CHECK}
 
@@ -453,7 +459,7 @@ q <<'EOF'
 CREATE TABLE base_raw (vendor_id int, tpep_pickup_datetime timestamp,
 	tpep_dropoff_datetime timestamp, passenger_count int, trip_distance real,
 	payment_type int, total_amount real);
-CREATE TABLE base_counts (LIKE vendor_counts INCLUDING ALL);
+CREATE TABLE base_counts (LIKE vendor_counts1 INCLUDING ALL);
 CHECKPOINT;
 EOF
 b0=$(now)
@@ -480,11 +486,18 @@ log "  counts: $BASE_CHECK"
 
 # ---- freshness -----------------------------------------------------------
 FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
+# linger.ms=10: at 20k msg/s over 64 partitions the producer's default 5 ms
+# makes batches of 1-2 messages, and the mock broker (one thread; one batch
+# per partition per fetch, found by a linear walk) then lags by 100-350 ms
+# at its p99 whenever the machine is busy. Measured with a plain consumer:
+# p99 75-238 ms with 5 ms, 61-68 ms with 10 ms.
+FRESH_PRODUCE="-X linger.ms=10"
 log "freshness floor: a plain consumer reading while $FRESH_RATE msg/s are produced for $FRESH_SECONDS s"
 "$W/sv_floor" --brokers "$B" --topic fresh0 --messages "$FRESH_N" --latency >"$W/fresh0.out" &
 floor_pid=$!
 sleep 1
-produce fresh0 "$FRESH_N" 3 --rate "$FRESH_RATE"
+# shellcheck disable=SC2086
+produce fresh0 "$FRESH_N" 3 --rate "$FRESH_RATE" $FRESH_PRODUCE
 wait "$floor_pid" || die "sv_floor --latency failed"
 FR0=$(cat "$W/fresh0.out")
 FR0_P50=$(kv lat_p50_ms "$FR0") FR0_P99=$(kv lat_p99_ms "$FR0") FR0_MAX=$(kv lat_max_ms "$FR0")
@@ -538,7 +551,8 @@ q -c "CALL fresh_watch($FRESH_N, $P)" >"$W/fresh-watch.log" 2>&1 &
 watch_pid=$!
 sleep 0.2
 f0=$(now)
-produce fresh "$FRESH_N" 3 --rate "$FRESH_RATE"
+# shellcheck disable=SC2086
+produce fresh "$FRESH_N" 3 --rate "$FRESH_RATE" $FRESH_PRODUCE
 f1=$(now)
 wait "$watch_pid" || die "freshness watch failed: $(cat "$W/fresh-watch.log")"
 q -c "SELECT streamview.stop('fresh')" >/dev/null
@@ -634,9 +648,9 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	fi
 	echo
 	printf "%-44s %9s %8s %11s %12s %12s  %s\n" "run" "messages" "whole s" "whole msg/s" "steady msg/s" "1st/stall ms" "counts"
-	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "floor: librdkafka consumer (median of 3)" "$N" \
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "floor: librdkafka consumer (median of $RUNS)" "$N" \
 		"$FLOOR_WHOLE_S" "$(fmt "$FLOOR_WHOLE")" "$(fmt "$FLOOR_STEADY")" "-" "-"
-	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id (median of 3)" "$N" \
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id (median of $RUNS)" "$N" \
 		"$SV_WHOLE_S" "$(fmt "$SV_WHOLE")" "$(fmt "$SV_STEADY")" "$SV_FS" "$SV_CHECK"
 	if [ "$HAVE_PAR" = 1 ]; then
 		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id, parallelism 2" "$N" \
