@@ -615,15 +615,21 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 		SvSlot	   *s = &sv_shared->slots[i];
 		pid_t		pid;
 
+		bool		exited = false;
+
 		if (handles[i] != NULL &&
 			GetBackgroundWorkerPid(handles[i], &pid) == BGWH_STOPPED)
 		{
 			pfree(handles[i]);
 			handles[i] = NULL;
-			not_before[i] = TimestampTzPlusMilliseconds(now, SV_RESTART_DELAY_MS);
+			exited = true;
 		}
 
 		LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+		/* only a worker that exited while wanted waits before its restart */
+		if (exited)
+			not_before[i] = s->want_running ?
+				TimestampTzPlusMilliseconds(now, SV_RESTART_DELAY_MS) : 0;
 		if (s->stream_id != 0 && s->want_running && handles[i] == NULL &&
 			now >= not_before[i])
 		{
@@ -638,7 +644,10 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 			TerminateBackgroundWorker(handles[i]);
 		else if (s->stream_id != 0 && !s->want_running && handles[i] == NULL &&
 				 s->worker_pid == 0)
+		{
 			s->stream_id = 0;
+			not_before[i] = 0;	/* the next stream in this slot starts at once */
+		}
 		LWLockRelease(sv_shared->lock);
 	}
 }

@@ -56,6 +56,16 @@ is($node->safe_psql('postgres',
 	"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'streamview worker'"),
 	'0', 'the worker is gone');
 
+# The slot the stopped worker had is free at once: another stream started
+# right away does not wait out a restart delay.
+create_rides_stream($node, $broker, 'admin2', 'admin');
+$t0 = time();
+$node->safe_psql('postgres', "SELECT streamview.start('admin2')");
+$took = time() - $t0;
+cmp_ok($took, '<', 0.5, sprintf('start() took %.2f s', $took));
+ok(wait_for_committed($node, 'admin2', 2010, 20), 'and the stream consumes');
+$node->safe_psql('postgres', "SELECT streamview.stop('admin2')");
+
 # pg_dump keeps streams, columns, views and offsets.
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/dump.sql';
 $node->command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump runs');
