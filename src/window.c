@@ -97,8 +97,11 @@ sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 *first, int *nwindows)
 	latest = sv_floor_div(u, memo->slide) * memo->slide + SV_UNIX_EPOCH_USEC;
 	*first = latest - (int64) (memo->aligned_n - 1) * memo->slide;
 	*nwindows = memo->aligned_n;
-	if (pg_add_s64_overflow(latest, memo->slide, &hi))
-		return true;			/* nothing remembered */
+	/* remember only an interval wholly inside sv_window_range()'s limits */
+	if (pg_add_s64_overflow(latest, memo->slide, &hi) ||
+		latest < PG_INT64_MIN / 2 + SV_UNIX_EPOCH_USEC ||
+		hi - 1 > PG_INT64_MAX / 2 + SV_UNIX_EPOCH_USEC)
+		return true;
 	memo->lo = latest;
 	memo->hi = hi;
 	memo->first = *first;

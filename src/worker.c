@@ -25,6 +25,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/pmsignal.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -47,7 +48,10 @@
 #define SV_BACKOFF_MIN_MS 500
 #define SV_BACKOFF_MAX_MS 30000
 #define SV_KEY_MAX 8192
-/* A batch ends early once the messages it sets aside hold this many bytes. */
+/*
+ * A batch ends early once the messages it sets aside hold this many bytes;
+ * rejects past it within the same fetch are kept without their payload.
+ */
 #define SV_BATCH_REJECT_BYTES (64 * 1024 * 1024)
 /*
  * Within SV_ACTIVE_MS of the last message, the worker waits for more inside
@@ -268,12 +272,17 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 {
 	MemoryContext old = MemoryContextSwitchTo(w->counts_cxt);
 	SvReject   *r = palloc(sizeof(SvReject));
+	bool		late = strcmp(reason, "late") == 0;
 
 	r->view_index = view_index;
 	r->partition = m->partition;
 	r->offset = m->offset;
 	r->payload = NULL;
-	if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes)
+	if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes &&
+		w->batch_reject_bytes + (int64) m->len > SV_BATCH_REJECT_BYTES)
+		reason = psprintf("%s (payload not kept: this batch's rejects already hold %d MB)",
+						  reason, SV_BATCH_REJECT_BYTES / (1024 * 1024));
+	else if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes)
 	{
 		r->payload = palloc(VARHDRSZ + m->len);
 		w->batch_reject_bytes += m->len;
@@ -282,7 +291,7 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 	}
 	r->reason = pstrdup(reason);
 	w->rejects = lappend(w->rejects, r);
-	if (strcmp(reason, "late") != 0)
+	if (!late)
 		w->batch_rejects++;
 	MemoryContextSwitchTo(old);
 }
@@ -603,17 +612,18 @@ sv_worker_batch(SvWorker *w)
 		}
 		else if (got > 0 && w->retrying)
 			sv_worker_state(w, SV_STATE_RUNNING, NULL);
+		now = GetCurrentTimestamp();
 		if (got > 0)
-			w->last_message_at = GetCurrentTimestamp();
+			w->last_message_at = now;
+		/* waits inside librdkafka do not watch the postmaster; look here */
+		if (!PostmasterIsAlive())
+			proc_exit(1);
+		CHECK_FOR_INTERRUPTS();
+		left = TimestampDifferenceMilliseconds(now, deadline);
 		if (left <= 0 || sv_worker_interrupted(w))
 			break;
-		if (got > 0)
+		if (got > 0 || active)
 			continue;
-		if (active)
-		{
-			CHECK_FOR_INTERRUPTS();
-			continue;
-		}
 		w->batch_waits++;
 		sv_worker_wait(w, left);
 	}

@@ -737,6 +737,28 @@ test_random_timestamps(void)
 			timegm(&d);
 			valid = d.tm_mday == f[2] && d.tm_mon == f[1] - 1;
 		}
+		{
+			/* the date part alone, as a date column */
+			struct tm	d;
+			bool		dvalid;
+			int64_t		dwant;
+
+			memset(&d, 0, sizeof(d));
+			d.tm_year = f[0] - 1900;
+			d.tm_mon = f[1] - 1;
+			d.tm_mday = f[2];
+			dwant = ((int64_t) timegm(&d) - INT64_C(946684800)) / 86400;
+			dvalid = f[0] >= 1 && f[1] >= 1 && f[1] <= 12 && f[2] >= 1 &&
+				d.tm_mday == f[2] && d.tm_mon == f[1] - 1;
+			buf[10] = '\0';
+			if (single(SV_TYPE_DATE, buf) != dvalid || (dvalid && vals[0].v.i != dwant))
+			{
+				if (bad++ < 5)
+					diag("date \"%s\": expected %s %lld", buf,
+						 dvalid ? "valid" : "invalid", (long long) dwant);
+			}
+			buf[10] = (i & 1) ? ' ' : 'T';
+		}
 		if (single(SV_TYPE_TIMESTAMP, buf) != valid ||
 			(valid && vals[0].v.i != want))
 		{
@@ -746,7 +768,7 @@ test_random_timestamps(void)
 					 valid ? "invalid" : "valid", (long long) vals[0].v.i, perr.reason);
 		}
 	}
-	ok(bad == 0, "200000 random timestamps agree with timegm()");
+	ok(bad == 0, "200000 random timestamps and dates agree with timegm()");
 }
 
 static void
