@@ -1245,7 +1245,8 @@ days_from_2000(int64_t year, int m, int d)
 static int64_t
 days_from_2000_cached(int64_t year, int m, int d)
 {
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && __SIZEOF_POINTER__ == 8
+	/* 64-bit targets only: elsewhere a 64-bit atomic may need libatomic */
 	static uint64_t cache = 0;	/* year 0: empty */
 	const uint64_t bias = UINT64_C(1) << 35;
 	uint64_t	key;
