@@ -63,6 +63,8 @@ struct SvSink
 	SPIPlanPtr	advance;
 	SPIPlanPtr	reject;
 	SPIPlanPtr	watermark;
+	SPIPlanPtr	lock_watermark;	/* several workers and a view with lateness */
+	int64		late;			/* contributions this batch found too late */
 	List	   *returned;
 	int			max_key;
 };
@@ -186,6 +188,14 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 										2, ftypes);
 		}
 	}
+	if (stream->parallelism > 1)
+	{
+		Oid			ltypes[1] = {OIDOID};
+
+		sink->lock_watermark = sv_sink_plan("SELECT watermark FROM streamview.window_views "
+											"WHERE view = $1::pg_catalog.regclass FOR UPDATE",
+											1, ltypes);
+	}
 	{
 		Oid			wtypes[2] = {OIDOID, TIMESTAMPTZOID};
 
@@ -221,6 +231,8 @@ sv_sink_free(SvSink *sink)
 			SPI_freeplan(sink->views[i].finalize);
 	}
 	SPI_freeplan(sink->watermark);
+	if (sink->lock_watermark)
+		SPI_freeplan(sink->lock_watermark);
 	SPI_freeplan(sink->advance);
 	SPI_freeplan(sink->reject);
 	MemoryContextDelete(sink->batch_cxt);
@@ -320,7 +332,34 @@ sv_sink_check_table(SvSinkView *sv)
 				 errhint("The stream reloads its window views and goes on.")));
 }
 
-/* Upserts one view's share of the batch. */
+/*
+ * With several workers, another one may have stored a watermark past windows
+ * this batch counted into (its own watermark lagged). Locks the view's
+ * watermark for the rest of the transaction, so that no other worker moves
+ * it meanwhile, and returns the end a window must pass to still take
+ * counts; DT_NOBEGIN when every window still does.
+ */
+static int64
+sv_sink_passed(SvSink *sink, SvSinkView *sv)
+{
+	Datum		arg = ObjectIdGetDatum(sv->relid);
+	bool		isnull = true;
+	Datum		wm = 0;
+
+	if (sink->lock_watermark == NULL || sv->finalize == NULL)
+		return DT_NOBEGIN;
+	if (SPI_execute_plan(sink->lock_watermark, &arg, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock the watermark of view %u", sv->relid);
+	if (SPI_processed == 1)
+		wm = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? DT_NOBEGIN : DatumGetTimestampTz(wm);
+}
+
+/*
+ * Upserts one view's share of the batch. Counts for windows another worker's
+ * watermark has passed (final, or to be made final) are left out and added
+ * to the batch's late contributions instead.
+ */
 static void
 sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 {
@@ -333,6 +372,8 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	Interval   *size = palloc0(sizeof(Interval));
 	uint32		n = 0;
 
+	int64		passed = sv_sink_passed(sink, sv);
+
 	for (int g = 0; g < ng; g++)
 		keys[g] = palloc(sizeof(Datum) * nrows);
 	for (uint32 i = 0; i <= counts->mask; i++)
@@ -342,6 +383,11 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 
 		if (c->count == 0 || c->view != vi)
 			continue;
+		if (c->window_start + sv->size_usec <= passed)
+		{
+			sink->late += c->count;
+			continue;
+		}
 		starts[n] = Int64GetDatum(c->window_start);
 		deltas[n] = Int64GetDatum(c->count);
 		for (int g = 0; g < ng; g++)
@@ -474,14 +520,16 @@ sv_sink_rejects(SvSink *sink, List *rejects)
 /*
  * Writes a batch: every view's counts, the rejects and the offsets. Runs in
  * the worker's transaction with SPI connected; nothing is visible until the
- * worker commits it.
+ * worker commits it. Returns the contributions left out as late because
+ * another worker's watermark had passed their windows.
  */
-void
+int64
 sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 			  int nadvances, List *rejects, SvWatermark *watermarks)
 {
 	MemoryContextReset(sink->batch_cxt);
 	sink->returned = NIL;
+	sink->late = 0;
 	for (int vi = 0; vi < sink->nviews; vi++)
 	{
 		sv_sink_write_view(sink, vi, counts, counts->used);
@@ -491,6 +539,7 @@ sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 	}
 	sv_sink_rejects(sink, rejects);
 	sv_sink_advance(sink, advances, nadvances);
+	return sink->late;
 }
 
 /*

@@ -48,7 +48,7 @@ typedef struct SvSink SvSink;
 extern SvSink *sv_sink_prepare(const SvStream *stream, List *views,
 							   MemoryContext cxt);
 extern void sv_sink_free(SvSink *sink);
-extern void sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
+extern int64 sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 						  int nadvances, List *rejects,
 						  SvWatermark *watermarks);
 extern void sv_sink_publish(SvSink *sink);

@@ -510,7 +510,7 @@ sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 		sv_worker_end_watermark(&w->views[vi], &wms[vi], w->nworkers);
 	sv_crash_point("after_count");
 	sv_begin();
-	sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects, wms);
+	w->batch_late += sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects, wms);
 	sv_crash_point("before_commit");
 	sv_commit();
 	sv_crash_point("after_commit");

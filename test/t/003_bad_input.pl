@@ -9,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('bad:1', 'late:1');
+my $broker = start_broker('bad:1', 'late:1', 'plate:2');
 my $node = new_node('bad', "streamview.max_message_bytes = 200\n");
 
 create_rides_stream($node, $broker, 'bad', 'bad');
@@ -138,6 +138,31 @@ is($node->safe_psql('postgres', q{
 	SELECT string_agg(to_char(window_start AT TIME ZONE current_setting('TimeZone'), 'HH24:MI'), ' ' ORDER BY window_start)
 	  FROM streamview.live_counts('late_sliding')}),
 	'00:35 00:40', 'windows made final are evicted from shared memory');
+
+# Two workers, one view with lateness: worker 0 (partition 0) moves the
+# watermark past a window; worker 1 (partition 1) has seen nothing, so by its
+# own watermark an event for that window is not late. It is counted as late
+# all the same (not added to the final window, not lost without a trace).
+create_rides_stream($node, $broker, 'plate', 'plate', parallelism => 2);
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('plate_counts', 'plate', 'tpep_pickup_datetime',
+	       '{}', '10 minutes', allowed_lateness => '10 minutes');
+	SELECT streamview.start('plate')});
+my $ride = sub { "1, 2020-07-01 $_[0]:00, 2020-07-01 $_[0]:30, 1, 1.5, 2, 9.3" };
+produce_lines($broker, 'plate', 0, $ride->('00:05'));
+ok(wait_for_committed($node, 'plate', 1), 'worker 0 counts an event in 00:00-00:10');
+produce_lines($broker, 'plate', 0, $ride->('01:00'));
+ok(poll_until($node, q{SELECT final FROM plate_counts WHERE window_start = '2020-07-01 00:00'}, 't'),
+	'a later event makes that window final');
+produce_lines($broker, 'plate', 1, $ride->('00:06'));
+ok(wait_for_committed($node, 'plate', 3), 'worker 1 consumes an event for the final window');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s=%s', to_char(window_start, 'HH24:MI'), count), ' ' ORDER BY window_start)
+	  FROM plate_counts}),
+	'00:00=1 01:00=1', 'the final window does not change');
+is($node->safe_psql('postgres',
+	"SELECT late FROM streamview.stream_status WHERE stream = 'plate'"),
+	'1', 'and the event is counted as late');
 
 $node->stop;
 done_testing();
