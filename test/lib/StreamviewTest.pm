@@ -207,9 +207,11 @@ sub poll_until
 	my $got = '';
 	while (time() < $deadline)
 	{
-		my ($rc, $out) = $node->psql('postgres', $sql);
-		$got = $out;
-		return 1 if $rc == 0 && $out eq $want;
+		# while a crashed server restarts, psql may exit before reading its
+		# input and IPC::Run die of the broken pipe: poll again
+		my ($rc, $out) = eval { $node->psql('postgres', $sql) };
+		$got = $out // '';
+		return 1 if defined $rc && $rc == 0 && $out eq $want;
 		usleep(100_000);
 	}
 	diag("poll_until: '$sql' returned '$got', wanted '$want'");

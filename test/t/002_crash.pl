@@ -30,8 +30,10 @@ sub sql_retry
 	my ($sql) = @_;
 	for (1 .. 300)
 	{
-		my ($rc, $out) = $node->psql('postgres', $sql);
-		return $out if $rc == 0;
+		# while the server restarts, psql may exit before it reads its input,
+		# and IPC::Run then dies of the broken pipe: that is a retry too
+		my ($rc, $out) = eval { $node->psql('postgres', $sql) };
+		return $out if defined $rc && $rc == 0;
 		usleep(100_000);
 	}
 	die "could not run: $sql";
