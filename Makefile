@@ -49,14 +49,14 @@ test/broker/sv_broker: test/broker/sv_broker.c
 test/broker/sv_produce: test/broker/sv_produce.c
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
 
-test/parse_test: test/parse_test.c src/parse.c src/parse.h
+test/parse_test: test/parse_test.c test/zoomcamp_schema.h src/parse.c src/parse.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c src/parse.c -lm
 
 all: tools
 
 # The parser under libFuzzer with AddressSanitizer; FUZZ_SECONDS of fuzzing.
 FUZZ_SECONDS ?= 10
-test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c src/parse.c src/parse.h
+test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h src/parse.c src/parse.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c src/parse.c -lm
 
 FUZZ_DIR ?= /tmp/streamview-fuzz-$(shell id -un)

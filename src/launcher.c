@@ -614,7 +614,6 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 	{
 		SvSlot	   *s = &sv_shared->slots[i];
 		pid_t		pid;
-
 		bool		exited = false;
 
 		if (handles[i] != NULL &&

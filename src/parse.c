@@ -698,6 +698,27 @@ parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
  */
 
 /*
+ * Reads the digits at p (up to e) into the mantissa *m and the count of
+ * significant digits *nsig; after 19 significant digits *m would overflow,
+ * so it stops growing and *nsig says 20. Returns where the digits end.
+ */
+static inline const char *
+scan_digits(const char *p, const char *e, uint64_t *m, int *nsig)
+{
+	for (; p < e && is_digit((unsigned char) *p); p++)
+	{
+		if (*nsig < 19)
+		{
+			*m = *m * 10 + (uint64_t) (*p - '0');
+			*nsig += (*m != 0);
+		}
+		else
+			*nsig = 20;
+	}
+	return p;
+}
+
+/*
  * Checks that s[0..len) (already trimmed) is a plain decimal number:
  * [+-] digits [. [digits]] | [+-] . digits, then optionally e|E [+-] digits.
  * This is the syntax numeric_in accepts and the part of strtod()'s syntax
@@ -722,37 +743,16 @@ scan_decimal(const char *s, size_t len, DecimalText *d)
 		p++;
 	}
 
-	/*
-	 * Collect the digits into m on the way, for the float fast path; after
-	 * 19 significant digits m would overflow, so stop (nsig then says 20).
-	 */
+	/* collect the digits into m on the way, for the float fast path */
 	d->int_digits = p;
-	for (; p < e && is_digit((unsigned char) *p); p++)
-	{
-		if (nsig < 19)
-		{
-			m = m * 10 + (uint64_t) (*p - '0');
-			nsig += (m != 0);
-		}
-		else
-			nsig = 20;
-	}
+	p = scan_digits(p, e, &m, &nsig);
 	d->int_len = (size_t) (p - d->int_digits);
 	d->frac_digits = p;
 	if (p < e && *p == '.')
 	{
 		p++;
 		d->frac_digits = p;
-		for (; p < e && is_digit((unsigned char) *p); p++)
-		{
-			if (nsig < 19)
-			{
-				m = m * 10 + (uint64_t) (*p - '0');
-				nsig += (m != 0);
-			}
-			else
-				nsig = 20;
-		}
+		p = scan_digits(p, e, &m, &nsig);
 		d->frac_len = (size_t) (p - d->frac_digits);
 	}
 	d->mantissa = m;

@@ -64,7 +64,6 @@ struct SvSink
 	SPIPlanPtr	reject;
 	SPIPlanPtr	watermark;
 	SPIPlanPtr	lock_watermark;	/* several workers and a view with lateness */
-	int64		late;			/* contributions this batch found too late */
 	List	   *returned;
 	int			max_key;
 };
@@ -357,10 +356,10 @@ sv_sink_passed(SvSink *sink, SvSinkView *sv)
 
 /*
  * Upserts one view's share of the batch. Counts for windows another worker's
- * watermark has passed (final, or to be made final) are left out and added
- * to the batch's late contributions instead.
+ * watermark has passed (final, or to be made final) are left out; returns
+ * how many, the batch's late contributions.
  */
-static void
+static int64
 sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 {
 	SvSinkView *sv = &sink->views[vi];
@@ -371,8 +370,8 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	Datum	   *args = palloc(sizeof(Datum) * (ng + 3));
 	Interval   *size = palloc0(sizeof(Interval));
 	uint32		n = 0;
-
 	int64		passed = sv_sink_passed(sink, sv);
+	int64		late = 0;
 
 	for (int g = 0; g < ng; g++)
 		keys[g] = palloc(sizeof(Datum) * nrows);
@@ -385,7 +384,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 			continue;
 		if (c->window_start + sv->size_usec <= passed)
 		{
-			sink->late += c->count;
+			late += c->count;
 			continue;
 		}
 		starts[n] = Int64GetDatum(c->window_start);
@@ -401,7 +400,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		n++;
 	}
 	if (n == 0)
-		return;
+		return late;
 	sv_sink_check_table(sv);
 	size->time = sv->size_usec;
 	args[0] = sv_array(starts, NULL, n, sv->time_type);
@@ -411,6 +410,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	args[ng + 2] = IntervalPGetDatum(size);
 	sv_sink_run_as_owner(sv, sv->upsert, args, SPI_OK_INSERT_RETURNING);
 	sv_sink_keep_returned(sink, sv);
+	return late;
 }
 
 /*
@@ -527,19 +527,20 @@ int64
 sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 			  int nadvances, List *rejects, SvWatermark *watermarks)
 {
+	int64		late = 0;
+
 	MemoryContextReset(sink->batch_cxt);
 	sink->returned = NIL;
-	sink->late = 0;
 	for (int vi = 0; vi < sink->nviews; vi++)
 	{
-		sv_sink_write_view(sink, vi, counts, counts->used);
+		late += sv_sink_write_view(sink, vi, counts, counts->used);
 		sink->views[vi].evict = false;
 		if (watermarks && watermarks[vi].changed)
 			sv_sink_watermark(sink, &sink->views[vi], &watermarks[vi]);
 	}
 	sv_sink_rejects(sink, rejects);
 	sv_sink_advance(sink, advances, nadvances);
-	return sink->late;
+	return late;
 }
 
 /*

@@ -35,6 +35,18 @@ sv_floor_div(int64 a, int64 b)
 }
 
 /*
+ * The window arithmetic works on microseconds since 1970 (*u), within half
+ * the int64 range so that adding a window size cannot overflow. False when
+ * t is too close to the ends of the timestamp range for that.
+ */
+static inline bool
+sv_window_time(int64 t, int64 *u)
+{
+	return !pg_sub_s64_overflow(t, SV_UNIX_EPOCH_USEC, u) &&
+		*u >= PG_INT64_MIN / 2 && *u <= PG_INT64_MAX / 2;
+}
+
+/*
  * Finds the windows an event at t belongs to: the earliest start and how
  * many (consecutive starts, slide apart). Returns false when t is too close
  * to the ends of the timestamp range to compute windows for.
@@ -46,8 +58,7 @@ sv_window_range(int64 t, int64 size, int64 slide, int64 *first, int *nwindows)
 	int64		last;
 	int64		k;
 
-	if (pg_sub_s64_overflow(t, SV_UNIX_EPOCH_USEC, &u) ||
-		u < PG_INT64_MIN / 2 || u > PG_INT64_MAX / 2)
+	if (!sv_window_time(t, &u))
 		return false;
 	last = sv_floor_div(u, slide) * slide;
 	k = (last - (u - size) - 1) / slide;
@@ -91,16 +102,14 @@ sv_window_range_memo(SvWindowMemo *memo, int64 t, int64 *first, int *nwindows)
 	}
 	if (memo->aligned_n == 0)
 		return sv_window_range(t, memo->size, memo->slide, first, nwindows);
-	if (pg_sub_s64_overflow(t, SV_UNIX_EPOCH_USEC, &u) ||
-		u < PG_INT64_MIN / 2 || u > PG_INT64_MAX / 2)
+	if (!sv_window_time(t, &u))
 		return false;
 	latest = sv_floor_div(u, memo->slide) * memo->slide + SV_UNIX_EPOCH_USEC;
 	*first = latest - (int64) (memo->aligned_n - 1) * memo->slide;
 	*nwindows = memo->aligned_n;
 	/* remember only an interval wholly inside sv_window_range()'s limits */
 	if (pg_add_s64_overflow(latest, memo->slide, &hi) ||
-		latest < PG_INT64_MIN / 2 + SV_UNIX_EPOCH_USEC ||
-		hi - 1 > PG_INT64_MAX / 2 + SV_UNIX_EPOCH_USEC)
+		!sv_window_time(latest, &u) || !sv_window_time(hi - 1, &u))
 		return true;
 	memo->lo = latest;
 	memo->hi = hi;

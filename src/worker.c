@@ -273,16 +273,19 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 	MemoryContext old = MemoryContextSwitchTo(w->counts_cxt);
 	SvReject   *r = palloc(sizeof(SvReject));
 	bool		late = strcmp(reason, "late") == 0;
+	bool		keep = m->payload != NULL && m->len <= (size_t) sv_max_message_bytes;
 
 	r->view_index = view_index;
 	r->partition = m->partition;
 	r->offset = m->offset;
 	r->payload = NULL;
-	if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes &&
-		w->batch_reject_bytes + (int64) m->len > SV_BATCH_REJECT_BYTES)
+	if (keep && w->batch_reject_bytes + (int64) m->len > SV_BATCH_REJECT_BYTES)
+	{
 		reason = psprintf("%s (payload not kept: this batch's rejects already hold %d MB)",
 						  reason, SV_BATCH_REJECT_BYTES / (1024 * 1024));
-	else if (m->payload != NULL && m->len <= (size_t) sv_max_message_bytes)
+		keep = false;
+	}
+	if (keep)
 	{
 		r->payload = palloc(VARHDRSZ + m->len);
 		w->batch_reject_bytes += m->len;

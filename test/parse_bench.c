@@ -21,18 +21,8 @@
 #include <time.h>
 
 #include "parse.h"
+#include "zoomcamp_schema.h"
 
-static const SvColumn zoom_cols[] = {
-	{"vendor_id", SV_TYPE_INT4, -1, -1, -1},
-	{"tpep_pickup_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
-	{"tpep_dropoff_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
-	{"passenger_count", SV_TYPE_INT4, -1, -1, -1},
-	{"trip_distance", SV_TYPE_FLOAT4, -1, -1, -1},
-	{"payment_type", SV_TYPE_INT4, -1, -1, -1},
-	{"total_amount", SV_TYPE_FLOAT4, -1, -1, -1},
-};
-
-static const SvSchema zoom = {7, zoom_cols, ", ", 2, "", 0, NULL, NULL};
 
 static const char *const lines[] = {
 	"1, 2020-07-01 00:25:32, 2020-07-01 00:33:39, 1, 1.50, 2, 9.3",

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "parse.h"
+#include "zoomcamp_schema.h"
 
 #define MAXCOLS 16
 
@@ -110,19 +111,6 @@ valid_utf8(const char *str)
 
 /* ---- schemas ---- */
 
-static const SvColumn zoom_cols[] = {
-	{"vendor_id", SV_TYPE_INT4, -1, -1, -1},
-	{"tpep_pickup_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
-	{"tpep_dropoff_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
-	{"passenger_count", SV_TYPE_INT4, -1, -1, -1},
-	{"trip_distance", SV_TYPE_FLOAT4, -1, -1, -1},
-	{"payment_type", SV_TYPE_INT4, -1, -1, -1},
-	{"total_amount", SV_TYPE_FLOAT4, -1, -1, -1},
-};
-
-static const SvSchema zoom = {
-	7, zoom_cols, ", ", 2, "", 0, NULL, NULL
-};
 
 /* A one-column schema of any type, rebuilt by single(). */
 static SvColumn one_col;

@@ -293,6 +293,17 @@ rides_stream() { # name topic [more create_stream arguments]
 		options => '${SV_BENCH_STREAM_OPTIONS:-{\}}')" >/dev/null
 }
 
+# The benchmark's view: a 10-minute/5-minute sliding count per vendor_id.
+vendor_view() { # view stream
+	q -c "SELECT streamview.create_window_view('$1', '$2', 'tpep_pickup_datetime',
+		ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+}
+
+# The middle one of lines that start with a number (sorted by it).
+median_of() { # line...
+	printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"
+}
+
 # CPU ticks (utime + stime) per thread name of a process: "name=ticks ...".
 thread_ticks() { # pid
 	cat /proc/"$1"/task/*/stat 2>/dev/null |
@@ -403,8 +414,7 @@ for i in $(seq "$RUNS"); do
 	log "  floor: $line"
 	floor_runs+=("$(kv steady_rate "$line") $line")
 	rides_stream "rides$i" rides
-	q -c "SELECT streamview.create_window_view('vendor_counts$i', 'rides$i', 'tpep_pickup_datetime',
-		ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+	vendor_view "vendor_counts$i" "rides$i"
 	drain "rides$i" "$N"
 	check=$(verdict "$(check_counts rides 'f[1]::int' \
 		"SELECT window_start, vendor_id AS key, count FROM vendor_counts$i")")
@@ -412,13 +422,12 @@ for i in $(seq "$RUNS"); do
 	sv_runs+=("$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_HWM_KB $D_ANON_KB $D_FIRST_MS/$D_STALL_MS $check")
 	[ "$check" = OK ] || SV_BAD_CHECK=$check
 done
-mid=$(((RUNS + 1) / 2))
-floor=$(printf '%s\n' "${floor_runs[@]}" | sort -n | sed -n "${mid}p" | cut -d' ' -f2-)
+floor=$(median_of "${floor_runs[@]}" | cut -d' ' -f2-)
 FLOOR_WHOLE_S=$(kv whole_s "$floor")
 FLOOR_WHOLE=$(kv whole_rate "$floor")
 FLOOR_STEADY=$(kv steady_rate "$floor")
 read -r _ SV_WHOLE_S SV_WHOLE SV_STEADY SV_HWM SV_ANON SV_FS SV_CHECK \
-	<<<"$(printf '%s\n' "${sv_runs[@]}" | sort -n | sed -n "${mid}p")"
+	<<<"$(median_of "${sv_runs[@]}")"
 # a mismatch in any run is reported, whichever run is the median
 SV_CHECK=${SV_BAD_CHECK:-$SV_CHECK}
 
@@ -428,8 +437,7 @@ HAVE_PAR=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_stream'
 if [ "$HAVE_PAR" = 1 ]; then
 	log "streamview: the same per vendor_id with parallelism => 2"
 	rides_stream rides_p2 rides ", parallelism => 2"
-	q -c "SELECT streamview.create_window_view('vendor_counts_p2', 'rides_p2',
-		'tpep_pickup_datetime', ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+	vendor_view vendor_counts_p2 rides_p2
 	drain rides_p2 "$N"
 	P2_WHOLE_S=$D_WHOLE_S P2_WHOLE=$D_WHOLE P2_STEADY=$D_STEADY P2_FS="$D_FIRST_MS/$D_STALL_MS"
 	log "  whole ${P2_WHOLE_S}s, $(printf %.0f "$P2_WHOLE") msg/s; steady $(fmt "$P2_STEADY") msg/s; checking counts"
@@ -539,8 +547,7 @@ END
 EOF
 sleep 0.5
 rides_stream fresh fresh
-q -c "SELECT streamview.create_window_view('fresh_counts', 'fresh', 'tpep_pickup_datetime',
-	ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+vendor_view fresh_counts fresh
 q -c "SELECT streamview.start('fresh')" >/dev/null
 for _ in $(seq 300); do
 	[ "$(q -c "SELECT count(*) FROM streamview.offsets WHERE stream = 'fresh'")" = "$P" ] &&
@@ -593,8 +600,7 @@ if [ "$SCALING" = 1 ]; then
 			log "  floor: $line"
 			fl+=("$(kv whole_rate "$line")")
 			rides_stream "scale${k}_$r" "scale$k"
-			q -c "SELECT streamview.create_window_view('scale${k}_${r}_counts', 'scale${k}_$r',
-				'tpep_pickup_datetime', ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+			vendor_view "scale${k}_${r}_counts" "scale${k}_$r"
 			drain "scale${k}_$r" "$n"
 			sum=$(q -c "SELECT sum(count) FROM scale${k}_${r}_counts")
 			[ "$sum" = $((2 * n)) ] && check=OK || check="MISMATCH(sum $sum)"
@@ -602,9 +608,9 @@ if [ "$SCALING" = 1 ]; then
 			log "  streamview: ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s, steady $(fmt "$D_STEADY"); $check"
 			sv+=("$D_WHOLE $D_WHOLE_S $D_STEADY $D_FIRST_MS/$D_STALL_MS $check")
 		done
-		SC_FLOOR[$k]=$(printf '%s\n' "${fl[@]}" | sort -n | sed -n 2p)
+		SC_FLOOR[$k]=$(median_of "${fl[@]}")
 		read -r SC_RATE[$k] SC_S[$k] SC_STEADY[$k] SC_FS[$k] SC_CHECK[$k] \
-			<<<"$(printf '%s\n' "${sv[@]}" | sort -n | sed -n 2p)"
+			<<<"$(median_of "${sv[@]}")"
 		SC_CHECK[$k]=${SC_BAD[$k]:-${SC_CHECK[$k]}}
 	done
 fi

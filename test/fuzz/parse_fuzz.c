@@ -32,19 +32,10 @@
 #include <string.h>
 
 #include "parse.h"
+#include "../zoomcamp_schema.h"
 
 #define END_TIMESTAMP	INT64_C(9223371331200000000)
 #define MIN_TIMESTAMP	INT64_C(-211813488000000000)
-
-static const SvColumn zoom_cols[] = {
-	{"vendor_id", SV_TYPE_INT4, -1, -1, -1},
-	{"tpep_pickup_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
-	{"tpep_dropoff_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
-	{"passenger_count", SV_TYPE_INT4, -1, -1, -1},
-	{"trip_distance", SV_TYPE_FLOAT4, -1, -1, -1},
-	{"payment_type", SV_TYPE_INT4, -1, -1, -1},
-	{"total_amount", SV_TYPE_FLOAT4, -1, -1, -1},
-};
 
 static const SvColumn all_cols[] = {
 	{"c_int2", SV_TYPE_INT2, -1, -1, -1},
@@ -58,10 +49,8 @@ static const SvColumn all_cols[] = {
 	{"c_other", SV_TYPE_OTHER, -1, -1, -1},
 };
 
-#define NZOOM ((int) (sizeof(zoom_cols) / sizeof(zoom_cols[0])))
 #define NALL ((int) (sizeof(all_cols) / sizeof(all_cols[0])))
 
-static const SvSchema zoom = {NZOOM, zoom_cols, ", ", 2, "", 0, NULL, NULL};
 static const SvSchema all = {NALL, all_cols, "|", 1, "\\N", 2, NULL, NULL};
 
 /* Delimiters and null markers the first byte can pick. */
