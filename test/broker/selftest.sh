@@ -2,7 +2,8 @@
 #
 # selftest.sh
 #	Self-test of the test broker tools: builds sv_broker and sv_produce,
-#	starts a mock cluster, produces to it and reads back with kcat.
+#	starts a mock cluster, produces to it and reads back with kcat, and
+#	checks --port (fixed listener ports).
 #
 # Usage: test/broker/selftest.sh
 #	Environment: CC (default gcc), KCAT (default kcat), KEEP=1 keeps the
@@ -23,12 +24,17 @@ LIBS="-lrdkafka -lpthread"
 WORK=$(mktemp -d /tmp/sv_selftest.XXXXXX)
 BROKER_PID=
 PRODUCER_PID=
+FIXED_PID=
 n=0
 failed=0
 
 cleanup()
 {
 	[ -n "$PRODUCER_PID" ] && kill "$PRODUCER_PID" 2>/dev/null
+	if [ -n "$FIXED_PID" ]; then
+		kill "$FIXED_PID" 2>/dev/null
+		wait "$FIXED_PID" 2>/dev/null
+	fi
 	if [ -n "$BROKER_PID" ]; then
 		kill "$BROKER_PID" 2>/dev/null
 		wait "$BROKER_PID" 2>/dev/null
@@ -236,6 +242,93 @@ consume t4 -f '%s\n' | sort -u > "$WORK/t4.kcat"
 check "every message of the mid-run outage arrives (duplicates allowed)" \
 	"$(md5sum < "$WORK/t4.kcat")" "$(cut -f4 "$WORK/t4.tsv" | sort -u | md5sum)"
 echo "# mid-run outage: $(consume t4 -f '%s\n' | wc -l) messages stored for 2000 sent"
+
+# --- --port: fixed listener ports -------------------------------------------
+
+start_fixed()	# start_fixed PORT ARGS... -- start a broker with --port PORT
+{				# in the background; succeed once it printed BOOTSTRAP
+	local port=$1 i
+	shift
+	rm -f "$WORK/fixed.out" "$WORK/fixed.err"
+	"$WORK/sv_broker" --port "$port" "$@" < /dev/null \
+		> "$WORK/fixed.out" 2> "$WORK/fixed.err" &
+	FIXED_PID=$!
+	for i in $(seq 100); do
+		grep -q '^BOOTSTRAP ' "$WORK/fixed.out" 2>/dev/null && return 0
+		kill -0 "$FIXED_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$FIXED_PID" 2>/dev/null
+	FIXED_PID=
+	return 1
+}
+
+stop_fixed()	# stop the --port broker
+{
+	kill "$FIXED_PID" 2>/dev/null
+	wait "$FIXED_PID" 2>/dev/null
+	FIXED_PID=
+}
+
+# a free pair of ports: try a few at random (another program may hold one)
+PORT=
+for i in 1 2 3 4 5 6 7 8; do
+	p=$((20000 + RANDOM % 20000))
+	if start_fixed "$p" --brokers 2 --control "$WORK/fixed.ctl" tp:2; then
+		PORT=$p
+		break
+	fi
+done
+[ -n "$PORT" ] || bail "sv_broker --port starts (last: $(cat "$WORK/fixed.err"))"
+ok "sv_broker --port $PORT --brokers 2 starts"
+check "--port: BOOTSTRAP lists the fixed ports" "$(head -n 1 "$WORK/fixed.out")" \
+	"BOOTSTRAP 127.0.0.1:$PORT,127.0.0.1:$((PORT + 1))"
+check "--port: kcat -b localhost:PORT -L sees both brokers at their fixed ports" \
+	"$(timeout 30 "$KCAT" -b "localhost:$PORT" -L 2>&1 | grep -E '^ +broker ' | sed 's/^ *//' | sort)" \
+	"$(printf 'broker 1 at 127.0.0.1:%d\nbroker 2 at 127.0.0.1:%d' "$PORT" $((PORT + 1)))"
+printf '1|one\n2|two\n' |
+	timeout 30 "$KCAT" -P -b "localhost:$PORT" -t tp -K '|' 2> "$WORK/kcat.err"
+check "--port: kcat produces to localhost:PORT" "$?" 0
+check "--port: kcat reads the keys and values back" \
+	"$(timeout 30 "$KCAT" -C -b "localhost:$PORT" -t tp -o beginning -e -q -f '%k=%s\n' | sort | tr '\n' ' ')" \
+	"1=one 2=two "
+
+# a broker taken down and up listens on its fixed port again
+echo "down 1" > "$WORK/fixed.ctl"
+sleep 0.5
+if timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; then
+	not_ok "--port: broker 1 down refuses connections on $PORT"
+else
+	ok "--port: broker 1 down refuses connections on $PORT"
+fi
+echo "up 1" > "$WORK/fixed.ctl"
+sleep 0.5
+if timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; then
+	ok "--port: broker 1 up listens on $PORT again"
+else
+	not_ok "--port: broker 1 up listens on $PORT again"
+fi
+
+# a port in use is a clear error, and nothing starts
+"$WORK/sv_broker" --port "$PORT" t:1 < /dev/null > "$WORK/busy.out" 2> "$WORK/busy.err"
+check "--port: a port in use makes sv_broker exit 1" "$?" 1
+check "--port: ... saying which port and why" "$(cat "$WORK/busy.err")" \
+	"sv_broker: could not listen on 127.0.0.1:$PORT: Address already in use"
+check "--port: ... without printing BOOTSTRAP" "$(cat "$WORK/busy.out")" ""
+"$WORK/sv_broker" --port 0 < /dev/null > /dev/null 2>&1
+check "--port 0 is refused (exit 2)" "$?" 2
+"$WORK/sv_broker" --port 65535 --brokers 2 < /dev/null > /dev/null 2>&1
+check "--port 65535 --brokers 2 is refused (exit 2)" "$?" 2
+stop_fixed
+
+# the port is free again at once for a new broker
+if start_fixed "$PORT" tp:1; then
+	ok "--port: a new broker takes the port of one that just exited"
+	stop_fixed
+else
+	not_ok "--port: a new broker takes the port of one that just exited" \
+		"$(cat "$WORK/fixed.err")"
+fi
 
 # --- shutdown ----------------------------------------------------------------
 

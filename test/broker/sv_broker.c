@@ -35,19 +35,27 @@
  * Mock calls issued in quick succession can stall for the mock thread's 1 s
  * poll timeout; the waker thread (see waker_main) works around it.
  *
- * Usage: sv_broker [--brokers N] [--bootstrap-file PATH] [--control FIFO]
- *					[topic:partitions ...]
+ * Usage: sv_broker [--brokers N] [--port P] [--bootstrap-file PATH]
+ *					[--control FIFO] [topic:partitions ...]
+ *
+ * Without --port, each broker listens on a port the kernel picks; with
+ * --port P, broker 1 listens on 127.0.0.1:P, broker 2 on P + 1, and so on
+ * (see take_fixed_port), so a fixed address such as localhost:9092 works.
  *
  * Build:
  *		gcc -std=gnu99 -O2 -Wall -Wextra -Werror -o sv_broker sv_broker.c \
  *			-lrdkafka -lpthread
+ *		(with a C library older than glibc 2.34, add -ldl for dlsym)
  *
  * IDENTIFICATION
  *		test/broker/sv_broker.c
  *
  *-------------------------------------------------------------------------
  */
+#define _GNU_SOURCE				/* RTLD_NEXT */
+
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -140,6 +148,14 @@ static struct timespec call_finish;	/* when the last one ended (main
 static bool waker_stop = false;
 static int	broker_ports[MAX_BROKERS];	/* listener ports of the brokers */
 static int	nbroker_ports = 0;
+
+/*
+ * With --port: listener sockets bound to the fixed ports before the mock
+ * cluster exists, handed to its brokers in order (see bind below).
+ */
+static int	fixed_fds[MAX_BROKERS];
+static int	nfixed_fds = 0;		/* how many were bound */
+static int	next_fixed_fd = 0;	/* the next one to hand out */
 
 /*
  * Signal handler for SIGINT and SIGTERM: ask the main loop to stop.
@@ -270,6 +286,100 @@ waker_main(void *arg)
 }
 
 /*
+ * Bind a listener socket to 127.0.0.1:port for a mock broker (--port).
+ * Returns the socket, or -1 with a message when the port cannot be had
+ * (typically because another process listens on it).
+ *
+ * The mock sets SO_REUSEADDR on its own listeners, so that a broker taken
+ * down and up again gets its port back; so do we, which also lets a new
+ * sv_broker take the port of one that just exited.
+ */
+static int
+take_fixed_port(int port)
+{
+	struct sockaddr_in sin;
+	int			fd;
+	int			on = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fd < 0)
+	{
+		fprintf(stderr, "sv_broker: could not create a socket: %s\n",
+				strerror(errno));
+		return -1;
+	}
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t) port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+		bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0)
+	{
+		fprintf(stderr, "sv_broker: could not listen on 127.0.0.1:%d: %s\n",
+				port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Close the fixed-port sockets that no mock broker took.
+ */
+static void
+release_fixed_ports(void)
+{
+	while (next_fixed_fd < nfixed_fds)
+		close(fixed_fds[next_fixed_fd++]);
+}
+
+/*
+ * bind(2), as librdkafka sees it.
+ *
+ * librdkafka 2.0.2's mock cluster binds every broker's listener to
+ * 127.0.0.1 port 0 (a port the kernel picks) and has no setting for the
+ * port.  Symbols of the executable come before the C library's when
+ * librdkafka's calls are resolved, so this function receives those calls.
+ * While sockets bound by take_fixed_port are waiting, a bind to port 0 on
+ * IPv4 gets the next of them instead: it replaces the mock's socket (same
+ * descriptor number, same file status flags).  The mock then reads the
+ * port back with getsockname(), advertises it in metadata, and binds to it
+ * again when the broker is taken down and up.  Every other call goes to
+ * the C library's bind.
+ */
+int
+bind(int sockfd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	static int	(*libc_bind) (int, const struct sockaddr *, socklen_t) = NULL;
+
+	if (next_fixed_fd < nfixed_fds && addr != NULL &&
+		addrlen >= sizeof(struct sockaddr_in) && addr->sa_family == AF_INET &&
+		((const struct sockaddr_in *) addr)->sin_port == 0)
+	{
+		int			fd = fixed_fds[next_fixed_fd];
+		int			flags = fcntl(sockfd, F_GETFL);
+
+		if (flags < 0 || fcntl(fd, F_SETFL, flags) != 0 ||
+			dup3(fd, sockfd, O_CLOEXEC) < 0)
+			return -1;
+		close(fd);
+		next_fixed_fd++;
+		return 0;
+	}
+
+	if (libc_bind == NULL)
+	{
+		*(void **) (&libc_bind) = dlsym(RTLD_NEXT, "bind");
+		if (libc_bind == NULL)
+		{
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	return libc_bind(sockfd, addr, addrlen);
+}
+
+/*
  * Remember the listener ports from the bootstrap list ("127.0.0.1:p,...").
  */
 static void
@@ -303,8 +413,10 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-			"Usage: sv_broker [--brokers N] [--bootstrap-file PATH] "
-			"[--control FIFO] [topic:partitions ...]\n"
+			"Usage: sv_broker [--brokers N] [--port P] [--bootstrap-file PATH]\n"
+			"                 [--control FIFO] [topic:partitions ...]\n"
+			"  --port P: broker 1 listens on 127.0.0.1:P, broker 2 on P + 1, ...\n"
+			"            (default: ports the kernel picks)\n"
 			"Commands (stdin or FIFO): down ID | up ID | rtt ID MS | "
 			"create TOPIC PARTS |\n"
 			"  topic_error TOPIC ERR | push_errors APIKEY COUNT ERR |\n"
@@ -672,15 +784,38 @@ write_bootstrap_file(const char *path, const char *bootstraps)
 }
 
 /*
+ * Check that the brokers listen on port, port + 1, ... (--port): they do
+ * unless this program's bind() was bypassed (see bind above).
+ */
+static bool
+check_fixed_ports(int port)
+{
+	int			i;
+
+	for (i = 0; i < nbroker_ports; i++)
+	{
+		if (broker_ports[i] != port + i)
+		{
+			fprintf(stderr, "sv_broker: the mock cluster did not take the "
+					"requested ports (it listens on %s)\n",
+					rd_kafka_mock_cluster_bootstraps(mcluster));
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * Create the handle that hosts the mock cluster, the cluster itself, and
- * the waker thread.
+ * the waker thread.  With port > 0 (--port), the brokers listen on port,
+ * port + 1, ...; a port that cannot be had is reported and nothing starts.
  *
  * SIGINT and SIGTERM are blocked meanwhile, so that the new threads
  * (librdkafka's and the waker) inherit a mask that leaves those signals to
  * the main thread, whose poll() they then interrupt.
  */
 static rd_kafka_t *
-create_cluster(int nbrokers, pthread_t *waker)
+create_cluster(int nbrokers, int port, pthread_t *waker)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
@@ -688,6 +823,20 @@ create_cluster(int nbrokers, pthread_t *waker)
 	char		errstr[512];
 	sigset_t	block;
 	sigset_t	old;
+
+	if (port > 0)
+	{
+		for (nfixed_fds = 0; nfixed_fds < nbrokers; nfixed_fds++)
+		{
+			fixed_fds[nfixed_fds] = take_fixed_port(port + nfixed_fds);
+			if (fixed_fds[nfixed_fds] < 0)
+			{
+				release_fixed_ports();
+				rd_kafka_conf_destroy(conf);
+				return NULL;
+			}
+		}
+	}
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -706,6 +855,7 @@ create_cluster(int nbrokers, pthread_t *waker)
 	else
 	{
 		mcluster = rd_kafka_mock_cluster_new(rk, nbrokers);
+		release_fixed_ports();
 		if (mcluster == NULL)
 		{
 			fprintf(stderr, "sv_broker: could not create mock cluster\n");
@@ -715,10 +865,14 @@ create_cluster(int nbrokers, pthread_t *waker)
 		else
 		{
 			parse_broker_ports(rd_kafka_mock_cluster_bootstraps(mcluster));
-			if ((rc = pthread_create(waker, NULL, waker_main, NULL)) != 0)
-			{
+			if (port > 0 && !check_fixed_ports(port))
+				rc = -1;
+			else if ((rc = pthread_create(waker, NULL, waker_main,
+										  NULL)) != 0)
 				fprintf(stderr, "sv_broker: could not start thread: %s\n",
 						strerror(rc));
+			if (rc != 0)
+			{
 				rd_kafka_mock_cluster_destroy(mcluster);
 				rd_kafka_destroy(rk);
 				rk = NULL;
@@ -735,12 +889,14 @@ main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
 		{"brokers", required_argument, NULL, 'b'},
+		{"port", required_argument, NULL, 'p'},
 		{"bootstrap-file", required_argument, NULL, 'f'},
 		{"control", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
 	long		nbrokers = 1;
+	long		port = 0;
 	const char *bootstrap_file = NULL;
 	const char *control_path = NULL;
 	rd_kafka_t *rk;
@@ -753,7 +909,7 @@ main(int argc, char **argv)
 	int			i;
 	int			status = 0;
 
-	while ((c = getopt_long(argc, argv, "b:f:c:h", long_opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "b:p:f:c:h", long_opts, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -762,6 +918,14 @@ main(int argc, char **argv)
 				{
 					fprintf(stderr, "sv_broker: bad --brokers \"%s\"\n",
 							optarg);
+					usage(2);
+				}
+				break;
+			case 'p':
+				if (!parse_int(optarg, 1, 65535, &port))
+				{
+					fprintf(stderr, "sv_broker: bad --port \"%s\" "
+							"(want 1-65535)\n", optarg);
 					usage(2);
 				}
 				break;
@@ -777,6 +941,14 @@ main(int argc, char **argv)
 			default:
 				usage(2);
 		}
+	}
+
+	if (port > 0 && port + nbrokers - 1 > 65535)
+	{
+		fprintf(stderr, "sv_broker: --port %ld leaves no room for %ld "
+				"brokers (ports %ld-%ld)\n", port, nbrokers, port,
+				port + nbrokers - 1);
+		usage(2);
 	}
 
 	/* Validate topic arguments before starting anything */
@@ -820,7 +992,7 @@ main(int argc, char **argv)
 		}
 	}
 
-	rk = create_cluster((int) nbrokers, &waker);
+	rk = create_cluster((int) nbrokers, (int) port, &waker);
 	if (rk == NULL)
 		return 1;
 
