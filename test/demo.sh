@@ -3,8 +3,13 @@
 # build, install), starts a throwaway Kafka-protocol broker on loopback and a
 # throwaway PostgreSQL cluster, creates the zoomcamp stream and a 10-minute
 # window sliding by 5 minutes per vendor, produces taxi rides at a steady
-# rate, and shows the window counts changing live. Ctrl-C (or the end of
-# DEMO_SECONDS, default 30) stops and removes everything.
+# rate, and shows the window counts changing live for DEMO_SECONDS (default
+# 30) seconds. Then, when run from a terminal, it waits for Enter so you can
+# look around with psql; either way it ends by stopping and removing the
+# broker, the cluster and its work directory. Ctrl-C does that at any time.
+#
+# Environment: DEMO_SECONDS (default 30), DEMO_RATE (rides per second,
+# default 2000), DEMO_PORT (the PostgreSQL cluster's port, default 54329).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/setup.sh
@@ -31,7 +36,7 @@ cleanup() {
 	as_pg pg_ctl -D "$work/data" -m fast stop >/dev/null 2>&1 || true
 	[ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
 	rm -rf "$work"
-	echo "demo: stopped and removed the broker and the cluster"
+	echo "demo: stopped and removed the broker, the cluster and $work"
 }
 as_pg pg_ctl -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
 rm -rf "$work" && mkdir -p "$work"
@@ -84,11 +89,13 @@ test/broker/sv_produce --brokers "$brokers" --topic rides_csv --rides $((rate * 
 	--rate "$rate" --span-minutes 60 --seed "$RANDOM" >/dev/null 2>"$work/producer.log" &
 producer_pid=$!
 
+connect="psql -h $work -p $port -U $pguser postgres"
 end=$((SECONDS + seconds))
 while [ $SECONDS -lt $end ]; do
 	sleep 2
 	clear 2>/dev/null || true
 	echo "streamview demo: live window counts (refreshing every 2 s, $((end - SECONDS)) s left)"
+	echo "while it runs, connect from another terminal with: $connect"
 	psql_demo <<'EOF'
 SELECT stream, state, messages, batches, rejects, round(last_batch_ms::numeric, 1) AS last_batch_ms
   FROM streamview.stream_status;
@@ -99,16 +106,20 @@ SELECT window_start, window_end,
 EOF
 done
 
-cat <<EOF
+# From a terminal, the cluster stays up until Enter; otherwise the demo ends
+# here (and cleanup says what it removed).
+if [ -t 0 ]; then
+	cat <<EOF
 
-The demo cluster is still up. In another terminal, connect with
-    psql -h $work -p $port -U $pguser postgres
+The demo cluster stays up until you press Enter. In another terminal, connect with
+    $connect
 and try
     SELECT * FROM vendor_counts ORDER BY window_start, vendor_id;
     SELECT * FROM streamview.live_counts('vendor_counts');
     SELECT * FROM streamview.stream_status;
     SELECT * FROM streamview.partition_status;
 EOF
-if [ -t 0 ]; then
 	read -r -p "Press Enter to stop the demo and remove everything. " _
+else
+	echo "demo: the $seconds s are over (DEMO_SECONDS)"
 fi
