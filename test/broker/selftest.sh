@@ -345,6 +345,53 @@ else
 	BROKER_PID=
 fi
 
+# --- sv_produce --marker: a COMMIT control record ---------------------------
+# A broker of its own (the one above is gone); FIXED_PID has the cleanup
+# trap stop it should anything fail on the way.
+
+"$WORK/sv_broker" --bootstrap-file "$WORK/mk.bootstrap" mk:2 < /dev/null \
+	> "$WORK/mk.out" 2> "$WORK/mk.err" &
+FIXED_PID=$!
+for i in $(seq 100); do
+	[ -s "$WORK/mk.bootstrap" ] && break
+	sleep 0.05
+done
+if [ -s "$WORK/mk.bootstrap" ]; then
+	MK=$(cat "$WORK/mk.bootstrap")
+	printf 'r1\nr2\nr3\n' | "$PRODUCE" --brokers "$MK" --topic mk --stdin \
+		--partition 0 2> /dev/null
+	check "--marker: 3 messages to partition 0 first" "$?" 0
+	"$PRODUCE" --brokers "$MK" --topic mk --marker --partition 0 \
+		> "$WORK/marker.out" 2> "$WORK/marker.err"
+	rc=$?
+	sed 's/^/# /' "$WORK/marker.err"
+	check "sv_produce --marker --partition 0 exits 0" "$rc" 0
+	check "--marker prints the marker's offset, 3" \
+		"$(cat "$WORK/marker.out")" "marker at offset 3"
+	check "--marker: kcat gets exactly the 3 messages, the marker skipped" \
+		"$(timeout 60 "$KCAT" -C -b "$MK" -t mk -p 0 -o beginning -e -q \
+			-f '%o %s\n' | tr '\n' ' ')" "0 r1 1 r2 2 r3 "
+	check "--marker: the high watermark of partition 0 is 4" \
+		"$(timeout 30 "$KCAT" -Q -b "$MK" -t mk:0:-1 2> /dev/null)" \
+		"mk [0] offset 4"
+	printf 'r4\n' | "$PRODUCE" --brokers "$MK" --topic mk --stdin \
+		--partition 0 --out "$WORK/mk.tsv" 2> /dev/null
+	check "--marker: the next message gets offset 4" \
+		"$(cut -f2,4 "$WORK/mk.tsv")" "$(printf '4\tr4')"
+	"$PRODUCE" --brokers "$MK" --topic mk --marker --partition 2 \
+		> /dev/null 2> "$WORK/marker.err"
+	check "--marker to a partition the topic lacks exits 1" "$?" 1
+	check "--marker: ... saying why" "$(cat "$WORK/marker.err")" \
+		"sv_produce: cannot find the leader of partition 2 of topic \"mk\": the topic has 2 partitions"
+	"$PRODUCE" --brokers "$MK" --topic mk --marker --out "$WORK/mk.x" \
+		> /dev/null 2>&1
+	check "--marker with --out is refused (exit 2)" "$?" 2
+else
+	not_ok "--marker: a broker for the marker checks starts" \
+		"$(cat "$WORK/mk.err")"
+fi
+stop_fixed
+
 echo "1..$n"
 if [ "$failed" -eq 0 ]; then
 	echo "# all $n passed"

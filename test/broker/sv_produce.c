@@ -3,7 +3,7 @@
  * sv_produce.c
  *		A fast Kafka producer for streamview's tests, demo and benchmarks.
  *
- * Two modes:
+ * Three modes:
  *
  *	--rides N	generate N taxi rides in the zoomcamp format, deterministic for
  *				a given --seed.  The value is seven fields joined by ", ":
@@ -21,13 +21,29 @@
  *				tests can send NUL bytes and invalid UTF-8.
  *				--null-value: a value that is exactly "\N" is sent as NULL.
  *
- * --rate R throttles either mode to R messages/s.  --out FILE writes one
+ *	--marker	append one transaction control record, a COMMIT marker, to
+ *				--partition P (default 0) and print "marker at offset N",
+ *				N being the offset the broker gave it.  The marker takes an
+ *				offset but is no message: consumers skip it, so it leaves a
+ *				gap in the offsets they see (as after a committed
+ *				transaction).  For librdkafka's mock cluster (sv_broker)
+ *				only: no client API writes markers and the mock never writes
+ *				them itself, but it stores a RecordBatch sent in a raw
+ *				Produce request as it is, only setting its BaseOffset.  So
+ *				this mode asks the metadata for P's leader and sends it a
+ *				hand-made Produce request over a plain TCP connection.  A
+ *				real Kafka broker refuses control batches from clients.
+ *				--out is refused (a marker is not a message); --rate has no
+ *				effect.
+ *
+ * --rate R throttles --rides and --stdin to R messages/s.  --out FILE writes one
  * line per delivered message, in delivery order:
  *		partition <TAB> offset <TAB> key <TAB> value
  * where bytes below 0x20, 0x7f and the backslash are written as \xHH, and
  * a NULL key or value as \N.
  *
- * Exit status is 0 only if every message was delivered.
+ * Exit status is 0 only if every message was delivered (--marker: if the
+ * broker stored the marker); 1 on failure, 2 on a usage error.
  *
  * Build:
  *		gcc -std=gnu99 -O2 -Wall -Wextra -Werror -o sv_produce sv_produce.c \
@@ -42,11 +58,15 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,12 +75,14 @@
 #define POLL_EVERY		1000	/* serve delivery reports this often */
 #define FLUSH_TIMEOUT_MS 60000
 #define MAX_ERRORS_SHOWN 10
+#define MARKER_TIMEOUT_S 10		/* connect/send/receive of the marker */
 
 typedef enum Mode
 {
 	MODE_NONE,
 	MODE_RIDES,
-	MODE_STDIN
+	MODE_STDIN,
+	MODE_MARKER
 } Mode;
 
 /* Command-line options */
@@ -81,7 +103,7 @@ typedef struct Options
 	long		span_minutes;
 	long		keys;			/* > 0: payment_type in 1..keys */
 
-	/* --stdin */
+	/* --stdin, --marker */
 	int32_t		partition;
 	int			key_delim;		/* -1 = no key */
 	bool		unescape;
@@ -608,6 +630,447 @@ produce_stdin(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 }
 
 /*
+ * --marker: the Kafka protocol bits of one hand-made Produce request.
+ *
+ * Produce v3 is the oldest version with a transactional_id (sent as null,
+ * so the mock skips its idempotence checks) and carries a v2 RecordBatch.
+ * The batch is 78 bytes: a 61-byte header and one 17-byte control record.
+ */
+#define PRODUCE_API_KEY		0
+#define PRODUCE_API_VERSION	3
+#define MARKER_CORRELATION_ID 1
+#define MARKER_PRODUCER_ID	1000	/* any id: nothing checks it */
+#define MARKER_BATCH_LEN	78
+#define BATCH_ATTR_TRANSACTIONAL 0x0010
+#define BATCH_ATTR_CONTROL	0x0020
+#define CONTROL_TYPE_COMMIT	1
+
+/* A bounds-checked reader of a response; ok turns false on overrun */
+typedef struct Reader
+{
+	const uint8_t *data;
+	size_t		len;
+	size_t		pos;
+	bool		ok;
+} Reader;
+
+/*
+ * Store the low size bytes of v at p, big-endian (Kafka's byte order).
+ */
+static void
+put_be(uint8_t *p, int size, uint64_t v)
+{
+	int			i;
+
+	for (i = size - 1; i >= 0; i--)
+	{
+		p[i] = (uint8_t) (v & 0xff);
+		v >>= 8;
+	}
+}
+
+/*
+ * put_be at buf + *o, advancing *o past the field.
+ */
+static void
+append_be(uint8_t *buf, size_t *o, int size, uint64_t v)
+{
+	put_be(buf + *o, size, v);
+	*o += (size_t) size;
+}
+
+/*
+ * Read a big-endian signed integer of size bytes (2, 4 or 8).  On overrun
+ * returns 0 and clears r->ok.
+ */
+static int64_t
+get_be(Reader *r, int size)
+{
+	uint64_t	v = 0;
+	int			i;
+
+	if (!r->ok || r->len - r->pos < (size_t) size)
+	{
+		r->ok = false;
+		return 0;
+	}
+	for (i = 0; i < size; i++)
+		v = (v << 8) | r->data[r->pos++];
+	/* sign-extend */
+	if (size < 8 && (v & (UINT64_C(1) << (size * 8 - 1))) != 0)
+		v |= ~UINT64_C(0) << (size * 8);
+	return (int64_t) v;
+}
+
+/*
+ * CRC-32C (Castagnoli), the checksum of a v2 RecordBatch.  Bitwise: the
+ * marker's 57 checksummed bytes are not worth a table.
+ */
+static uint32_t
+crc32c(const uint8_t *p, size_t len)
+{
+	uint32_t	crc = 0xffffffff;
+
+	while (len-- > 0)
+	{
+		int			k;
+
+		crc ^= *p++;
+		for (k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (UINT32_C(0x82F63B78) & (0 - (crc & 1)));
+	}
+	return crc ^ 0xffffffff;
+}
+
+/*
+ * Build the control batch into b (MARKER_BATCH_LEN bytes): one record
+ * whose key is (version 0, type COMMIT) and whose value is (version 0,
+ * coordinator epoch 0), as a transaction coordinator writes it.
+ *
+ *	 0 BaseOffset			int64	0, the broker sets it
+ *	 8 BatchLength			int32	bytes after this field
+ *	12 PartitionLeaderEpoch int32	0
+ *	16 Magic				int8	2
+ *	17 CRC					uint32	CRC-32C of bytes 21..end
+ *	21 Attributes			int16	transactional | control
+ *	23 LastOffsetDelta		int32	0: one offset
+ *	27 FirstTimestamp		int64	now, ms
+ *	35 MaxTimestamp			int64	now, ms
+ *	43 ProducerId			int64
+ *	51 ProducerEpoch		int16	0
+ *	53 BaseSequence			int32	-1, as for Kafka's own markers
+ *	57 RecordCount			int32	1
+ *	61 the record: length 16, attributes 0, timestamp and offset deltas 0,
+ *	   key length 4, key, value length 6, value, 0 headers (varints are
+ *	   zigzag-encoded, all of them fit in one byte)
+ */
+static void
+make_marker_batch(uint8_t *b)
+{
+	struct timespec ts;
+	int64_t		now_ms;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_ms = (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+
+	memset(b, 0, MARKER_BATCH_LEN);
+	put_be(b + 8, 4, MARKER_BATCH_LEN - 12);
+	b[16] = 2;
+	put_be(b + 21, 2, BATCH_ATTR_TRANSACTIONAL | BATCH_ATTR_CONTROL);
+	put_be(b + 27, 8, (uint64_t) now_ms);
+	put_be(b + 35, 8, (uint64_t) now_ms);
+	put_be(b + 43, 8, MARKER_PRODUCER_ID);
+	put_be(b + 53, 4, (uint32_t) -1);
+	put_be(b + 57, 4, 1);
+
+	b[61] = 16 * 2;				/* record length, bytes 62..77 */
+	/* 62 attributes, 63 timestamp delta, 64 offset delta: 0 */
+	b[65] = 4 * 2;				/* key length */
+	put_be(b + 66, 2, 0);		/* key: version */
+	put_be(b + 68, 2, CONTROL_TYPE_COMMIT); /* key: type */
+	b[70] = 6 * 2;				/* value length */
+	/* 71 value: version int16 0, 73 coordinator epoch int32 0 */
+	/* 77 header count: 0 */
+
+	put_be(b + 17, 4, crc32c(b + 21, MARKER_BATCH_LEN - 21));
+}
+
+/*
+ * Find the leader of the partition in the cluster's metadata (which also
+ * auto-creates the topic on the mock broker): its broker id, host and
+ * port.  Retries for a while, as a new topic may have no leader yet.
+ * Returns false, after a message, on failure.
+ */
+static bool
+partition_leader(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
+				 int32_t *leader, char *host, size_t host_size, int *port)
+{
+	double		deadline = now_seconds() + 15;
+	char		why[256];
+
+	snprintf(why, sizeof(why), "no metadata");
+	while (now_seconds() < deadline)
+	{
+		const struct rd_kafka_metadata *md;
+		rd_kafka_resp_err_t err;
+		bool		found = false;
+		bool		hopeless = false;
+
+		err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+		if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		{
+			snprintf(why, sizeof(why), "%s", rd_kafka_err2str(err));
+			rd_kafka_poll(rk, 200);
+			continue;
+		}
+		if (md->topic_cnt != 1)
+			snprintf(why, sizeof(why), "topic missing from the metadata");
+		else if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+			snprintf(why, sizeof(why), "%s",
+					 rd_kafka_err2str(md->topics[0].err));
+		else if (md->topics[0].partition_cnt == 0)
+			snprintf(why, sizeof(why), "the topic has no partitions yet");
+		else if (partition >= md->topics[0].partition_cnt)
+		{
+			snprintf(why, sizeof(why), "the topic has %d partition%s",
+					 md->topics[0].partition_cnt,
+					 md->topics[0].partition_cnt == 1 ? "" : "s");
+			hopeless = true;
+		}
+		else
+		{
+			const rd_kafka_metadata_topic_t *t = &md->topics[0];
+			int			i;
+
+			*leader = -1;
+			for (i = 0; i < t->partition_cnt; i++)
+				if (t->partitions[i].id == partition)
+					*leader = t->partitions[i].leader;
+			for (i = 0; i < md->broker_cnt && !found; i++)
+			{
+				if (md->brokers[i].id != *leader)
+					continue;
+				snprintf(host, host_size, "%s", md->brokers[i].host);
+				*port = md->brokers[i].port;
+				found = true;
+			}
+			if (*leader == -1)
+				snprintf(why, sizeof(why), "the partition has no leader");
+			else if (!found)
+				snprintf(why, sizeof(why), "leader %" PRId32
+						 " is not among the brokers", *leader);
+		}
+		rd_kafka_metadata_destroy(md);
+		if (found)
+			return true;
+		if (hopeless)
+			break;
+		rd_kafka_poll(rk, 200);
+	}
+	fprintf(stderr, "sv_produce: cannot find the leader of partition %"
+			PRId32 " of topic \"%s\": %s\n", partition,
+			rd_kafka_topic_name(rkt), why);
+	return false;
+}
+
+/*
+ * Open a TCP connection to host:port, trying each of its addresses, with
+ * send and receive timeouts of MARKER_TIMEOUT_S.  Returns the socket, or
+ * -1 after a message.
+ */
+static int
+connect_to(const char *host, int port)
+{
+	struct addrinfo hints;
+	struct addrinfo *res;
+	struct addrinfo *ai;
+	char		service[16];
+	int			rc;
+	int			saved_errno = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%d", port);
+	if ((rc = getaddrinfo(host, service, &hints, &res)) != 0)
+	{
+		fprintf(stderr, "sv_produce: could not resolve \"%s\": %s\n", host,
+				gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+	{
+		struct timeval tv = {MARKER_TIMEOUT_S, 0};
+		int			fd = socket(ai->ai_family, ai->ai_socktype,
+								ai->ai_protocol);
+
+		if (fd < 0)
+		{
+			saved_errno = errno;
+			continue;
+		}
+		/* SO_SNDTIMEO also bounds connect() on Linux */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		{
+			freeaddrinfo(res);
+			return fd;
+		}
+		saved_errno = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	fprintf(stderr, "sv_produce: could not connect to %s:%d: %s\n", host,
+			port, strerror(saved_errno));
+	return -1;
+}
+
+/*
+ * Send or receive exactly len bytes (send: receiving is false).  Returns
+ * false, after a message naming what, on error, timeout or end of stream.
+ */
+static bool
+transfer_all(int fd, void *buf, size_t len, bool receiving, const char *what)
+{
+	uint8_t    *p = buf;
+
+	while (len > 0)
+	{
+		ssize_t		n;
+
+		if (receiving)
+			n = recv(fd, p, len, 0);
+		else
+			n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+		{
+			fprintf(stderr, "sv_produce: %s: %s\n", what,
+					n == 0 ? "the broker closed the connection" :
+					(errno == EAGAIN || errno == EWOULDBLOCK) ?
+					"timed out" : strerror(errno));
+			return false;
+		}
+		p += n;
+		len -= (size_t) n;
+	}
+	return true;
+}
+
+/*
+ * Send one Produce request with the control batch to the partition's
+ * leader and read its response.  On success sets *offset to the base
+ * offset the broker gave the marker.  Returns false, after a message, on
+ * any failure, including a non-zero error code in the response.
+ */
+static bool
+produce_marker(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
+			   int64_t *offset)
+{
+	static const char client_id[] = "sv_produce";
+	size_t		client_len = strlen(client_id);
+	size_t		topic_len = strlen(opt->topic);
+	int32_t		leader;
+	char		host[256];
+	int			port;
+	uint8_t    *req;
+	uint8_t    *resp = NULL;
+	size_t		o = 4;			/* the size goes first, when known */
+	int			fd;
+	uint8_t		size_buf[4];
+	Reader		r;
+	int64_t		resp_size;
+	int64_t		n;
+	int16_t		err;
+	bool		ok = false;
+
+	if (topic_len > 249)		/* Kafka's limit; also keeps req small */
+	{
+		fprintf(stderr, "sv_produce: topic name longer than 249 bytes\n");
+		return false;
+	}
+	if (!partition_leader(rk, rkt, opt->partition, &leader, host,
+						  sizeof(host), &port))
+		return false;
+	if ((fd = connect_to(host, port)) < 0)
+		return false;
+
+	req = malloc(64 + client_len + topic_len + MARKER_BATCH_LEN);
+	if (req == NULL)
+	{
+		fprintf(stderr, "sv_produce: out of memory\n");
+		close(fd);
+		return false;
+	}
+	/* request header v1 */
+	append_be(req, &o, 2, PRODUCE_API_KEY);
+	append_be(req, &o, 2, PRODUCE_API_VERSION);
+	append_be(req, &o, 4, MARKER_CORRELATION_ID);
+	append_be(req, &o, 2, client_len);
+	memcpy(req + o, client_id, client_len);
+	o += client_len;
+	/* Produce v3: transactional_id null, acks 1, timeout */
+	append_be(req, &o, 2, (uint16_t) -1);
+	append_be(req, &o, 2, 1);
+	append_be(req, &o, 4, MARKER_TIMEOUT_S * 1000);
+	/* one topic, one partition, its records */
+	append_be(req, &o, 4, 1);
+	append_be(req, &o, 2, topic_len);
+	memcpy(req + o, opt->topic, topic_len);
+	o += topic_len;
+	append_be(req, &o, 4, 1);
+	append_be(req, &o, 4, (uint32_t) opt->partition);
+	append_be(req, &o, 4, MARKER_BATCH_LEN);
+	make_marker_batch(req + o);
+	o += MARKER_BATCH_LEN;
+	put_be(req, 4, o - 4);		/* the size: bytes after it */
+
+	if (!transfer_all(fd, req, o, false, "sending the marker") ||
+		!transfer_all(fd, size_buf, 4, true, "reading the response"))
+		goto done;
+	r.data = size_buf;
+	r.len = 4;
+	r.pos = 0;
+	r.ok = true;
+	resp_size = get_be(&r, 4);
+	if (resp_size < 4 || resp_size > 1 << 20)
+	{
+		fprintf(stderr, "sv_produce: response of bad size %" PRId64 "\n",
+				resp_size);
+		goto done;
+	}
+	resp = malloc((size_t) resp_size);
+	if (resp == NULL ||
+		!transfer_all(fd, resp, (size_t) resp_size, true,
+					  "reading the response"))
+		goto done;
+
+	/*
+	 * correlation_id, [topic name, [partition, error_code, base_offset,
+	 * log_append_time]], throttle_time_ms
+	 */
+	r.data = resp;
+	r.len = (size_t) resp_size;
+	r.pos = 0;
+	if (get_be(&r, 4) != MARKER_CORRELATION_ID || get_be(&r, 4) != 1 ||
+		get_be(&r, 2) != (int64_t) topic_len ||
+		r.len - r.pos < topic_len ||
+		memcmp(r.data + r.pos, opt->topic, topic_len) != 0)
+	{
+		fprintf(stderr, "sv_produce: unexpected Produce response\n");
+		goto done;
+	}
+	r.pos += topic_len;
+	n = get_be(&r, 4);
+	if (n != 1 || get_be(&r, 4) != opt->partition)
+	{
+		fprintf(stderr, "sv_produce: unexpected Produce response\n");
+		goto done;
+	}
+	err = (int16_t) get_be(&r, 2);
+	*offset = get_be(&r, 8);
+	if (!r.ok)
+		fprintf(stderr, "sv_produce: Produce response too short\n");
+	else if (err != 0)
+		fprintf(stderr, "sv_produce: broker %" PRId32 " (%s:%d) refused "
+				"the marker: %s\n", leader, host, port,
+				rd_kafka_err2str((rd_kafka_resp_err_t) err));
+	else if (*offset < 0)
+		fprintf(stderr, "sv_produce: broker gave the marker offset %"
+				PRId64 "\n", *offset);
+	else
+		ok = true;
+
+done:
+	free(resp);
+	free(req);
+	close(fd);
+	return ok;
+}
+
+/*
  * Print usage and exit with the given status.
  */
 static void
@@ -621,7 +1084,13 @@ usage(int status)
 			"[--start 'YYYY-MM-DD HH:MM:SS']\n"
 			"            [--span-minutes M] [--keys K]\n"
 			"  --stdin [--partition P] [--key-delim C] [--unescape] "
-			"[--null-value]\n");
+			"[--null-value]\n"
+			"  --marker [--partition P]   append a COMMIT control record "
+			"to partition P\n"
+			"            (default 0) of a librdkafka mock cluster and print "
+			"\"marker at offset N\";\n"
+			"            consumers skip it; no --out (it is no message), "
+			"--rate has no effect\n");
 	exit(status);
 }
 
@@ -667,13 +1136,14 @@ main(int argc, char **argv)
 	{
 		OPT_SEED = 256, OPT_PARTITIONS, OPT_VENDORS, OPT_START, OPT_SPAN,
 		OPT_RATE, OPT_KEYS, OPT_PARTITION, OPT_KEY_DELIM, OPT_UNESCAPE,
-		OPT_NULL_VALUE, OPT_OUT
+		OPT_NULL_VALUE, OPT_OUT, OPT_MARKER
 	};
 	static const struct option long_opts[] = {
 		{"brokers", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
 		{"rides", required_argument, NULL, 'n'},
 		{"stdin", no_argument, NULL, 's'},
+		{"marker", no_argument, NULL, OPT_MARKER},
 		{"seed", required_argument, NULL, OPT_SEED},
 		{"partitions", required_argument, NULL, OPT_PARTITIONS},
 		{"vendors", required_argument, NULL, OPT_VENDORS},
@@ -786,6 +1256,9 @@ main(int argc, char **argv)
 					usage(2);
 				}
 				break;
+			case OPT_MARKER:
+				opt.mode = MODE_MARKER;
+				break;
 			case OPT_UNESCAPE:
 				opt.unescape = true;
 				break;
@@ -818,6 +1291,17 @@ main(int argc, char **argv)
 	if (optind < argc || opt.brokers == NULL || opt.topic == NULL ||
 		opt.mode == MODE_NONE)
 		usage(2);
+	if (opt.mode == MODE_MARKER && opt.out_path != NULL)
+	{
+		fprintf(stderr, "sv_produce: --marker takes no --out "
+				"(a marker is not a message)\n");
+		usage(2);
+	}
+	if (opt.mode == MODE_MARKER && opt.partition < 0)
+	{
+		fprintf(stderr, "sv_produce: --marker wants a partition >= 0\n");
+		usage(2);
+	}
 	if (opt.partition == -1)
 		opt.partition = RD_KAFKA_PARTITION_UA;
 
@@ -850,6 +1334,18 @@ main(int argc, char **argv)
 				rd_kafka_err2str(rd_kafka_last_error()));
 		rd_kafka_destroy(rk);
 		return 1;
+	}
+
+	if (opt.mode == MODE_MARKER)
+	{
+		int64_t		offset;
+
+		ok = produce_marker(&opt, rk, rkt, &offset);
+		if (ok)
+			printf("marker at offset %" PRId64 "\n", offset);
+		rd_kafka_topic_destroy(rkt);
+		rd_kafka_destroy(rk);
+		return ok ? 0 : 1;
 	}
 
 	th.rate = opt.rate;
