@@ -3,7 +3,8 @@
 # Built with PGXS against Debian's postgresql-server-dev-15 and librdkafka-dev.
 #   make && make install      the extension
 #   make tools                the local broker, producer and parser test programs
-#   make installcheck         pg_regress on a private cluster (see test/run-tests)
+#   make installcheck         pg_regress on a private cluster (test/run-all.sh runs
+#                             every test, with its files under one work directory)
 
 EXTENSION = streamview
 DATA = sql/streamview--0.1.sql
@@ -27,8 +28,9 @@ SHLIB_LINK = -lrdkafka -lpthread
 REGRESS = setup config parse_message errors privileges catalog
 REGRESS_OPTS = --temp-instance=$(REGRESS_TMP) --temp-config=test/regress.conf \
 	--dbname=contrib_regression --outputdir=$(REGRESS_OUT)
-REGRESS_TMP ?= /tmp/streamview-regress/instance
-REGRESS_OUT ?= /tmp/streamview-regress
+# Output and the private cluster, per user (root and a sudo user can alternate)
+REGRESS_OUT ?= /tmp/streamview-regress-$(shell id -un)
+REGRESS_TMP ?= $(REGRESS_OUT)/instance
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -59,6 +61,8 @@ FUZZ_SECONDS ?= 10
 test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h src/parse.c src/parse.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c src/parse.c -lm
 
+# The corpus it grows and its findings (crash-*, ...); test/run-all.sh puts it
+# in its work directory.
 FUZZ_DIR ?= /tmp/streamview-fuzz-$(shell id -un)
 fuzz: test/fuzz/parse_fuzz
 	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)

@@ -1,17 +1,61 @@
 #!/usr/bin/env bash
 # Runs every streamview test on a fresh machine: set-up (packages, build,
-# install), the parser's unit tests, pg_regress + pgTAP on a private cluster,
-# then the end-to-end TAP tests against the local broker. PostgreSQL refuses
-# to run as root, so as root the clusters run as the postgres OS user.
+# install), the parser's unit tests, parser fuzzing, pg_regress + pgTAP on a
+# private cluster, then the end-to-end TAP tests against the local broker,
+# one file at a time (each file's name is printed as it starts). PostgreSQL
+# refuses to run as root, so as root the clusters run as the postgres OS
+# user.
+#
+# Everything the tests write (clusters, pg_regress and fuzzing output, TAP's
+# TESTDIR, the broker's files, temporary files: TMPDIR points there too) is
+# under one work directory, /tmp/streamview-test.XXXXXX, which is removed
+# when the run ends, whether the suites passed or failed. When a suite
+# failed, its logs are first copied to log/run-all-<date>-<time>/ in this
+# checkout (ignored by git), and the last line before the summary says so.
+#
+# Environment: FUZZ_SECONDS (default 10), PROVE_FLAGS (extra prove options
+# for the end-to-end tests, e.g. -v).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash test/setup.sh
 
 export PATH="/usr/lib/postgresql/15/bin:$PATH"
-top=$(pwd)
+checkout=$(pwd)
+top=$checkout
+passed=0
+failed=0
 work=$(mktemp -d /tmp/streamview-test.XXXXXX)
-trap '[ "${failed:-1}" -eq 0 ] && rm -rf "$work"' EXIT
-mkdir -p "$work/tap"
+
+# Keeps the logs of a run in the checkout if a suite failed (or the script
+# itself did, other than by Ctrl-C); then removes the work directory.
+finish()
+{
+	local status=$? keep
+	if { [ "$failed" -gt 0 ] || { [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; }; } &&
+		[ -d "$work" ]; then
+		keep="$checkout/log/run-all-$(date +%Y%m%d-%H%M%S)"
+		mkdir -p "$keep"
+		cp -r "$work/logs/." "$keep/" 2>/dev/null || true
+		if [ -d "$work/regress" ]; then
+			mkdir -p "$keep/regress"
+			cp -r "$work/regress/regression.diffs" "$work/regress/regression.out" \
+				"$work/regress/log" "$keep/regress/" 2>/dev/null || true
+		fi
+		[ -d "$work/tap/tmp_check/log" ] &&
+			cp -r "$work/tap/tmp_check/log" "$keep/tap" 2>/dev/null
+		# libFuzzer's findings: the inputs that crashed, leaked or hung
+		find "$work/fuzz" -maxdepth 1 -type f \
+			\( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' \
+			-o -name 'oom-*' -o -name 'slow-unit-*' \) \
+			-exec cp {} "$keep/" \; 2>/dev/null || true
+		echo "logs of this run kept in $keep"
+	fi
+	rm -rf "$work"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$work/logs" "$work/tap" "$work/tmp"
 chmod 755 "$work"
 if [ "$(id -u)" -eq 0 ]; then
 	# The clusters run as postgres, which may not read this checkout (say,
@@ -24,20 +68,23 @@ if [ "$(id -u)" -eq 0 ]; then
 else
 	as_pg() { "$@"; }
 fi
-passed=0
-failed=0
+# pg_regress's socket directory and TAP's short temporary directories go
+# to TMPDIR: keep them in the work directory as well.
+export TMPDIR="$work/tmp"
+
 # Records the outcome of one suite.
 suite() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
 echo "== parser unit tests"
-rc=0; prove -e '' test/parse_test || rc=1; suite $rc
+rc=0; prove -e '' test/parse_test 2>&1 | tee "$work/logs/parse_test.log" || rc=1; suite $rc
 
 echo "== parser fuzzing (libFuzzer + AddressSanitizer, ${FUZZ_SECONDS:-10} s)"
-if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"$work/fuzz.log" 2>&1; then
-	grep -E "^(Done|stat::number_of_executed_runs)" "$work/fuzz.log" || true
+if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_DIR="$work/fuzz" \
+	>"$work/logs/fuzz.log" 2>&1; then
+	grep -E "^(Done|stat::number_of_executed_runs)" "$work/logs/fuzz.log" || true
 	suite 0
 else
-	tail -40 "$work/fuzz.log"
+	tail -40 "$work/logs/fuzz.log"
 	suite 1
 fi
 
@@ -54,8 +101,41 @@ as_pg "$pgxs/test/regress/pg_regress" --inputdir="$top" \
 
 if ls test/t/*.pl >/dev/null 2>&1; then
 	echo "== end-to-end tests (local broker, private clusters)"
-	(cd "$top" && as_pg env TESTDIR="$work/tap" PG_REGRESS=/bin/true SV_TOOLS="$top/test/broker" \
-		prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} test/t/*.pl) && suite 0 || suite 1
+	e2e_start=$SECONDS
+	e2e_tests=0
+	e2e_failed=()
+	for t in test/t/*.pl; do
+		name=$(basename "$t" .pl)
+		out="$work/logs/$name.log"
+		# the name goes out before the file runs, so a long one is seen alive
+		printf '== %s ... ' "$t"
+		start=$SECONDS
+		rc=0
+		(cd "$top" && as_pg env TESTDIR="$work/tap" PG_REGRESS=/bin/true \
+			SV_TOOLS="$top/test/broker" \
+			prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} "$t") \
+			>"$out" 2>&1 || rc=$?
+		n=$(sed -n 's/^Files=1, Tests=\([0-9]*\),.*/\1/p' "$out")
+		e2e_tests=$((e2e_tests + ${n:-0}))
+		if [ "$rc" -eq 0 ]; then
+			echo "ok (${n:-?} tests, $((SECONDS - start)) s)"
+		else
+			echo "FAILED ($((SECONDS - start)) s)"
+			e2e_failed+=("$t")
+		fi
+		# a failure shows all prove said; a pass only what goes beyond its
+		# one-file summary (diagnostics, PROVE_FLAGS=-v output)
+		if [ "$rc" -ne 0 ]; then
+			cat "$out"
+		else
+			grep -v -E -e '^(All tests successful\.|Result: PASS)$' \
+				-e '^Files=1, Tests=' -e "^$t \.+ ok\$" "$out" || true
+		fi
+	done
+	nfiles=$(ls test/t/*.pl | wc -l)
+	echo "end-to-end: Files=$nfiles, Tests=$e2e_tests, $((SECONDS - e2e_start)) s;" \
+		"$((nfiles - ${#e2e_failed[@]})) passed, ${#e2e_failed[@]} failed${e2e_failed[*]:+ (${e2e_failed[*]})}"
+	[ "${#e2e_failed[@]}" -eq 0 ] && suite 0 || suite 1
 fi
 
 echo "suites: $passed passed, $failed failed"
