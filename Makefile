@@ -7,7 +7,7 @@
 #                             every test, with its files under one work directory)
 
 EXTENSION = streamview
-DATA = sql/streamview--0.1.sql
+DATA = sql/streamview--0.1.sql sql/streamview--0.1--0.2.sql
 MODULE_big = streamview
 OBJS = \
 	src/streamview.o \

@@ -2,7 +2,7 @@
 \set QUIET on
 \pset format unaligned
 \pset tuples_only on
-SELECT plan(44);
+SELECT plan(47);
 
 SELECT has_schema('streamview');
 SELECT has_table('streamview', 'streams', 'streams table');
@@ -68,5 +68,18 @@ SELECT table_privs_are('streamview', 'streams', 'sv_nobody', '{}'::text[]);
 SELECT ok(has_column_privilege('sv_nobody', 'streamview.streams', 'topic', 'SELECT'), 'PUBLIC reads streams.topic');
 SELECT ok(NOT has_column_privilege('sv_nobody', 'streamview.streams', 'options', 'SELECT'), 'PUBLIC does not read streams.options');
 DROP ROLE sv_nobody;
+
+-- stream_status (0.2): the error's time and what a starting stream waits for.
+SELECT columns_are('streamview', 'stream_status',
+  ARRAY['stream', 'state', 'pid', 'messages', 'batches', 'rejects', 'late', 'last_batch_at',
+        'last_batch_ms', 'last_error', 'last_error_at', 'detail', 'pids'],
+  'stream_status columns');
+SELECT col_type_is('streamview', 'stream_status', 'last_error_at', 'timestamp with time zone',
+  'last_error_at is timestamptz');
+-- Everything that holds user state is dumped.
+SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'streamview'$$,
+  ARRAY['streamview.streams', 'streamview.stream_columns', 'streamview.window_views',
+        'streamview.offsets', 'streamview.rejects', 'streamview.streams_id_seq'],
+  'pg_dump dumps the catalog, the rejects and the id sequence');
 
 SELECT * FROM finish();

@@ -71,6 +71,12 @@ SELECT sv_try($$SELECT streamview.alter_stream('nosuch', 'x:1')$$) AS alter_unkn
 SELECT sv_try($$SELECT streamview.alter_stream('rides', options => '{"group.id": "mine"}')$$) AS alter_owned_option;
 SELECT sv_try($$SELECT streamview.alter_stream('rides', brokers => '')$$) AS alter_empty_brokers;
 SELECT sv_try($$SELECT streamview.parse_message('nosuch', '1')$$) AS parse_unknown_stream;
+-- The results table says which stream and view maintain it.
+SELECT obj_description('w'::regclass, 'pg_class') AS results_table_comment;
 SELECT streamview.drop_window_view('w');
 SELECT streamview.drop_stream('rides');
 SELECT count(*) FROM streamview.streams;
+-- Errors in the column list point into it (LINE and QUERY are the list).
+SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int, b nosuchtype');
+SELECT streamview.create_stream('s1', 'localhost:9092', 't', E'a int,\n b int c');
+SELECT streamview.create_stream('s1', 'localhost:9092', 't', 'a int, b varchar(0)');

@@ -225,6 +225,29 @@ sv_catalog_running_streams(void)
 	return streams;
 }
 
+/*
+ * A summary of the catalog's rows (count and newest xmin of each table) and
+ * of the COPY commands running in this database: while a restore loads the
+ * catalog or results tables, it changes from one look to the next. The
+ * launcher resumes a restored stream only once it stays the same.
+ */
+char *
+sv_catalog_fingerprint(void)
+{
+	SvRows	   *rows;
+
+	rows = sv_catalog_exec("SELECT concat_ws('/', "
+						   "(SELECT count(*) || ':' || max(xmin::text) FROM streamview.streams), "
+						   "(SELECT count(*) || ':' || max(xmin::text) FROM streamview.stream_columns), "
+						   "(SELECT count(*) || ':' || max(xmin::text) FROM streamview.window_views), "
+						   "(SELECT count(*) || ':' || max(xmin::text) FROM streamview.offsets), "
+						   "(SELECT count(*) FROM pg_catalog.pg_stat_progress_copy "
+						   " WHERE datid = (SELECT oid FROM pg_catalog.pg_database "
+						   "                WHERE datname = pg_catalog.current_database())))",
+						   0, NULL, NULL, NULL, true);
+	return sv_text(rows, 0, 0);
+}
+
 /* Inserts a new stream and its columns; a duplicate name is an error. */
 void
 sv_catalog_insert_stream(const SvStream *s)

@@ -69,6 +69,7 @@ typedef struct SvOffset
 extern SvStream *sv_catalog_get_stream(const char *name, bool missing_ok);
 extern SvStream *sv_catalog_get_stream_by_id(int id);
 extern List *sv_catalog_running_streams(void);
+extern char *sv_catalog_fingerprint(void);
 extern void sv_catalog_insert_stream(const SvStream *stream);
 extern void sv_catalog_update_connection(const char *name, const char *brokers,
 										 Jsonb *options);

@@ -175,11 +175,14 @@ streamview_drop_stream(PG_FUNCTION_ARGS)
 				 errhint("Drop them first with streamview.drop_window_view().")));
 	}
 	sv_catalog_delete_stream(name);
-	sv_launcher_stop_stream(s->id, true);
+	(void) sv_launcher_stop_stream(s->id);
 	PG_RETURN_VOID();
 }
 
-/* start(name): marks the stream running and waits for its worker. */
+/*
+ * start(name): marks the stream running and waits for its worker. Starting
+ * a running stream does nothing but say so.
+ */
 Datum
 streamview_start(PG_FUNCTION_ARGS)
 {
@@ -188,11 +191,16 @@ streamview_start(PG_FUNCTION_ARGS)
 
 	sv_catalog_check_owner(s);
 	sv_catalog_set_running(name, true);
-	sv_launcher_start_stream(s->id, name, s->parallelism);
+	if (sv_launcher_start_stream(s->id, name, s->parallelism) && s->running)
+		ereport(NOTICE,
+				(errmsg("stream \"%s\" is already running", name)));
 	PG_RETURN_VOID();
 }
 
-/* stop(name): marks the stream stopped and waits for its worker to exit. */
+/*
+ * stop(name): marks the stream stopped and waits for its worker to exit.
+ * Stopping a stopped stream does nothing but say so.
+ */
 Datum
 streamview_stop(PG_FUNCTION_ARGS)
 {
@@ -201,7 +209,9 @@ streamview_stop(PG_FUNCTION_ARGS)
 
 	sv_catalog_check_owner(s);
 	sv_catalog_set_running(name, false);
-	sv_launcher_stop_stream(s->id, false);
+	if (!sv_launcher_stop_stream(s->id) && !s->running)
+		ereport(NOTICE,
+				(errmsg("stream \"%s\" is not running", name)));
 	PG_RETURN_VOID();
 }
 
@@ -332,6 +342,24 @@ sv_check_windows(int64 size, int64 slide)
 }
 
 /*
+ * Gives a new results table (SPI connected) the comment the upgrade script
+ * gives existing ones, naming the view and the stream that maintain it
+ * (shown by \d+).
+ */
+static void
+sv_comment_results_table(const char *qualified, const char *relname,
+						 const char *stream)
+{
+	char	   *comment = psprintf("streamview: results of window view %s on stream %s",
+								   quote_identifier(relname), quote_identifier(stream));
+	char	   *sql = psprintf("COMMENT ON TABLE %s IS %s", qualified,
+							   quote_literal_cstr(comment));
+
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not run: %s", sql);
+}
+
+/*
  * Creates the results table, as the calling role: window_start,
  * window_end, the group_by columns with their stream types, count; primary
  * key (window_start, group_by...). Returns its OID.
@@ -369,6 +397,8 @@ sv_create_results_table(const char *name, const SvStream *s, const SvView *v,
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "could not create results table: %s", sql.data);
+	sv_comment_results_table(quote_qualified_identifier(get_namespace_name(nsp), rv->relname),
+							 rv->relname, s->name);
 	SPI_finish();
 	CommandCounterIncrement();
 	relid = get_relname_relid(rv->relname, nsp);
@@ -431,7 +461,7 @@ streamview_drop_window_view(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid))));
 	sv_catalog_delete_view(relid);
-	sv_window_forget_view(relid);	/* a cache: evicting early is harmless */
+	sv_window_drop_view(relid);	/* a cache: evicting early is harmless */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
@@ -552,7 +582,11 @@ streamview_live_counts(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* The workers' progress per stream, for the stream_status view. */
+/*
+ * The workers' progress per stream, for the stream_status view. Under 0.1's
+ * declaration (before ALTER EXTENSION UPDATE) the last two columns are not
+ * asked for: the tuple store takes the declared columns only.
+ */
 Datum
 streamview_stream_status(PG_FUNCTION_ARGS)
 {
@@ -564,8 +598,8 @@ streamview_stream_status(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		SvStreamStatus *st = &snap[i].status;
-		Datum		values[11];
-		bool		nulls[11] = {0};
+		Datum		values[13];
+		bool		nulls[13] = {0};
 
 		values[0] = Int32GetDatum(snap[i].stream_id);
 		values[1] = Int32GetDatum(snap[i].worker_index);
@@ -582,6 +616,11 @@ streamview_stream_status(PG_FUNCTION_ARGS)
 		nulls[9] = st->batches == 0;
 		values[10] = CStringGetTextDatum(st->last_error);
 		nulls[10] = st->last_error[0] == '\0';
+		values[11] = TimestampTzGetDatum(st->last_error_at);
+		nulls[11] = st->last_error_at == 0;
+		values[12] = CStringGetTextDatum(st->detail);
+		nulls[12] = st->detail[0] == '\0' || st->state == SV_STATE_RUNNING ||
+			st->state == SV_STATE_STOPPED;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -445,6 +445,41 @@ sv_kafka_cached_high(SvKafka *kafka, int32 partition, int64 *high)
 	return true;
 }
 
+/*
+ * Moves next[p] of each partition in [0, nparts) with next[p] >= 0 to the
+ * consumer's position where that is ahead: the offset after the last
+ * record librdkafka handed us, which counts records never delivered, such
+ * as the control records that end transactions. A position is taken only
+ * up to the partition's cached high watermark (a position left over from
+ * before a reassignment past a truncated log never moves us), and
+ * librdkafka's sentinels (negative) never are.
+ */
+void
+sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts)
+{
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(nparts);
+
+	for (int p = 0; p < nparts; p++)
+	{
+		if (next[p] >= 0)
+			rd_kafka_topic_partition_list_add(parts, kafka->topic, p);
+	}
+	if (parts->cnt > 0 &&
+		rd_kafka_position(kafka->rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR)
+	{
+		for (int i = 0; i < parts->cnt; i++)
+		{
+			rd_kafka_topic_partition_t *tp = &parts->elems[i];
+			int64		high;
+
+			if (tp->err == RD_KAFKA_RESP_ERR_NO_ERROR && tp->offset > next[tp->partition] &&
+				sv_kafka_cached_high(kafka, tp->partition, &high) && tp->offset <= high)
+				next[tp->partition] = tp->offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+}
+
 /* Assigns the stream's partitions at the given next offsets (SvOffset List). */
 void
 sv_kafka_assign(SvKafka *kafka, List *offsets)

@@ -43,6 +43,7 @@ extern bool sv_kafka_watermarks(SvKafka *kafka, int32 partition, int timeout_ms,
 								int64 *low, int64 *high, char *errbuf,
 								size_t errlen);
 extern bool sv_kafka_cached_high(SvKafka *kafka, int32 partition, int64 *high);
+extern void sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts);
 extern void sv_kafka_assign(SvKafka *kafka, List *offsets);
 extern void sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch);
 extern void sv_kafka_release(SvFetch *fetch);

@@ -32,11 +32,16 @@
 #include "catalog.h"
 #include "launcher.h"
 #include "streamview.h"
+#include "window.h"
 
 /* How long start(), stop() and drop_stream() wait for the launcher. */
 #define SV_WAIT_MS 10000
 /* How long the launcher waits before restarting a worker that exited. */
 #define SV_RESTART_DELAY_MS 1000
+/* How often the launcher looks in the catalog for running streams it lacks. */
+#define SV_RESCAN_MS 2000
+/* How long a worker asked to stop may take before it is terminated. */
+#define SV_STOP_GRACE_MS 3000
 
 /* One stream that should run, or whose worker is still stopping. */
 typedef struct SvSlot
@@ -46,8 +51,11 @@ typedef struct SvSlot
 	bool		want_running;
 	bool		start_failed;	/* no background worker slot was free */
 	uint32		generation;		/* bumped when the stream's config changes */
+	pid_t		held_by;		/* a backend whose open transaction set the wish */
+	TimestampTz stop_asked_at;	/* when the wish became false; 0: running */
 	pid_t		worker_pid;
 	Latch	   *worker_latch;
+	char		stream_name[NAMEDATALEN];	/* for process titles and logs */
 	slock_t		mutex;			/* protects status */
 	SvStreamStatus status;
 } SvSlot;
@@ -72,6 +80,7 @@ typedef struct SvPendingWish
 
 static List *sv_pending = NIL;
 static List *sv_changed = NIL;	/* streams whose config this transaction changed */
+static bool sv_dropping = false;	/* this transaction drops the extension */
 static bool sv_xact_callback_registered = false;
 
 static void sv_notify_changed(int stream_id);
@@ -147,7 +156,10 @@ sv_find_slot(int stream_id, int worker_index, bool allocate)
 	sv_shared->slots[free_slot].worker_index = worker_index;
 	sv_shared->slots[free_slot].want_running = false;
 	sv_shared->slots[free_slot].start_failed = false;
+	sv_shared->slots[free_slot].held_by = 0;
+	sv_shared->slots[free_slot].stop_asked_at = 0;
 	sv_shared->slots[free_slot].worker_pid = 0;
+	sv_shared->slots[free_slot].stream_name[0] = '\0';
 	memset(&sv_shared->slots[free_slot].status, 0, sizeof(SvStreamStatus));
 	for (int p = 0; p < SV_MAX_STATUS_PARTITIONS; p++)
 		sv_shared->slots[free_slot].status.high_watermark[p] = -1;
@@ -161,38 +173,66 @@ sv_wake_launcher(void)
 		SetLatch(sv_shared->launcher_latch);
 }
 
-/* Undoes this transaction's wishes if it aborts, so they follow the catalog. */
+/*
+ * Ends this transaction's hold on the slots whose wishes it set; on abort,
+ * first puts the wishes back, so they follow the catalog. Commit callbacks
+ * run once the commit is visible, so the launcher, which does not free a
+ * held slot nor resume a stream that has one, never acts on a catalog row
+ * that the transaction is still changing.
+ */
+static void
+sv_release_wishes(bool abort)
+{
+	ListCell   *lc;
+
+	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	foreach(lc, sv_pending)
+	{
+		SvPendingWish *w = lfirst(lc);
+		int			slot = sv_find_slot(w->stream_id, w->worker_index, abort && w->previous);
+		SvSlot	   *s;
+
+		if (slot < 0)
+			continue;
+		s = &sv_shared->slots[slot];
+		if (abort && s->want_running != w->previous)
+		{
+			s->want_running = w->previous;
+			s->stop_asked_at = w->previous ? 0 : GetCurrentTimestamp();
+		}
+		if (s->held_by == MyProcPid)
+			s->held_by = 0;
+	}
+	LWLockRelease(sv_shared->lock);
+	sv_wake_launcher();
+}
+
+/*
+ * At the end of a transaction: releases (on abort, undoes) its wishes; on
+ * commit, tells changed streams' workers to reload, and after DROP
+ * EXTENSION forgets every window held in shared memory.
+ */
 static void
 sv_launcher_xact_callback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
 
-	if (event == XACT_EVENT_ABORT && sv_shared != NULL)
-	{
-		LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-		foreach(lc, sv_pending)
-		{
-			SvPendingWish *w = lfirst(lc);
-			int			slot = sv_find_slot(w->stream_id, w->worker_index, w->previous);
-
-			if (slot >= 0)
-				sv_shared->slots[slot].want_running = w->previous;
-		}
-		LWLockRelease(sv_shared->lock);
-		sv_wake_launcher();
-	}
+	if (event != XACT_EVENT_ABORT && event != XACT_EVENT_COMMIT)
+		return;
+	if (sv_shared != NULL && sv_pending != NIL)
+		sv_release_wishes(event == XACT_EVENT_ABORT);
 	if (event == XACT_EVENT_COMMIT && sv_shared != NULL)
 	{
 		foreach(lc, sv_changed)
 			sv_notify_changed(lfirst_int(lc));
+		if (sv_dropping)
+			sv_window_forget_all();
 	}
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT)
-	{
-		list_free_deep(sv_pending);
-		sv_pending = NIL;
-		list_free(sv_changed);
-		sv_changed = NIL;
-	}
+	list_free_deep(sv_pending);
+	sv_pending = NIL;
+	list_free(sv_changed);
+	sv_changed = NIL;
+	sv_dropping = false;
 }
 
 /* Registers the transaction callback once per backend. */
@@ -206,11 +246,16 @@ sv_register_xact_callback(void)
 	}
 }
 
-/* Sets one worker's wish (lock held), remembering the old one for abort. */
+/*
+ * Sets one worker's wish (lock held), remembering the old one for abort, and
+ * holds the slot until this transaction ends. A worker asked to stop is
+ * woken to leave by itself after its batch.
+ */
 static int
-sv_set_wish(int stream_id, int worker_index, bool running)
+sv_set_wish(int stream_id, int worker_index, bool running, const char *name)
 {
 	int			slot = sv_find_slot(stream_id, worker_index, running);
+	SvSlot	   *s;
 	MemoryContext old;
 	SvPendingWish *w;
 
@@ -230,12 +275,20 @@ sv_set_wish(int stream_id, int worker_index, bool running)
 	w = palloc(sizeof(SvPendingWish));
 	w->stream_id = stream_id;
 	w->worker_index = worker_index;
-	w->previous = sv_shared->slots[slot].want_running;
+	s = &sv_shared->slots[slot];
+	w->previous = s->want_running;
 	sv_pending = lappend(sv_pending, w);
 	MemoryContextSwitchTo(old);
 
-	sv_shared->slots[slot].want_running = running;
-	sv_shared->slots[slot].start_failed = false;
+	if (running != s->want_running)
+		s->stop_asked_at = running ? 0 : GetCurrentTimestamp();
+	s->want_running = running;
+	s->start_failed = false;
+	s->held_by = MyProcPid;
+	if (name)
+		strlcpy(s->stream_name, name, NAMEDATALEN);
+	if (!running && s->worker_latch)
+		SetLatch(s->worker_latch);
 	return slot;
 }
 
@@ -278,20 +331,27 @@ sv_workers_up(int *slots, int n, bool *failed)
 
 /*
  * Asks the launcher to run a stream's workers and waits until they are up.
- * Fails with 53400 when no background worker slot is free.
+ * Fails with 53400 when no background worker slot is free. Returns whether
+ * every worker was already wanted running.
  */
-void
+bool
 sv_launcher_start_stream(int stream_id, const char *name, int nworkers)
 {
 	int		   *slots = palloc(sizeof(int) * nworkers);
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   SV_WAIT_MS);
 	bool		failed = false;
+	bool		was_running = true;
 
 	sv_require_shared();
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < nworkers; i++)
-		slots[i] = sv_set_wish(stream_id, i, true);
+	{
+		int			slot = sv_find_slot(stream_id, i, false);
+
+		was_running &= slot >= 0 && sv_shared->slots[slot].want_running;
+		slots[i] = sv_set_wish(stream_id, i, true, name);
+	}
 	LWLockRelease(sv_shared->lock);
 	sv_wake_launcher();
 
@@ -312,9 +372,13 @@ sv_launcher_start_stream(int stream_id, const char *name, int nworkers)
 							 sv_database)));
 		sv_wait_a_moment();
 	}
+	return was_running;
 }
 
-/* Whether any worker of the stream is still running (lock not held). */
+/*
+ * A worker of the stream (of any stream for 0) still running, or 0 (lock
+ * not held).
+ */
 static pid_t
 sv_any_worker(int stream_id)
 {
@@ -323,27 +387,37 @@ sv_any_worker(int stream_id)
 	LWLockAcquire(sv_shared->lock, LW_SHARED);
 	for (int i = 0; i < sv_max_streams && pid == 0; i++)
 	{
-		if (sv_shared->slots[i].stream_id == stream_id)
+		if (sv_shared->slots[i].stream_id != 0 &&
+			(stream_id == 0 || sv_shared->slots[i].stream_id == stream_id))
 			pid = sv_shared->slots[i].worker_pid;
 	}
 	LWLockRelease(sv_shared->lock);
 	return pid;
 }
 
-/* Asks the launcher to stop a stream's workers and waits until they are gone. */
-void
-sv_launcher_stop_stream(int stream_id, bool dropped)
+/*
+ * Asks the launcher to stop the workers of one stream (or, with stream_id
+ * 0, of every stream) and waits until they are gone. Returns whether any
+ * worker was wanted running.
+ */
+static bool
+sv_stop_and_wait(int stream_id)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   SV_WAIT_MS);
 	pid_t		pid;
+	bool		any = false;
 
 	sv_require_shared();
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < sv_max_streams; i++)
 	{
-		if (sv_shared->slots[i].stream_id == stream_id)
-			(void) sv_set_wish(stream_id, sv_shared->slots[i].worker_index, false);
+		SvSlot	   *s = &sv_shared->slots[i];
+
+		if (s->stream_id == 0 || (stream_id != 0 && s->stream_id != stream_id))
+			continue;
+		any |= s->want_running;
+		(void) sv_set_wish(s->stream_id, s->worker_index, false, NULL);
 	}
 	LWLockRelease(sv_shared->lock);
 	sv_wake_launcher();
@@ -352,10 +426,36 @@ sv_launcher_stop_stream(int stream_id, bool dropped)
 		if (GetCurrentTimestamp() > deadline)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
-					 errmsg("the worker of the stream did not stop in time"),
+					 errmsg("a stream worker did not stop in time"),
 					 errdetail("Its process ID is %d.", (int) pid)));
 		sv_wait_a_moment();
 	}
+	return any;
+}
+
+/*
+ * Asks the launcher to stop a stream's workers and waits until they are
+ * gone. Returns whether the stream was running.
+ */
+bool
+sv_launcher_stop_stream(int stream_id)
+{
+	return sv_stop_and_wait(stream_id);
+}
+
+/*
+ * Before DROP EXTENSION: stops every stream's worker and waits until all
+ * are gone, so none fails on the dropped catalog. If the drop aborts, the
+ * streams run again; if it commits, shared memory forgets every window.
+ */
+void
+sv_launcher_stop_all(void)
+{
+	if (sv_shared == NULL)
+		return;
+	(void) sv_stop_and_wait(0);
+	sv_register_xact_callback();
+	sv_dropping = true;
 }
 
 /* Tells a running stream's workers to reload their configuration at commit. */
@@ -492,20 +592,62 @@ sv_launcher_generation(int slot)
 	return gen;
 }
 
-/* Records the worker's state and, if given, its last error. */
+/*
+ * Records the worker's state and, if given, its error (and when it
+ * happened). A running worker waits for nothing: its detail is cleared.
+ */
 void
 sv_launcher_set_state(int slot, SvStreamState state, const char *error)
 {
 	SvSlot	   *s = &sv_shared->slots[slot];
+	TimestampTz now = error ? GetCurrentTimestamp() : 0;
 
 	SpinLockAcquire(&s->mutex);
 	s->status.state = state;
 	if (error)
+	{
 		strlcpy(s->status.last_error, error, SV_ERROR_LEN);
+		s->status.last_error_at = now;
+	}
+	if (state == SV_STATE_RUNNING)
+		s->status.detail[0] = '\0';
 	SpinLockRelease(&s->mutex);
 }
 
-/* Adds one committed batch to the stream's counters. */
+/*
+ * Clears the worker's error: it is working again (last_error_at keeps when
+ * the error happened).
+ */
+void
+sv_launcher_clear_error(int slot)
+{
+	SvSlot	   *s = &sv_shared->slots[slot];
+
+	SpinLockAcquire(&s->mutex);
+	s->status.last_error[0] = '\0';
+	SpinLockRelease(&s->mutex);
+}
+
+/* Records what the worker is doing or waiting for, while not running. */
+void
+sv_launcher_set_detail(int slot, const char *fmt,...)
+{
+	SvSlot	   *s = &sv_shared->slots[slot];
+	char		buf[SV_ERROR_LEN];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	SpinLockAcquire(&s->mutex);
+	strlcpy(s->status.detail, buf, SV_ERROR_LEN);
+	SpinLockRelease(&s->mutex);
+}
+
+/*
+ * Adds one committed batch to the stream's counters. A batch that commits
+ * ends the error the worker had: last_error is cleared.
+ */
 void
 sv_launcher_report_batch(int slot, int64 messages, int64 rejects, int64 late,
 						 double ms)
@@ -514,6 +656,7 @@ sv_launcher_report_batch(int slot, int64 messages, int64 rejects, int64 late,
 	TimestampTz now = GetCurrentTimestamp();
 
 	SpinLockAcquire(&s->mutex);
+	s->status.last_error[0] = '\0';
 	s->status.messages += messages;
 	s->status.rejects += rejects;
 	s->status.late += late;
@@ -538,50 +681,119 @@ sv_launcher_report_watermark(int slot, int32 partition, int64 high)
 	SpinLockRelease(&s->mutex);
 }
 
+/* What the previous look at the catalog saw (sv_launcher_load_catalog). */
+static char *sv_prev_fingerprint = NULL;
+static List *sv_prev_candidates = NIL;	/* stream ids running without a slot */
+
 /*
- * Sets the wish of every stream the catalog says is running: after a crash
- * or restart, shared memory is new and this is how streams resume.
+ * Whether a running stream without a slot may be resumed now: at the
+ * launcher's start always (after a crash or restart, shared memory is new);
+ * otherwise (a catalog restored by pg_restore) once the previous look saw
+ * it too and the catalog's fingerprint has not changed since, so that a
+ * stream never starts while a restore is still loading its columns, views,
+ * offsets or results. Records what this look saw for the next one.
+ */
+static bool
+sv_may_resume(bool at_start, const char *fingerprint, int stream_id,
+			  List **candidates)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	*candidates = list_append_unique_int(*candidates, stream_id);
+	MemoryContextSwitchTo(old);
+	return at_start ||
+		(sv_prev_fingerprint != NULL && fingerprint != NULL &&
+		 strcmp(sv_prev_fingerprint, fingerprint) == 0 &&
+		 list_member_int(sv_prev_candidates, stream_id));
+}
+
+/* Remembers this look at the catalog for the next one. */
+static void
+sv_remember_look(const char *fingerprint, List *candidates)
+{
+	if (sv_prev_fingerprint)
+		pfree(sv_prev_fingerprint);
+	sv_prev_fingerprint = fingerprint ?
+		MemoryContextStrdup(TopMemoryContext, fingerprint) : NULL;
+	list_free(sv_prev_candidates);
+	sv_prev_candidates = candidates;
+}
+
+/*
+ * Sets the wish of every worker of every stream the catalog says is running
+ * that has no slot yet: after a crash or restart (shared memory is new),
+ * and after a restore of the catalog (pg_restore), this is how streams
+ * resume. A stream whose slot is held by an open transaction (start, stop,
+ * drop) has a slot, so the catalog's old state never overrides it.
  */
 static void
-sv_launcher_load_catalog(void)
+sv_launcher_load_catalog(bool at_start)
 {
-	List	   *ids = NIL;
+	List	   *streams = NIL;
+	List	   *candidates = NIL;
+	char	   *fingerprint = NULL;
 	ListCell   *lc;
+	int			resumed = 0;
+	int			missing = 0;
+	static bool warned = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("streamview", true)))
-		ids = sv_catalog_running_streams();
+	{
+		streams = sv_catalog_running_streams();
+		fingerprint = sv_catalog_fingerprint();
+	}
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-	foreach(lc, ids)
+	foreach(lc, streams)
 	{
 		SvStream   *stream = lfirst(lc);
+		bool		any = false;
 
 		for (int i = 0; i < stream->parallelism; i++)
 		{
-			int			slot = sv_find_slot(stream->id, i, true);
+			int			slot;
 
-			if (slot >= 0)
-				sv_shared->slots[slot].want_running = true;
-			else
-				ereport(WARNING,
-						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-						 errmsg("too many stream workers to resume them all"),
-						 errhint("Raise streamview.max_streams.")));
+			if (sv_find_slot(stream->id, i, false) >= 0 ||
+				!sv_may_resume(at_start, fingerprint, stream->id, &candidates))
+				continue;
+			slot = sv_find_slot(stream->id, i, true);
+			if (slot < 0)
+			{
+				missing++;
+				continue;
+			}
+			sv_shared->slots[slot].want_running = true;
+			strlcpy(sv_shared->slots[slot].stream_name, stream->name, NAMEDATALEN);
+			any = true;
 		}
+		resumed += any;
 	}
 	LWLockRelease(sv_shared->lock);
+	sv_remember_look(fingerprint, candidates);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	if (ids != NIL)
+	pgstat_report_stat(false);
+	if (missing > 0 && !warned)
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many stream workers to resume them all"),
+				 errdetail("%d worker(s) of running streams have no slot.", missing),
+				 errhint("Raise streamview.max_streams (currently %d) and restart the server.",
+						 sv_max_streams)));
+	warned |= missing > 0;
+	if (resumed > 0)
+	{
 		ereport(LOG,
-				(errmsg("streamview launcher resuming %d stream(s)", list_length(ids))));
+				(errmsg("streamview launcher resuming %d stream(s)", resumed)));
+		sv_wake_launcher();
+	}
 }
 
 /* Registers a dynamic worker for the stream in a slot; false if none free. */
 static bool
-sv_launcher_start_worker(int stream_id, int worker_index,
+sv_launcher_start_worker(int stream_id, int worker_index, const char *name,
 						 BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker bgw = {0};
@@ -591,8 +803,8 @@ sv_launcher_start_worker(int stream_id, int worker_index,
 	bgw.bgw_restart_time = BGW_NEVER_RESTART;
 	snprintf(bgw.bgw_library_name, BGW_MAXLEN, "streamview");
 	snprintf(bgw.bgw_function_name, BGW_MAXLEN, "sv_worker_main");
-	snprintf(bgw.bgw_name, BGW_MAXLEN, "streamview worker %d of stream %d",
-			 worker_index, stream_id);
+	snprintf(bgw.bgw_name, BGW_MAXLEN, "streamview worker %d of stream \"%s\"",
+			 worker_index, name);
 	memcpy(bgw.bgw_extra, &worker_index, sizeof(int));
 	snprintf(bgw.bgw_type, BGW_MAXLEN, "streamview worker");
 	bgw.bgw_main_arg = Int32GetDatum(stream_id);
@@ -602,8 +814,10 @@ sv_launcher_start_worker(int stream_id, int worker_index,
 
 /*
  * Brings every slot's worker in line with its wish: starts missing workers
- * (after a short delay for one that just exited), stops unwanted ones, and
- * frees slots whose stream is stopped and whose worker is gone.
+ * (after a short delay for one that just exited), lets unwanted ones leave
+ * by themselves after their batch (terminating those that take longer than
+ * SV_STOP_GRACE_MS), and frees slots whose stream is stopped, whose worker
+ * is gone and that no open transaction holds.
  */
 static void
 sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
@@ -632,7 +846,8 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 		if (s->stream_id != 0 && s->want_running && handles[i] == NULL &&
 			now >= not_before[i])
 		{
-			if (!sv_launcher_start_worker(s->stream_id, s->worker_index, &handles[i]))
+			if (!sv_launcher_start_worker(s->stream_id, s->worker_index,
+										  s->stream_name, &handles[i]))
 			{
 				handles[i] = NULL;
 				s->start_failed = true;
@@ -640,9 +855,14 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 			}
 		}
 		else if (s->stream_id != 0 && !s->want_running && handles[i] != NULL)
-			TerminateBackgroundWorker(handles[i]);
+		{
+			if (s->worker_latch)
+				SetLatch(s->worker_latch);
+			if (TimestampDifferenceExceeds(s->stop_asked_at, now, SV_STOP_GRACE_MS))
+				TerminateBackgroundWorker(handles[i]);
+		}
 		else if (s->stream_id != 0 && !s->want_running && handles[i] == NULL &&
-				 s->worker_pid == 0)
+				 s->worker_pid == 0 && s->held_by == 0)
 		{
 			s->stream_id = 0;
 			not_before[i] = 0;	/* the next stream in this slot starts at once */
@@ -652,7 +872,8 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 }
 
 /*
- * The launcher's main loop: resume streams from the catalog, then keep the
+ * The launcher's main loop: resume streams from the catalog (at start and
+ * every SV_RESCAN_MS, for catalogs restored by pg_restore), then keep the
  * workers in line with the wishes, waking on its latch (set by start(),
  * stop() and exiting workers) or once a second.
  */
@@ -661,6 +882,7 @@ sv_launcher_main(Datum arg)
 {
 	BackgroundWorkerHandle **handles;
 	TimestampTz *not_before;
+	TimestampTz rescanned;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -676,7 +898,8 @@ sv_launcher_main(Datum arg)
 	sv_shared->launcher_latch = MyLatch;
 	LWLockRelease(sv_shared->lock);
 
-	sv_launcher_load_catalog();
+	sv_launcher_load_catalog(true);
+	rescanned = GetCurrentTimestamp();
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
@@ -684,6 +907,11 @@ sv_launcher_main(Datum arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (TimestampDifferenceExceeds(rescanned, GetCurrentTimestamp(), SV_RESCAN_MS))
+		{
+			sv_launcher_load_catalog(false);
+			rescanned = GetCurrentTimestamp();
 		}
 		sv_launcher_reconcile(handles, not_before);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

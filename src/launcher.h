@@ -40,7 +40,9 @@ typedef struct SvStreamStatus
 	int64		late;
 	TimestampTz last_batch_at;
 	double		last_batch_ms;
-	char		last_error[SV_ERROR_LEN];
+	char		last_error[SV_ERROR_LEN];	/* '': not failing now */
+	TimestampTz last_error_at;	/* when last_error was last set; 0: never */
+	char		detail[SV_ERROR_LEN];	/* what a worker not running waits for */
 	int			npartitions;
 	int64		high_watermark[SV_MAX_STATUS_PARTITIONS];	/* -1: unknown */
 } SvStreamStatus;
@@ -60,9 +62,10 @@ extern void sv_launcher_shmem_startup(void);
 extern PGDLLEXPORT void sv_launcher_main(Datum arg);
 
 /* For the SQL functions (backends). */
-extern void sv_launcher_start_stream(int stream_id, const char *name,
+extern bool sv_launcher_start_stream(int stream_id, const char *name,
 									 int nworkers);
-extern void sv_launcher_stop_stream(int stream_id, bool dropped);
+extern bool sv_launcher_stop_stream(int stream_id);
+extern void sv_launcher_stop_all(void);
 extern void sv_launcher_stream_changed(int stream_id);
 extern SvSlotSnapshot *sv_launcher_snapshot(int *nslots);
 
@@ -72,6 +75,8 @@ extern bool sv_launcher_should_run(int slot);
 extern uint32 sv_launcher_generation(int slot);
 extern void sv_launcher_set_state(int slot, SvStreamState state,
 								  const char *error);
+extern void sv_launcher_clear_error(int slot);
+extern void sv_launcher_set_detail(int slot, const char *fmt,...) pg_attribute_printf(2, 3);
 extern void sv_launcher_report_batch(int slot, int64 messages, int64 rejects,
 									 int64 late, double ms);
 extern void sv_launcher_report_watermark(int slot, int32 partition,

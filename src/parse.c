@@ -87,7 +87,7 @@
 #define NUMERIC_MAX_INT_DIGITS INT64_C(131072)	/* (NUMERIC_WEIGHT_MAX+1)*4 */
 #define NUMERIC_MAX_DSCALE INT64_C(16383)	/* NUMERIC_DSCALE_MAX */
 
-/* longest float text we copy to the stack for strtod() */
+/* longest float text we copy to the stack for strtod(); longer: the heap */
 #define FLOAT_BUF_LEN	128
 
 /* longest run of fraction-of-second digits we accept (see parse_fraction) */
@@ -925,32 +925,15 @@ parse_float_plain(const char *s, size_t len, bool is_float4, double *out)
 }
 
 /*
- * Parses a float4 or float8 field.  Same accepted forms and range rules as
- * PostgreSQL's float4in/float8in: a result that overflows to infinity or
- * underflows to zero from a non-zero input is out of range; denormals are
- * kept.  float4 uses strtof() directly, as float4in does, so there is no
- * double rounding.
- *
- * Stricter than PostgreSQL: only plain decimal syntax (no hex floats, no
- * "nan(...)"), and at most FLOAT_BUF_LEN - 1 characters after trimming.
+ * The general float path: strtof/strtod (as float4in/float8in use) on a
+ * NUL-terminated copy of the field in buf, which has room for len + 1.
  */
 static ParseStatus
-parse_float(const char *s, size_t len, bool is_float4, double *out)
+parse_float_strtod(const char *s, size_t len, bool is_float4, char *buf,
+				   double *out)
 {
-	DecimalText d;
-	char		buf[FLOAT_BUF_LEN];
 	char	   *end;
 
-	if (len == 0)
-		return PS_SYNTAX;
-	if (sv_likely(parse_float_plain(s, len, is_float4, out)))
-		return PS_OK;
-	if (!scan_decimal(s, len, &d))
-		return float_special(s, len, out) ? PS_OK : PS_SYNTAX;
-	if (decimal_fast_path(&d, is_float4, out))
-		return PS_OK;
-	if (len >= FLOAT_BUF_LEN)
-		return PS_SYNTAX;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	errno = 0;
@@ -973,6 +956,46 @@ parse_float(const char *s, size_t len, bool is_float4, double *out)
 	if (end != buf + len)
 		return PS_SYNTAX;		/* cannot happen after scan_decimal */
 	return PS_OK;
+}
+
+/*
+ * Parses a float4 or float8 field.  Same accepted forms and range rules as
+ * PostgreSQL's float4in/float8in: a result that overflows to infinity or
+ * underflows to zero from a non-zero input is out of range; denormals are
+ * kept.  float4 uses strtof() directly, as float4in does, so there is no
+ * double rounding.
+ *
+ * Stricter than PostgreSQL: only plain decimal syntax (no hex floats, no
+ * "nan(...)"), and at most FLOAT_BUF_LEN - 1 characters after trimming.
+ */
+static ParseStatus
+parse_float(const char *s, size_t len, bool is_float4, double *out)
+{
+	DecimalText d;
+	char		buf[FLOAT_BUF_LEN];
+
+	if (len == 0)
+		return PS_SYNTAX;
+	if (sv_likely(parse_float_plain(s, len, is_float4, out)))
+		return PS_OK;
+	if (!scan_decimal(s, len, &d))
+		return float_special(s, len, out) ? PS_OK : PS_SYNTAX;
+	if (decimal_fast_path(&d, is_float4, out))
+		return PS_OK;
+	if (len < FLOAT_BUF_LEN)
+		return parse_float_strtod(s, len, is_float4, buf, out);
+	else
+	{
+		/* as long as PostgreSQL's own input takes: no limit but the message's */
+		char	   *heap = malloc(len + 1);
+		ParseStatus st;
+
+		if (heap == NULL)
+			return PS_RANGE;
+		st = parse_float_strtod(s, len, is_float4, heap, out);
+		free(heap);
+		return st;
+	}
 }
 
 /* The i-th digit (0-based) of the digit string int_digits || frac_digits. */

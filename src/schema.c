@@ -27,7 +27,7 @@
 
 static void sv_schema_check_create(const CreateStmt *stmt);
 static void sv_schema_map_column(const SvColumnDef *def, SvColumn *col);
-static SvColumnDef *sv_schema_column(const ColumnDef *coldef);
+static SvColumnDef *sv_schema_column(ParseState *pstate, const ColumnDef *coldef);
 static bool sv_schema_local_to_utc(int64_t local_usec, int64_t *utc_usec,
 								   void *arg);
 
@@ -42,11 +42,28 @@ sv_schema_invalid(const char *detail)
 			 errhint("Write columns as in CREATE TABLE, for example 'vendor_id int, pickup timestamp'.")));
 }
 
-/* Error context for syntax errors: they are in the stream's column list. */
+/* What the column list is wrapped in to be parsed. */
+#define SV_COLUMNS_PREFIX "CREATE TABLE streamview_columns ("
+
+/*
+ * Error context for errors in the stream's column list (syntax errors,
+ * unknown types): a position in the wrapped statement becomes a position
+ * in the column list, shown with it as the internal query, as PostgreSQL
+ * does for the body of an SQL function.
+ */
 static void
 sv_schema_columns_context(void *arg)
 {
-	errcontext("column definitions of the stream: %s", (const char *) arg);
+	const char *columns = arg;
+	int			pos = geterrposition();
+
+	if (pos > (int) strlen(SV_COLUMNS_PREFIX))
+	{
+		errposition(0);
+		internalerrposition(pos - (int) strlen(SV_COLUMNS_PREFIX));
+		internalerrquery(columns);
+	}
+	errcontext("column definitions of the stream");
 }
 
 /*
@@ -64,18 +81,20 @@ sv_schema_parse_columns(const char *columns)
 	List	   *result = NIL;
 	ListCell   *lc;
 	ErrorContextCallback ctx;
+	ParseState *pstate;
 
 	if (columns == NULL || columns[0] == '\0')
 		sv_schema_invalid("The column list is empty.");
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE TABLE streamview_columns (%s)", columns);
+	appendStringInfo(&sql, SV_COLUMNS_PREFIX "%s)", columns);
+	pstate = make_parsestate(NULL);
+	pstate->p_sourcetext = sql.data;
 	ctx.callback = sv_schema_columns_context;
 	ctx.arg = (void *) columns;
 	ctx.previous = error_context_stack;
 	error_context_stack = &ctx;
 	stmts = raw_parser(sql.data, RAW_PARSE_DEFAULT);
-	error_context_stack = ctx.previous;
 	if (list_length(stmts) != 1)
 		sv_schema_invalid("The column list must not end or contain a statement.");
 	raw = linitial_node(RawStmt, stmts);
@@ -92,7 +111,7 @@ sv_schema_parse_columns(const char *columns)
 
 		if (!IsA(elt, ColumnDef))
 			sv_schema_invalid("Only column names and types are allowed.");
-		def = sv_schema_column((ColumnDef *) elt);
+		def = sv_schema_column(pstate, (ColumnDef *) elt);
 		foreach(prev, result)
 		{
 			if (strcmp(((SvColumnDef *) lfirst(prev))->name, def->name) == 0)
@@ -103,6 +122,7 @@ sv_schema_parse_columns(const char *columns)
 		}
 		result = lappend(result, def);
 	}
+	error_context_stack = ctx.previous;
 	if (result == NIL)
 		sv_schema_invalid("The column list is empty.");
 	return result;
@@ -123,9 +143,12 @@ sv_schema_check_create(const CreateStmt *stmt)
 		sv_schema_invalid("Only column names and types are allowed.");
 }
 
-/* Resolves one parsed column definition to a name, type OID and typmod. */
+/*
+ * Resolves one parsed column definition to a name, type OID and typmod; an
+ * unknown type's error points at it in pstate's source text.
+ */
 static SvColumnDef *
-sv_schema_column(const ColumnDef *coldef)
+sv_schema_column(ParseState *pstate, const ColumnDef *coldef)
 {
 	SvColumnDef *def = palloc0(sizeof(SvColumnDef));
 	char		typtype;
@@ -140,7 +163,7 @@ sv_schema_column(const ColumnDef *coldef)
 						coldef->colname),
 				 errhint("Constraints, defaults and collations belong to the results tables, not to a stream's schema.")));
 
-	typenameTypeIdAndMod(NULL, coldef->typeName, &def->typid, &def->typmod);
+	typenameTypeIdAndMod(pstate, coldef->typeName, &def->typid, &def->typmod);
 	typtype = get_typtype(def->typid);
 	if (typtype == TYPTYPE_PSEUDO)
 		ereport(ERROR,

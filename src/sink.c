@@ -51,6 +51,7 @@ typedef struct SvSinkView
 	SPIPlanPtr	finalize;		/* views with allowed lateness only */
 	bool		evict;			/* watermark moved: evict final windows */
 	int64		watermark;
+	bool		published;		/* registered: its counts go to shared memory */
 } SvSinkView;
 
 struct SvSink
@@ -65,8 +66,12 @@ struct SvSink
 	SPIPlanPtr	watermark;
 	SPIPlanPtr	lock_watermark;	/* several workers and a view with lateness */
 	List	   *returned;
+	uint64		as_of;			/* sv_window_invalidations() before commit */
 	int			max_key;
 };
+
+/* The results table this process's sink is writing now, if any. */
+static Oid	sv_sink_writing_relid = InvalidOid;
 
 /* The quoted, schema-qualified name of a results table. */
 static char *
@@ -171,6 +176,7 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		sv->ngroup = v->ngroup;
 		sv->size_usec = v->size_usec;
 		sv->time_type = stream->columns[tidx].typid;
+		sv->published = sv_window_register_view(v->relid);
 		types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
 		for (int g = 0; g < v->ngroup; g++)
 			types[g + 1] = TEXTARRAYOID;
@@ -260,6 +266,8 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 	TupleDesc	desc = SPI_tuptable->tupdesc;
 	char		keybuf[1024];
 
+	if (!sv->published)
+		return;
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
@@ -301,7 +309,16 @@ sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
 							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	sv_sink_writing_relid = sv->relid;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		sv_sink_writing_relid = InvalidOid;
+	}
+	PG_END_TRY();
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_user, save_sec);
 	if (rc != expected)
@@ -540,21 +557,41 @@ sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 	}
 	sv_sink_rejects(sink, rejects);
 	sv_sink_advance(sink, advances, nadvances);
+	sink->as_of = sv_window_invalidations();
 	return late;
 }
 
 /*
+ * Whether this process's sink is running its own statement on a results
+ * table: the table's trigger then leaves live_counts() alone, as the sink
+ * publishes what it wrote after commit.
+ */
+bool
+sv_sink_is_writing(Oid relid)
+{
+	return OidIsValid(relid) && relid == sv_sink_writing_relid;
+}
+
+/*
  * After commit: shows the committed counts in shared memory, then drops the
- * windows a watermark made final (they never change again).
+ * windows a watermark made final (they never change again). If a user's
+ * statement changed a results table since the batch's upserts, its counts
+ * may be stale: the batch's views are forgotten instead (live_counts may
+ * show fewer windows, never a count the table does not hold).
  */
 void
 sv_sink_publish(SvSink *sink)
 {
 	ListCell   *lc;
 
+	if (sink->returned != NIL && !sv_window_publish_begin(sink->as_of))
+	{
+		for (int vi = 0; vi < sink->nviews; vi++)
+			sv_window_forget_view(sink->views[vi].relid);
+		sink->returned = NIL;
+	}
 	if (sink->returned != NIL)
 	{
-		sv_window_publish_begin();
 		foreach(lc, sink->returned)
 		{
 			SvReturned *r = lfirst(lc);

@@ -52,5 +52,6 @@ extern int64 sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 						  int nadvances, List *rejects,
 						  SvWatermark *watermarks);
 extern void sv_sink_publish(SvSink *sink);
+extern bool sv_sink_is_writing(Oid relid);
 
 #endif							/* STREAMVIEW_SINK_H */

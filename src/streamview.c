@@ -8,15 +8,21 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "catalog/namespace.h"
 #include "commands/dbcommands.h"
+#include "executor/executor.h"
+#include "parser/parsetree.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "launcher.h"
+#include "sink.h"
 #include "streamview.h"
 #include "window.h"
 
@@ -33,11 +39,18 @@ char	   *sv_test_crash_point = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_process_utility_hook = NULL;
+static ExecutorFinish_hook_type prev_executor_finish_hook = NULL;
 
 void		_PG_init(void);
 static void sv_shmem_request(void);
 static void sv_shmem_startup(void);
 static void sv_define_settings(void);
+static void sv_process_utility(PlannedStmt *pstmt, const char *queryString,
+							   bool readOnlyTree, ProcessUtilityContext context,
+							   ParamListInfo params, QueryEnvironment *queryEnv,
+							   DestReceiver *dest, QueryCompletion *qc);
+static void sv_executor_finish(QueryDesc *queryDesc);
 
 PG_FUNCTION_INFO_V1(streamview_check_database);
 
@@ -61,6 +74,10 @@ _PG_init(void)
 	shmem_request_hook = sv_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = sv_shmem_startup;
+	prev_process_utility_hook = ProcessUtility_hook;
+	ProcessUtility_hook = sv_process_utility;
+	prev_executor_finish_hook = ExecutorFinish_hook;
+	ExecutorFinish_hook = sv_executor_finish;
 
 	sv_launcher_register();
 }
@@ -125,6 +142,108 @@ sv_shmem_startup(void)
 	sv_window_shmem_startup();
 	sv_launcher_shmem_startup();
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * Whether a statement drops the extension: DROP EXTENSION streamview, or
+ * DROP SCHEMA streamview (which with CASCADE takes the extension along).
+ */
+static bool
+sv_drops_extension(Node *stmt)
+{
+	DropStmt   *drop;
+	ListCell   *lc;
+
+	if (!IsA(stmt, DropStmt))
+		return false;
+	drop = (DropStmt *) stmt;
+	if (drop->removeType != OBJECT_EXTENSION &&
+		(drop->removeType != OBJECT_SCHEMA || drop->behavior != DROP_CASCADE))
+		return false;
+	foreach(lc, drop->objects)
+	{
+		Node	   *obj = lfirst(lc);
+
+		if (IsA(obj, String) && strcmp(strVal(obj), SV_SCHEMA) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The OIDs of the tables a TRUNCATE names (those it can resolve), taken
+ * before it runs; NIL for any other statement.
+ */
+static List *
+sv_truncated_tables(Node *stmt)
+{
+	List	   *relids = NIL;
+	ListCell   *lc;
+
+	if (!IsA(stmt, TruncateStmt))
+		return NIL;
+	foreach(lc, ((TruncateStmt *) stmt)->relations)
+	{
+		Oid			relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+
+		if (OidIsValid(relid))
+			relids = lappend_oid(relids, relid);
+	}
+	return relids;
+}
+
+/*
+ * Before the extension is dropped, every stream's worker is stopped (and
+ * waited for), so none fails on the dropped catalog; if the drop fails or
+ * its transaction aborts, the streams run again. After a TRUNCATE of a
+ * results table, live_counts() forgets the view's windows.
+ */
+static void
+sv_process_utility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	List	   *truncated = sv_truncated_tables(pstmt->utilityStmt);
+	ListCell   *lc;
+
+	if (MyDatabaseId != InvalidOid && sv_drops_extension(pstmt->utilityStmt) &&
+		strcmp(get_database_name(MyDatabaseId), sv_database) == 0)
+		sv_launcher_stop_all();
+	if (prev_process_utility_hook)
+		prev_process_utility_hook(pstmt, queryString, readOnlyTree, context,
+								  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+	foreach(lc, truncated)
+		sv_window_table_changed(lfirst_oid(lc));
+}
+
+/*
+ * After a statement has changed its result tables (all its rows written),
+ * live_counts() forgets the windows of those that are results tables,
+ * unless the stream's own sink wrote them. UPDATE, DELETE, MERGE and
+ * INSERT alike: only rows a count came from matter, and INSERT cannot
+ * change those, but telling the kinds apart is not worth the risk.
+ */
+static void
+sv_executor_finish(QueryDesc *queryDesc)
+{
+	PlannedStmt *stmt = queryDesc->plannedstmt;
+	ListCell   *lc;
+
+	if (prev_executor_finish_hook)
+		prev_executor_finish_hook(queryDesc);
+	else
+		standard_ExecutorFinish(queryDesc);
+	foreach(lc, stmt->resultRelations)
+	{
+		RangeTblEntry *rte = rt_fetch(lfirst_int(lc), stmt->rtable);
+
+		if (!sv_sink_is_writing(rte->relid))
+			sv_window_table_changed(rte->relid);
+	}
 }
 
 /*

@@ -259,11 +259,18 @@ typedef struct SvWindowKeyHead
 typedef struct SvWindowShared
 {
 	LWLock	   *lock;
+	LWLock	   *views_lock;		/* protects sv_window_views */
 	uint64		clock;			/* touch stamps */
+	pg_atomic_uint64 invalidations; /* views forgotten for user DML, ever */
 } SvWindowShared;
 
 static SvWindowShared *sv_window_shared = NULL;
 static HTAB *sv_window_hash = NULL;
+/* The results tables whose windows may be published (keys: OIDs). */
+static HTAB *sv_window_views = NULL;
+
+/* Results tables the shared memory can know at once. */
+#define SV_MAX_VIEWS 4096
 
 static Size
 sv_window_keysize(void)
@@ -287,7 +294,8 @@ sv_window_shmem_request(void)
 	RequestAddinShmemSpace(MAXALIGN(sizeof(SvWindowShared)));
 	RequestAddinShmemSpace(hash_estimate_size(sv_max_windows,
 											  sv_window_entrysize()));
-	RequestNamedLWLockTranche("streamview windows", 1);
+	RequestAddinShmemSpace(hash_estimate_size(SV_MAX_VIEWS, sizeof(Oid)));
+	RequestNamedLWLockTranche("streamview windows", 2);
 }
 
 /* Creates or attaches to the window hash (caller holds AddinShmemInitLock). */
@@ -301,8 +309,10 @@ sv_window_shmem_startup(void)
 									   sizeof(SvWindowShared), &found);
 	if (!found)
 	{
-		sv_window_shared->lock = &(GetNamedLWLockTranche("streamview windows"))->lock;
+		sv_window_shared->lock = &(GetNamedLWLockTranche("streamview windows"))[0].lock;
+		sv_window_shared->views_lock = &(GetNamedLWLockTranche("streamview windows"))[1].lock;
 		sv_window_shared->clock = 0;
+		pg_atomic_init_u64(&sv_window_shared->invalidations, 0);
 	}
 	memset(&info, 0, sizeof(info));
 	info.keysize = sv_window_keysize();
@@ -310,6 +320,29 @@ sv_window_shmem_startup(void)
 	sv_window_hash = ShmemInitHash("streamview window hash",
 								   sv_max_windows, sv_max_windows,
 								   &info, HASH_ELEM | HASH_BLOBS);
+	memset(&info, 0, sizeof(info));
+	info.keysize = sizeof(Oid);
+	info.entrysize = sizeof(Oid);
+	sv_window_views = ShmemInitHash("streamview window views",
+									SV_MAX_VIEWS, SV_MAX_VIEWS,
+									&info, HASH_ELEM | HASH_BLOBS);
+}
+
+/*
+ * Registers a results table whose windows a sink is about to publish, so
+ * that a user's statement on it is noticed (sv_window_table_changed).
+ * Returns false when SV_MAX_VIEWS tables are registered: the sink then
+ * publishes nothing of this view.
+ */
+bool
+sv_window_register_view(Oid view)
+{
+	void	   *e;
+
+	LWLockAcquire(sv_window_shared->views_lock, LW_EXCLUSIVE);
+	e = hash_search(sv_window_views, &view, HASH_ENTER_NULL, NULL);
+	LWLockRelease(sv_window_shared->views_lock);
+	return e != NULL;
 }
 
 /*
@@ -336,11 +369,39 @@ sv_window_evict_lru(void)
 	}
 }
 
-/* Takes the window lock for a batch's publication. */
-void
-sv_window_publish_begin(void)
+/*
+ * How many times a user's statement changed a results table so far: a
+ * worker reads it after its upserts and before its commit, and publishes
+ * only if it is unchanged (sv_window_publish_begin).
+ */
+uint64
+sv_window_invalidations(void)
+{
+	return pg_atomic_read_u64(&sv_window_shared->invalidations);
+}
+
+/*
+ * Takes the window lock for a batch's publication, unless a user's
+ * statement changed a results table since the batch read as_of (from
+ * sv_window_invalidations): its counts may then be older than the table's,
+ * and it returns false without the lock.
+ *
+ * Why that is enough: a statement that changes a row the batch upserted
+ * waits for the batch's commit (row locks), so the invalidation it counts
+ * once it has changed its rows comes after as_of was read. Either it comes
+ * before this publication, which then sees the new count and stands back,
+ * or after, and forgets what was published. A statement that changed a row
+ * before the batch upserted it made the batch wait for its commit, so the
+ * batch's count includes the change.
+ */
+bool
+sv_window_publish_begin(uint64 as_of)
 {
 	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
+	if (pg_atomic_read_u64(&sv_window_shared->invalidations) == as_of)
+		return true;
+	LWLockRelease(sv_window_shared->lock);
+	return false;
 }
 
 void
@@ -391,6 +452,69 @@ void
 sv_window_forget_view(Oid view)
 {
 	sv_window_forget_before(view, PG_INT64_MAX, 0);
+}
+
+/* Forgets a dropped view's windows and its registration. */
+void
+sv_window_drop_view(Oid view)
+{
+	sv_window_forget_view(view);
+	LWLockAcquire(sv_window_shared->views_lock, LW_EXCLUSIVE);
+	(void) hash_search(sv_window_views, &view, HASH_REMOVE, NULL);
+	LWLockRelease(sv_window_shared->views_lock);
+}
+
+/*
+ * A statement other than the sink's changed a table (called once it has
+ * changed its rows). If it is a registered results table: forgets its
+ * windows and counts an invalidation, so that no batch committed before
+ * publishes counts the table may no longer hold. Both happen under the lock
+ * that publication takes.
+ */
+void
+sv_window_table_changed(Oid view)
+{
+	HASH_SEQ_STATUS seq;
+	SvWindowKeyHead *e;
+	bool		known;
+
+	if (sv_window_shared == NULL)
+		return;
+	/* a lock of its own: every DML statement of the cluster looks here */
+	LWLockAcquire(sv_window_shared->views_lock, LW_SHARED);
+	known = hash_search(sv_window_views, &view, HASH_FIND, NULL) != NULL;
+	LWLockRelease(sv_window_shared->views_lock);
+	if (!known)
+		return;
+	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
+	pg_atomic_fetch_add_u64(&sv_window_shared->invalidations, 1);
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->view == view)
+			hash_search(sv_window_hash, e, HASH_REMOVE, NULL);
+	}
+	LWLockRelease(sv_window_shared->lock);
+}
+
+/* Removes every window and view (the extension was dropped). */
+void
+sv_window_forget_all(void)
+{
+	HASH_SEQ_STATUS seq;
+	void	   *e;
+
+	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
+	pg_atomic_fetch_add_u64(&sv_window_shared->invalidations, 1);
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		hash_search(sv_window_hash, e, HASH_REMOVE, NULL);
+	LWLockRelease(sv_window_shared->lock);
+	LWLockAcquire(sv_window_shared->views_lock, LW_EXCLUSIVE);
+	hash_seq_init(&seq, sv_window_views);
+	while ((e = hash_seq_search(&seq)) != NULL)
+		hash_search(sv_window_views, e, HASH_REMOVE, NULL);
+	LWLockRelease(sv_window_shared->views_lock);
 }
 
 /* Removes a view's windows that end at or before end_before. */

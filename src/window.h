@@ -85,11 +85,16 @@ extern int	sv_key_append(char *buf, int used, int cap, const char *val,
 /* The shared hash of committed window counts. */
 extern void sv_window_shmem_request(void);
 extern void sv_window_shmem_startup(void);
-extern void sv_window_publish_begin(void);
+extern uint64 sv_window_invalidations(void);
+extern bool sv_window_publish_begin(uint64 as_of);
 extern void sv_window_publish(Oid view, int64 window_start, const char *key,
 							  int keylen, int64 count);
 extern void sv_window_publish_end(void);
 extern void sv_window_forget_view(Oid view);
+extern bool sv_window_register_view(Oid view);
+extern void sv_window_drop_view(Oid view);
+extern void sv_window_table_changed(Oid view);
+extern void sv_window_forget_all(void);
 extern void sv_window_forget_before(Oid view, int64 end_before, int64 size);
 extern void sv_window_live_counts(Oid view, int64 size, bool timestamptz,
 								  ReturnSetInfo *rsinfo);

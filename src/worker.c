@@ -45,6 +45,8 @@
 
 /* How often the worker looks for partitions added to the topic. */
 #define SV_METADATA_REFRESH_MS 30000
+/* Seconds a worker asks the brokers for the topic's partitions, per try. */
+#define SV_METADATA_TRIES 5
 #define SV_BACKOFF_MIN_MS 500
 #define SV_BACKOFF_MAX_MS 30000
 #define SV_KEY_MAX 8192
@@ -81,6 +83,7 @@ typedef struct SvWorker
 {
 	int			slot;
 	int			stream_id;
+	char	   *name;			/* the stream's, for logs (kept across sessions) */
 	int			index;			/* this worker's share: partitions p % n == index */
 	int			nworkers;
 	uint32		generation;
@@ -182,12 +185,18 @@ sv_begin(void)
 	MemoryContextSwitchTo(sv_outer_cxt);
 }
 
+/*
+ * Commits, then reports the transaction's table statistics as a backend
+ * does (at most once a second), so autovacuum and autoanalyze learn what
+ * the batches wrote while the stream runs.
+ */
 static void
 sv_commit(void)
 {
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	pgstat_report_stat(false);
 	/* commit leaves TopMemoryContext current: go back to where we were */
 	MemoryContextSwitchTo(sv_outer_cxt);
 }
@@ -251,6 +260,8 @@ sv_worker_load(SvWorker *w)
 		sv_commit();
 		return false;
 	}
+	if (w->name == NULL || strcmp(w->name, w->stream->name) != 0)
+		w->name = MemoryContextStrdup(TopMemoryContext, w->stream->name);
 	views = sv_catalog_get_views(w->stream->name);
 	w->nviews = list_length(views);
 	w->views = palloc0(sizeof(SvViewRun) * Max(w->nviews, 1));
@@ -469,7 +480,10 @@ sv_worker_probe(SvWorker *w)
 		if (w->stored[p] < 0)
 			continue;
 		if (sv_kafka_watermarks(w->kafka, p, 1000, &low, &high, errbuf, sizeof(errbuf)))
+		{
 			sv_worker_state(w, SV_STATE_RUNNING, NULL);
+			sv_launcher_clear_error(w->slot);
+		}
 		return;
 	}
 }
@@ -631,11 +645,14 @@ sv_worker_batch(SvWorker *w)
 		sv_worker_wait(w, left);
 	}
 	sv_kafka_emit_logs(w->kafka);
+	/* past records never delivered (transaction markers) */
+	sv_kafka_positions(w->kafka, w->next, w->nparts);
 	fetched = GetCurrentTimestamp();
 	sv_worker_commit_batch(w, started);
+	pgstat_report_stat(false);
 	ereport(DEBUG1,
-			(errmsg_internal("stream %d worker %d: batch of %lld messages, %.1f ms fetching and counting (%d waits), %.1f ms committing",
-							 w->stream_id, w->index, (long long) w->batch_messages,
+			(errmsg_internal("stream \"%s\" worker %d: batch of %lld messages, %.1f ms fetching and counting (%d waits), %.1f ms committing",
+							 w->name, w->index, (long long) w->batch_messages,
 							 (fetched - started) / 1000.0, w->batch_waits,
 							 (GetCurrentTimestamp() - fetched) / 1000.0)));
 	sv_counts_reset(&w->counts);
@@ -815,6 +832,26 @@ typedef enum SvSetup
 } SvSetup;
 
 /*
+ * The topic's partitions, asking for up to SV_METADATA_TRIES seconds in
+ * one-second tries, so that a stop or a new configuration is noticed
+ * within a second even while the brokers do not answer. NIL on failure,
+ * with the reason in errbuf.
+ */
+static List *
+sv_worker_partitions(SvWorker *w, char *errbuf, size_t errlen)
+{
+	List	   *parts = NIL;
+
+	for (int i = 0; i < SV_METADATA_TRIES && parts == NIL; i++)
+	{
+		if (i > 0 && sv_worker_interrupted(w))
+			break;
+		parts = sv_kafka_partitions(w->kafka, 1000, errbuf, errlen);
+	}
+	return parts;
+}
+
+/*
  * Gives this worker its share of the topic's partitions at their stored
  * positions and assigns them.
  */
@@ -822,7 +859,7 @@ static SvSetup
 sv_worker_setup_partitions(SvWorker *w)
 {
 	char		errbuf[256];
-	List	   *parts = sv_kafka_partitions(w->kafka, 5000, errbuf, sizeof(errbuf));
+	List	   *parts = sv_worker_partitions(w, errbuf, sizeof(errbuf));
 	List	   *stored;
 	ListCell   *lc;
 	bool	   *known;
@@ -917,7 +954,8 @@ sv_worker_exit_if_stopped(SvWorker *w)
 	if (!sv_launcher_should_run(w->slot))
 	{
 		ereport(LOG,
-				(errmsg("streamview worker for stream %d stopping", w->stream_id)));
+				(errmsg("streamview worker %d of stream \"%s\" stopping", w->index,
+						w->name ? w->name : "(not loaded)")));
 		proc_exit(0);
 	}
 }
@@ -935,11 +973,15 @@ sv_worker_session(SvWorker *w)
 
 	/* what a session allocates goes when it ends; a batch's, with the batch */
 	MemoryContextSwitchTo(w->session_cxt);
+	sv_launcher_set_detail(w->slot, "loading the stream's configuration");
 	while (!sv_worker_load(w))
 	{
 		sv_worker_exit_if_stopped(w);
+		sv_launcher_set_detail(w->slot, "waiting for the stream's configuration to be committed");
 		sv_worker_sleep(200);
 	}
+	sv_launcher_set_detail(w->slot, "connecting to %s for the partitions of topic \"%s\"",
+						   w->stream->brokers, w->stream->topic);
 	sv_worker_connect(w);
 	while ((setup = sv_worker_setup_partitions(w)) != SV_SETUP_DONE)
 	{
@@ -949,10 +991,15 @@ sv_worker_session(SvWorker *w)
 		sv_kafka_emit_logs(w->kafka);
 		if (setup == SV_SETUP_WAIT)
 		{
+			sv_launcher_set_detail(w->slot, "waiting for worker 0 to store the start offsets");
 			sv_worker_sleep(100);
 			continue;
 		}
+		sv_launcher_set_detail(w->slot, "waiting %ld ms before asking %s again for the partitions of topic \"%s\"",
+							   backoff, w->stream->brokers, w->stream->topic);
 		sv_worker_sleep(backoff);
+		sv_launcher_set_detail(w->slot, "connecting to %s for the partitions of topic \"%s\"",
+							   w->stream->brokers, w->stream->topic);
 		backoff = Min(backoff * 2, SV_BACKOFF_MAX_MS);
 	}
 	sv_worker_state(w, SV_STATE_RUNNING, NULL);

@@ -417,6 +417,28 @@ test_floats(void)
 	fail1(SV_TYPE_FLOAT4, "-1e39", "out of range for type real");
 	fail1(SV_TYPE_FLOAT4, "nope", "invalid input syntax for type real");
 
+	/* longer than any stack buffer: as float8in/float4in, no length limit */
+	{
+		char		longf[1200];
+		int			pos = 0;
+
+		longf[pos++] = '0';
+		longf[pos++] = '.';
+		while (pos < 1000)
+		{
+			longf[pos] = (char) ('0' + pos % 10);
+			pos++;
+		}
+		longf[pos] = '\0';
+		float8_ok(longf, strtod(longf, NULL));
+		float4_ok(longf, strtof(longf, NULL));
+		strcpy(longf + pos, "e-330");
+		fail1(SV_TYPE_FLOAT8, longf, "out of range for type double precision");
+		longf[pos] = '\0';
+		longf[500] = 'x';
+		fail1(SV_TYPE_FLOAT8, longf, "invalid input syntax for type double precision");
+	}
+
 	/* the fast path must agree with strtod/strtof bit for bit */
 	{
 		int			i,
@@ -901,7 +923,7 @@ test_long_and_weird(void)
 	res = single_full(SV_TYPE_INT8, -1, -1, -1, big, n);
 	check_fail(res, 0, "out of range for type bigint", "100000-digit int");
 	res = single_full(SV_TYPE_FLOAT8, -1, -1, -1, big, n);
-	check_fail(res, 0, "invalid input syntax for type double precision", "100000-digit float");
+	check_fail(res, 0, "out of range for type double precision", "100000-digit float (as float8in)");
 	res = single_full(SV_TYPE_NUMERIC, -1, -1, -1, big, 131072);
 	ok(res, "131072-digit numeric");
 	res = single_full(SV_TYPE_NUMERIC, -1, -1, -1, big, 131073);

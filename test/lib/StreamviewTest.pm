@@ -21,7 +21,7 @@ use Test::More;
 our @EXPORT = qw(start_broker broker_cmd produce_rides produce_lines
   new_node create_rides_stream load_produced expected_counts
   count_mismatches wait_for_committed committed_offsets poll_until
-  stream_state);
+  stream_state check_vendor_view);
 
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
 my @brokers;
@@ -110,10 +110,11 @@ sub produce_lines
 	return $out;
 }
 
-# A private cluster with streamview preloaded and installed in "postgres".
+# A private cluster with streamview preloaded and installed in "postgres"
+# (not installed with no_extension => 1, e.g. for pg_restore).
 sub new_node
 {
-	my ($name, $extra) = @_;
+	my ($name, $extra, %opt) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
 	$node->append_conf('postgresql.conf', <<"EOF");
@@ -124,7 +125,7 @@ restart_after_crash = on
 ${\ ($extra // '')}
 EOF
 	$node->start;
-	$node->safe_psql('postgres', 'CREATE EXTENSION streamview');
+	$node->safe_psql('postgres', 'CREATE EXTENSION streamview') unless $opt{no_extension};
 	return $node;
 }
 
@@ -188,6 +189,19 @@ sub count_mismatches
 		    ON e.window_start = a.window_start
 		   AND coalesce(e.key::text, '') = coalesce(a.key::text, '')
 		 WHERE e.count IS DISTINCT FROM a.count});
+}
+
+# Checks every count of a per-vendor_id view of 10-minute windows sliding by
+# 5 minutes against counts computed in SQL from the produced rides.
+sub check_vendor_view
+{
+	my ($node, $view, $what, @files) = @_;
+	load_produced($node, "p_$view", @files);
+	expected_counts($node, "e_$view", "p_$view", 2, 'f[1]::int', 600, 300);
+	is(count_mismatches($node, "e_$view",
+		"SELECT window_start, vendor_id AS key, count FROM $view"),
+		'0', "$what: every count exact");
+	return;
 }
 
 # Sum of a stream's committed offsets.

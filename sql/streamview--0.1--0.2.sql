@@ -1,0 +1,78 @@
+/*
+ * streamview--0.1--0.2.sql - from 0.1 to 0.2
+ *
+ * A fresh install of 0.2 runs streamview--0.1.sql and then this script, so
+ * an installed 0.2 and an upgraded one are the same by construction.
+ *
+ * - Everything that holds user state is dumped by pg_dump: the rejects and
+ *   the sequence behind streams.id join the configuration tables.
+ * - stream_status gains last_error_at (when last_error was set; a batch
+ *   that commits clears last_error) and detail (what a stream that is not
+ *   running waits for), and lists streams ordered by name.
+ * - Results tables carry a comment naming the stream and view that
+ *   maintain them.
+ */
+
+\echo Use "ALTER EXTENSION streamview UPDATE TO '0.2'" to load this file. \quit
+
+SELECT pg_catalog.pg_extension_config_dump('streamview.rejects', '');
+SELECT pg_catalog.pg_extension_config_dump('streamview.streams_id_seq', '');
+
+DROP VIEW streamview.stream_status;
+DROP FUNCTION streamview._stream_status();
+
+CREATE FUNCTION streamview._stream_status(OUT stream_id int, OUT worker int, OUT state text,
+	OUT pid int, OUT messages bigint, OUT batches bigint, OUT rejects bigint,
+	OUT late bigint, OUT last_batch_at timestamptz, OUT last_batch_ms float8,
+	OUT last_error text, OUT last_error_at timestamptz, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'streamview_stream_status'
+LANGUAGE C STRICT;
+
+-- One row per stream, ordered by name: what its workers are doing and have
+-- done since they started (pid is worker 0's; pids lists them all). A
+-- stream is retrying when any of its workers is, running when all are.
+-- last_error is the error a worker is failing with now (cleared by the next
+-- batch that commits); last_error_at when it was last set, kept after.
+CREATE VIEW streamview.stream_status AS
+SELECT s.name AS stream,
+	   CASE WHEN count(st.stream_id) = 0 OR bool_and(st.state = 'stopped') THEN 'stopped'
+			WHEN bool_or(st.state = 'retrying') THEN 'retrying'
+			WHEN bool_and(st.state = 'running') THEN 'running'
+			ELSE 'starting' END AS state,
+	   min(st.pid) FILTER (WHERE st.worker = 0) AS pid,
+	   coalesce(sum(st.messages), 0)::bigint AS messages,
+	   coalesce(sum(st.batches), 0)::bigint AS batches,
+	   coalesce(sum(st.rejects), 0)::bigint AS rejects,
+	   coalesce(sum(st.late), 0)::bigint AS late,
+	   max(st.last_batch_at) AS last_batch_at,
+	   max(st.last_batch_ms) AS last_batch_ms,
+	   (array_agg(st.last_error ORDER BY st.state = 'retrying' DESC, st.worker)
+		  FILTER (WHERE st.last_error IS NOT NULL))[1] AS last_error,
+	   max(st.last_error_at) AS last_error_at,
+	   (array_agg(st.detail ORDER BY st.worker)
+		  FILTER (WHERE st.detail IS NOT NULL))[1] AS detail,
+	   array_agg(st.pid ORDER BY st.worker) FILTER (WHERE st.pid IS NOT NULL) AS pids
+  FROM streamview.streams s
+  LEFT JOIN streamview._stream_status() st ON st.stream_id = s.id
+ GROUP BY s.name
+ ORDER BY s.name;
+
+GRANT SELECT ON streamview.stream_status TO PUBLIC;
+
+-- The existing results tables get the comment create_window_view gives
+-- new ones.
+DO $$
+DECLARE
+	v record;
+BEGIN
+	FOR v IN SELECT w.view, w.stream, c.relname
+			   FROM streamview.window_views w
+			   JOIN pg_catalog.pg_class c ON c.oid = w.view LOOP
+		EXECUTE pg_catalog.format(
+			'COMMENT ON TABLE %s IS %L', v.view,
+			pg_catalog.format('streamview: results of window view %s on stream %s',
+							  pg_catalog.quote_ident(v.relname), pg_catalog.quote_ident(v.stream)));
+	END LOOP;
+END
+$$;
