@@ -21,7 +21,7 @@ use Test::More;
 our @EXPORT = qw(start_broker broker_cmd produce_rides produce_lines
   new_node create_rides_stream load_produced expected_counts
   count_mismatches wait_for_committed committed_offsets poll_until
-  stream_state check_vendor_view);
+  stream_state check_vendor_view produce_marker);
 
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
 my @brokers;
@@ -108,6 +108,17 @@ sub produce_lines
 	print $in "$_\n" foreach @lines;
 	close $in or die "sv_produce failed";
 	return $out;
+}
+
+# Appends a transaction marker (a COMMIT control record, which takes an
+# offset and is never delivered) to a partition; returns its offset.
+sub produce_marker
+{
+	my ($broker, $topic, $partition) = @_;
+	my $out = `$tools/sv_produce --brokers $broker->{bootstrap} --topic $topic --marker --partition $partition`;
+	die "sv_produce --marker failed" if $? != 0;
+	my ($offset) = $out =~ /^marker at offset (\d+)$/m or die "sv_produce --marker said: $out";
+	return $offset;
 }
 
 # A private cluster with streamview preloaded and installed in "postgres"

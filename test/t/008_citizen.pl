@@ -11,7 +11,7 @@ use POSIX ();
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('citizen:4', 'drop:2', 'dump:4');
+my $broker = start_broker('citizen:4', 'drop:2', 'dump:4', 'marker:1');
 
 my $node = new_node('citizen', <<'EOF');
 autovacuum_naptime = 1
@@ -157,6 +157,25 @@ ok(poll_until($node, q{
 cmp_ok($node->safe_psql('postgres',
 	"SELECT last_error_at >= '$error_at' FROM streamview.stream_status WHERE stream = 'citizen'"),
 	'eq', 't', 'last_error_at is when the error happened');
+
+# 6. Offsets go past records that are never delivered: a partition whose
+# last record is a transaction marker reaches lag 0.
+my @ride = ('1, 2020-07-01 00:25:32, 2020-07-01 00:33:39, 1, 1.50, 2, 9.3',
+	'2, 2020-07-01 00:27:00, 2020-07-01 00:40:00, 2, 3.10, 1, 14.8');
+my @marked = (produce_lines($broker, 'marker', 0, @ride, $ride[0]));
+is(produce_marker($broker, 'marker', 0), '3', 'a transaction marker at offset 3');
+create_rides_stream($node, $broker, 'marker', 'marker');
+view_on($node, 'marker_counts', 'marker');
+$node->safe_psql('postgres', "SELECT streamview.start('marker')");
+ok(wait_for_committed($node, 'marker', 4, 30), 'the stored next offset is past the marker');
+ok(poll_until($node, q{
+	SELECT high_watermark || ' ' || lag FROM streamview.partition_status WHERE stream = 'marker'},
+	'4 0', 30), 'and the lag is 0');
+push @marked, produce_lines($broker, 'marker', 0, @ride);
+ok(wait_for_committed($node, 'marker', 6, 30), 'two more rides');
+is(produce_marker($broker, 'marker', 0), '6', 'a marker after the stream caught up');
+ok(wait_for_committed($node, 'marker', 7, 30), 'is passed too, by a batch without messages');
+check_vendor_view($node, 'marker_counts', 'with transaction markers', @marked);
 
 # 7. stream_status lists streams by name; logs name streams.
 $node->safe_psql('postgres', q{
