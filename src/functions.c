@@ -216,38 +216,18 @@ streamview_stop(PG_FUNCTION_ARGS)
 }
 
 /*
- * Returns an interval argument as microseconds, refusing NULL (when
- * required), months and years (no fixed length) and values not positive.
+ * Returns an interval argument as microseconds, refusing NULL and what
+ * sv_window_interval() refuses.
  */
 static int64
 sv_interval_arg(FunctionCallInfo fcinfo, int n, const char *argname,
 				bool allow_zero)
 {
-	Interval   *iv;
-	int64		usec;
-
 	if (PG_ARGISNULL(n))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", argname)));
-	iv = PG_GETARG_INTERVAL_P(n);
-	if (iv->month != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a fixed-length interval", argname),
-				 errdetail("Months and years have no fixed length."),
-				 errhint("Use days, hours, minutes or seconds, for example '30 days'.")));
-	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &usec) ||
-		pg_add_s64_overflow(usec, iv->time, &usec))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERVAL_FIELD_OVERFLOW),
-				 errmsg("%s is out of range", argname)));
-	if (usec < 0 || (usec == 0 && !allow_zero))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be %s", argname,
-						allow_zero ? "zero or positive" : "positive")));
-	return usec;
+	return sv_window_interval(PG_GETARG_INTERVAL_P(n), argname, allow_zero);
 }
 
 /* Checks a view's time column: it must exist and be a timestamp type. */
@@ -320,25 +300,6 @@ sv_check_group_by(const SvStream *s, ArrayType *arr, int *ngroup)
 	}
 	*ngroup = n;
 	return names;
-}
-
-/* Checks size and slide and the number of windows one event falls into. */
-static void
-sv_check_windows(int64 size, int64 slide)
-{
-	if (slide > size)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("slide must not be larger than size"),
-				 errhint("Events between windows would not be counted; use a slide up to the size.")));
-	if ((size + slide - 1) / slide > SV_MAX_WINDOWS_PER_EVENT)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many windows per event"),
-				 errdetail("size / slide is %lld; an event may fall into at most %d windows.",
-						   (long long) ((size + slide - 1) / slide),
-						   SV_MAX_WINDOWS_PER_EVENT),
-				 errhint("Use a larger slide.")));
 }
 
 /*
@@ -433,7 +394,7 @@ streamview_create_window_view(PG_FUNCTION_ARGS)
 	v.size_usec = sv_interval_arg(fcinfo, 4, "size", false);
 	v.slide_usec = PG_ARGISNULL(5) ? v.size_usec :
 		sv_interval_arg(fcinfo, 5, "slide", false);
-	sv_check_windows(v.size_usec, v.slide_usec);
+	sv_window_check(v.size_usec, v.slide_usec);
 	v.lateness_usec = PG_ARGISNULL(6) ? -1 :
 		sv_interval_arg(fcinfo, 6, "allowed_lateness", true);
 	v.keep_late = PG_ARGISNULL(7) ? false : PG_GETARG_BOOL(7);

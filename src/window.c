@@ -35,6 +35,61 @@ sv_floor_div(int64 a, int64 b)
 }
 
 /*
+ * Returns a window interval (a size, slide or allowed lateness, named
+ * argname in errors) as microseconds, refusing months and years (no fixed
+ * length) and values not positive (or negative, with allow_zero). Window
+ * views and the SQL window functions check their arguments alike.
+ */
+int64
+sv_window_interval(const Interval *iv, const char *argname, bool allow_zero)
+{
+	int64		usec;
+
+	if (iv->month != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a fixed-length interval", argname),
+				 errdetail("Months and years have no fixed length."),
+				 errhint("Use days, hours, minutes or seconds, for example '30 days'.")));
+	if (pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &usec) ||
+		pg_add_s64_overflow(usec, iv->time, &usec))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERVAL_FIELD_OVERFLOW),
+				 errmsg("%s is out of range", argname)));
+	if (usec < 0 || (usec == 0 && !allow_zero))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be %s", argname,
+						allow_zero ? "zero or positive" : "positive")));
+	return usec;
+}
+
+/*
+ * Checks a size and a slide (both positive) together: the slide may not be
+ * larger than the size, and one event may fall into at most
+ * SV_MAX_WINDOWS_PER_EVENT windows.
+ */
+void
+sv_window_check(int64 size, int64 slide)
+{
+	/* size / slide rounded up, without overflowing near PG_INT64_MAX */
+	int64		nwindows = size / slide + (size % slide != 0);
+
+	if (slide > size)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("slide must not be larger than size"),
+				 errhint("Events between windows would not be counted; use a slide up to the size.")));
+	if (nwindows > SV_MAX_WINDOWS_PER_EVENT)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many windows per event"),
+				 errdetail("size / slide is %lld; an event may fall into at most %d windows.",
+						   (long long) nwindows, SV_MAX_WINDOWS_PER_EVENT),
+				 errhint("Use a larger slide.")));
+}
+
+/*
  * The window arithmetic works on microseconds since 1970 (*u), within half
  * the int64 range so that adding a window size cannot overflow. False when
  * t is too close to the ends of the timestamp range for that.

@@ -19,6 +19,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "funcapi.h"
 
 /* One event may fall into at most this many windows (size / slide). */
@@ -27,6 +28,9 @@
 /* 1970-01-01 00:00:00 in PostgreSQL's microseconds since 2000-01-01. */
 #define SV_UNIX_EPOCH_USEC INT64CONST(-946684800000000)
 
+extern int64 sv_window_interval(const Interval *iv, const char *argname,
+								bool allow_zero);
+extern void sv_window_check(int64 size, int64 slide);
 extern bool sv_window_range(int64 t, int64 size, int64 slide, int64 *first,
 							int *nwindows);
 
