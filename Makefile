@@ -17,6 +17,7 @@ OBJS = \
 	src/kafka.o \
 	src/parse.o \
 	src/window.o \
+	src/hop.o \
 	src/sink.o \
 	src/launcher.o \
 	src/worker.o

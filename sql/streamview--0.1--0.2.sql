@@ -11,6 +11,8 @@
  *   running waits for), and lists streams ordered by name.
  * - Results tables carry a comment naming the stream and view that
  *   maintain them.
+ * - hop(ts, size, slide) and tumble(ts, size) return the windows of a
+ *   timestamp or timestamptz as rows, for queries over any table.
  */
 
 \echo Use "ALTER EXTENSION streamview UPDATE TO '0.2'" to load this file. \quit
@@ -76,3 +78,29 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- The windows of an event at ts, as a window view of that size and slide
+-- counts it: one row per window, in window_start order, with starts at
+-- multiples of slide from 1970-01-01 00:00:00 (UTC for timestamptz) and
+-- start <= ts < end. For queries over any table; they touch nothing, so
+-- PUBLIC may run them.
+CREATE FUNCTION streamview.hop(ts timestamp, size interval, slide interval)
+RETURNS TABLE (window_start timestamp, window_end timestamp)
+AS 'MODULE_PATHNAME', 'streamview_hop'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+
+CREATE FUNCTION streamview.hop(ts timestamptz, size interval, slide interval)
+RETURNS TABLE (window_start timestamptz, window_end timestamptz)
+AS 'MODULE_PATHNAME', 'streamview_hop'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2;
+
+-- tumble(ts, size) is hop(ts, size, size): the one window of ts.
+CREATE FUNCTION streamview.tumble(ts timestamp, size interval)
+RETURNS TABLE (window_start timestamp, window_end timestamp)
+AS 'MODULE_PATHNAME', 'streamview_tumble'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
+
+CREATE FUNCTION streamview.tumble(ts timestamptz, size interval)
+RETURNS TABLE (window_start timestamptz, window_end timestamptz)
+AS 'MODULE_PATHNAME', 'streamview_tumble'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
