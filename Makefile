@@ -20,13 +20,16 @@ OBJS = \
 	src/hop.o \
 	src/sink.o \
 	src/launcher.o \
-	src/worker.o
+	src/worker.o \
+	src/query.o \
+	src/eval.o \
+	src/aggregate.o
 
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK = -lrdkafka -lpthread
 
-REGRESS = setup config parse_message errors privileges catalog hop
+REGRESS = setup config parse_message errors privileges catalog hop views
 REGRESS_OPTS = --temp-instance=$(REGRESS_TMP) --temp-config=test/regress.conf \
 	--dbname=contrib_regression --outputdir=$(REGRESS_OUT)
 # Output and the private cluster, per user (root and a sudo user can alternate)

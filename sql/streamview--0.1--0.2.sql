@@ -104,3 +104,19 @@ CREATE FUNCTION streamview.tumble(ts timestamptz, size interval)
 RETURNS TABLE (window_start timestamptz, window_end timestamptz)
 AS 'MODULE_PATHNAME', 'streamview_tumble'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
+
+-- Views defined by a SELECT over a stream (create_view): the query text,
+-- from which the worker describes the view again each time it starts.
+ALTER TABLE streamview.window_views ADD COLUMN query text;
+COMMENT ON COLUMN streamview.window_views.query IS 'the SELECT of a view made by create_view; NULL for create_window_view';
+
+CREATE FUNCTION streamview.create_view(
+	name text,
+	query text,
+	allowed_lateness interval DEFAULT NULL,
+	keep_late boolean DEFAULT false)
+RETURNS regclass
+AS 'MODULE_PATHNAME', 'streamview_create_view'
+LANGUAGE C VOLATILE;
+
+REVOKE EXECUTE ON FUNCTION streamview.create_view(text, text, interval, boolean) FROM PUBLIC;

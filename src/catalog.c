@@ -336,9 +336,10 @@ sv_catalog_delete_stream(const char *name)
 					1, types, args, NULL, false);
 }
 
+/* query through to_jsonb(): the column is 0.2's, and 0.1's catalog lacks it */
 #define SV_VIEW_COLUMNS \
 	"view::oid, stream, time_column, group_by, size, slide, allowed_lateness, " \
-	"keep_late, watermark, owner::oid"
+	"keep_late, watermark, owner::oid, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'query'"
 
 /* Builds an SvView from row r of a window_views query. */
 static SvView *
@@ -367,6 +368,7 @@ sv_view_from_row(SvRows *rows, uint64 r)
 	if (v->has_watermark)
 		v->watermark = DatumGetTimestampTz(SV_VAL(rows, r, 8));
 	v->owner = DatumGetObjectId(SV_VAL(rows, r, 9));
+	v->query = sv_text(rows, r, 10);
 	return v;
 }
 
@@ -380,7 +382,7 @@ sv_catalog_get_views(const char *stream)
 	List	   *views = NIL;
 
 	rows = sv_catalog_exec("SELECT " SV_VIEW_COLUMNS
-						   " FROM streamview.window_views WHERE stream = $1"
+						   " FROM streamview.window_views w WHERE stream = $1"
 						   " ORDER BY created_at, view::oid",
 						   1, types, args, NULL, true);
 	for (uint64 r = 0; r < rows->nrows; r++)
@@ -397,7 +399,7 @@ sv_catalog_get_view(Oid relid, bool missing_ok)
 	SvRows	   *rows;
 
 	rows = sv_catalog_exec("SELECT " SV_VIEW_COLUMNS
-						   " FROM streamview.window_views WHERE view = $1::regclass",
+						   " FROM streamview.window_views w WHERE view = $1::regclass",
 						   1, types, args, NULL, true);
 	if (rows->nrows == 0)
 	{
@@ -438,10 +440,10 @@ sv_interval_datum(int64 usec)
 void
 sv_catalog_insert_view(const SvView *v)
 {
-	Oid			types[9] = {OIDOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	INTERVALOID, INTERVALOID, INTERVALOID, BOOLOID, OIDOID};
-	Datum		args[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[10] = {OIDOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	INTERVALOID, INTERVALOID, INTERVALOID, BOOLOID, OIDOID, TEXTOID};
+	Datum		args[10];
+	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	args[0] = ObjectIdGetDatum(v->relid);
 	args[1] = CStringGetTextDatum(v->stream);
@@ -454,11 +456,21 @@ sv_catalog_insert_view(const SvView *v)
 		nulls[6] = 'n';
 	args[7] = BoolGetDatum(v->keep_late);
 	args[8] = ObjectIdGetDatum(v->owner);
-	sv_catalog_exec("INSERT INTO streamview.window_views (view, stream, "
-					"time_column, group_by, size, slide, allowed_lateness, "
-					"keep_late, owner) VALUES ($1::regclass, $2, $3, $4, $5, "
-					"$6, $7, $8, $9::regrole)",
-					9, types, args, nulls, false);
+	if (v->query == NULL)
+		sv_catalog_exec("INSERT INTO streamview.window_views (view, stream, "
+						"time_column, group_by, size, slide, allowed_lateness, "
+						"keep_late, owner) VALUES ($1::regclass, $2, $3, $4, $5, "
+						"$6, $7, $8, $9::regrole)",
+						9, types, args, nulls, false);
+	else
+	{
+		args[9] = CStringGetTextDatum(v->query);
+		sv_catalog_exec("INSERT INTO streamview.window_views (view, stream, "
+						"time_column, group_by, size, slide, allowed_lateness, "
+						"keep_late, owner, query) VALUES ($1::regclass, $2, $3, $4, $5, "
+						"$6, $7, $8, $9::regrole, $10)",
+						10, types, args, nulls, false);
+	}
 }
 
 /* Deletes a window view row. */

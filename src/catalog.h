@@ -57,6 +57,8 @@ typedef struct SvView
 	int64		watermark;		/* PG timestamp usec; valid if has_watermark */
 	bool		has_watermark;
 	Oid			owner;
+	char	   *query;			/* create_view's SELECT; NULL: a count view */
+	struct SvQuery *q;			/* the query analysed (by the worker), or NULL */
 } SvView;
 
 /* One partition's stored position. */

@@ -31,6 +31,7 @@
 #include "kafka.h"
 #include "launcher.h"
 #include "parse.h"
+#include "query.h"
 #include "schema.h"
 #include "window.h"
 
@@ -42,6 +43,7 @@ PG_FUNCTION_INFO_V1(streamview_drop_window_view);
 PG_FUNCTION_INFO_V1(streamview_start);
 PG_FUNCTION_INFO_V1(streamview_stop);
 PG_FUNCTION_INFO_V1(streamview_parse_message);
+PG_FUNCTION_INFO_V1(streamview_create_view);
 
 /* Returns text argument n as a C string; NULL is an error naming it. */
 static char *
@@ -401,6 +403,70 @@ streamview_create_window_view(PG_FUNCTION_ARGS)
 	v.owner = GetUserId();
 
 	v.relid = sv_create_results_table(name, s, &v, time_type);
+	sv_catalog_insert_view(&v);
+	sv_launcher_stream_changed(s->id);
+	PG_RETURN_OID(v.relid);
+}
+
+/*
+ * Creates a query view's results table (SPI connected) as the calling role
+ * and gives it the comment of every results table. Returns its OID.
+ */
+static Oid
+sv_create_query_table(const char *name, const SvQuery *q)
+{
+	List	   *names = stringToQualifiedNameList(name);
+	RangeVar   *rv = makeRangeVarFromNameList(names);
+	Oid			nsp = RangeVarGetCreationNamespace(rv);
+	char	   *qualified = quote_qualified_identifier(get_namespace_name(nsp), rv->relname);
+	char	   *sql = sv_query_table_sql(q, qualified);
+	Oid			relid;
+
+	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
+		elog(ERROR, "could not create results table: %s", sql);
+	sv_comment_results_table(qualified, rv->relname, q->stream);
+	CommandCounterIncrement();
+	relid = get_relname_relid(rv->relname, nsp);
+	if (!OidIsValid(relid))
+		elog(ERROR, "results table %s was not created", name);
+	return relid;
+}
+
+/*
+ * create_view(name, query, allowed_lateness, keep_late): a view defined by a
+ * SELECT over a stream. The query is analysed with the caller's privileges;
+ * only the stream's owner may create views on it. The results table is
+ * named name, with the select list's columns.
+ */
+Datum
+streamview_create_view(PG_FUNCTION_ARGS)
+{
+	char	   *name = sv_nonempty_text(fcinfo, 0, "name");
+	char	   *query = sv_nonempty_text(fcinfo, 1, "query");
+	SvQuery    *q = sv_query_analyze(query);
+	SvStream   *s = sv_catalog_get_stream(q->stream, false);
+	SvView		v = {0};
+	char	  **keys = palloc0(sizeof(char *) * Max(1, q->nkeys));
+
+	sv_catalog_check_owner(s);
+	v.stream = s->name;
+	v.time_column = s->columns[q->time_column].name;
+	for (int k = 0; k < q->nkeys; k++)
+		keys[k] = q->keys[k].column;
+	v.group_by = keys;
+	v.ngroup = q->nkeys;
+	v.size_usec = q->size_usec;
+	v.slide_usec = q->slide_usec;
+	v.lateness_usec = PG_ARGISNULL(2) ? -1 :
+		sv_window_interval(PG_GETARG_INTERVAL_P(2), "allowed_lateness", true);
+	v.keep_late = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
+	v.owner = GetUserId();
+	v.query = query;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	v.relid = sv_create_query_table(name, q);
+	SPI_finish();
 	sv_catalog_insert_view(&v);
 	sv_launcher_stream_changed(s->id);
 	PG_RETURN_OID(v.relid);

@@ -24,6 +24,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "aggregate.h"
+#include "eval.h"
+#include "query.h"
 #include "schema.h"
 #include "sink.h"
 
@@ -52,6 +55,8 @@ typedef struct SvSinkView
 	bool		evict;			/* watermark moved: evict final windows */
 	int64		watermark;
 	bool		published;		/* registered: its counts go to shared memory */
+	const SvQuery *query;		/* a query view's description, or NULL */
+	int			nparams;		/* a query view's upsert parameters */
 } SvSinkView;
 
 struct SvSink
@@ -125,6 +130,116 @@ sv_sink_upsert_sql(const SvStream *stream, const SvView *view)
 	return sql.data;
 }
 
+/*
+ * Builds the upsert of a query view. Parameters: $1 the window starts, one
+ * array per GROUP BY item (of the item's type), each aggregate's state
+ * arrays (aggregate.c), then the window size. The batch's rows are grouped
+ * again by the typed keys, so values equal but not binary-equal merge, and
+ * each aggregate combines with the row in the table as aggregate.c says.
+ * Fills types (room for 2 + nkeys + 2 * naggs) and returns the SQL.
+ */
+static char *
+sv_sink_query_upsert_sql(const SvQuery *q, Oid relid, Oid *types, int *nparams)
+{
+	StringInfoData cols;
+	StringInfoData vals;
+	StringInfoData unnest;
+	StringInfoData names;
+	StringInfoData groups;
+	StringInfoData conflict;
+	StringInfoData sets;
+	StringInfoData hidden_cols;
+	StringInfoData hidden_vals;
+	int			p = 1;
+	int			size_param;
+	const char *ws_name = NULL;
+
+	initStringInfo(&cols);
+	initStringInfo(&vals);
+	initStringInfo(&unnest);
+	initStringInfo(&names);
+	initStringInfo(&groups);
+	initStringInfo(&conflict);
+	initStringInfo(&sets);
+	initStringInfo(&hidden_cols);
+	initStringInfo(&hidden_vals);
+	types[0] = get_array_type(q->time_type);
+	appendStringInfoString(&unnest, "pg_catalog.unnest($1)");
+	appendStringInfoString(&names, "ws");
+	appendStringInfoString(&groups, "s.ws");
+	for (int k = 0; k < q->nkeys; k++)
+	{
+		types[p++] = get_array_type(q->keys[k].type);
+		appendStringInfo(&unnest, ", pg_catalog.unnest($%d)", p);
+		appendStringInfo(&names, ", k%d", k);
+		appendStringInfo(&groups, ", s.k%d", k);
+	}
+	for (int a = 0; a < q->naggs; a++)
+	{
+		for (int i = 0; i < sv_agg_nparams(&q->aggs[a]); i++)
+		{
+			types[p++] = get_array_type(sv_agg_param_type(&q->aggs[a], i));
+			appendStringInfo(&unnest, ", pg_catalog.unnest($%d)", p);
+			appendStringInfo(&names, ", a%d_%d", a, i);
+		}
+	}
+	size_param = ++p;
+	types[size_param - 1] = INTERVALOID;
+	for (int c = 0; c < q->ncolumns; c++)
+	{
+		const SvQueryColumn *col = &q->columns[c];
+		const char *name = quote_identifier(col->name);
+
+		if (col->kind == SV_COL_AGG)
+		{
+			const SvQueryAgg *agg = &q->aggs[col->index];
+			char	   *params[SV_AGG_MAX_PARAMS];
+			SvAggColumn out[SV_AGG_MAX_COLUMNS];
+			int			n;
+
+			for (int i = 0; i < sv_agg_nparams(agg); i++)
+				params[i] = psprintf("s.a%d_%d", col->index, i);
+			n = sv_agg_columns(agg, (const char *const *) params, out);
+			for (int i = 0; i < n; i++)
+			{
+				StringInfo	cl = i == 0 ? &cols : &hidden_cols;
+				StringInfo	vl = i == 0 ? &vals : &hidden_vals;
+
+				appendStringInfo(cl, "%s%s", cl->len ? ", " : "", out[i].column);
+				appendStringInfo(vl, "%s%s", vl->len ? ", " : "", out[i].insert);
+				appendStringInfo(&sets, "%s%s = %s", sets.len ? ", " : "",
+								 out[i].column, out[i].update);
+			}
+			continue;
+		}
+		appendStringInfo(&cols, "%s%s", cols.len ? ", " : "", name);
+		if (col->kind == SV_COL_WINDOW_START)
+		{
+			ws_name = name;
+			appendStringInfo(&vals, "%ss.ws", vals.len ? ", " : "");
+		}
+		else if (col->kind == SV_COL_WINDOW_END)
+			appendStringInfo(&vals, "%ss.ws + $%d", vals.len ? ", " : "", size_param);
+		else
+			appendStringInfo(&vals, "%ss.k%d", vals.len ? ", " : "", col->index);
+		if (col->kind == SV_COL_KEY)
+			appendStringInfo(&conflict, ", %s", name);
+	}
+	if (hidden_cols.len)
+	{
+		appendStringInfo(&cols, ", %s", hidden_cols.data);
+		appendStringInfo(&vals, ", %s", hidden_vals.data);
+	}
+	*nparams = size_param;
+	return psprintf("INSERT INTO %s AS t (%s) SELECT %s "
+					"FROM ROWS FROM (%s) AS s(%s) GROUP BY %s "
+					"ON CONFLICT (%s%s) DO %s",
+					sv_sink_table_name(relid), cols.data, vals.data, unnest.data,
+					names.data, groups.data, ws_name, conflict.data,
+					sets.len ? psprintf("UPDATE SET %s WHERE NOT t.final", sets.data) :
+					"NOTHING");
+}
+
 /* Prepares and keeps a plan, failing loudly if it cannot. */
 static SPIPlanPtr
 sv_sink_plan(const char *sql, int nargs, Oid *types)
@@ -177,12 +292,26 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		sv->size_usec = v->size_usec;
 		sv->time_type = stream->columns[tidx].typid;
 		sv->published = sv_window_register_view(v->relid);
-		types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
-		for (int g = 0; g < v->ngroup; g++)
-			types[g + 1] = TEXTARRAYOID;
-		types[v->ngroup + 1] = INT8ARRAYOID;
-		types[v->ngroup + 2] = INTERVALOID;
-		sv->upsert = sv_sink_plan(sv_sink_upsert_sql(stream, v), v->ngroup + 3, types);
+		if (v->q != NULL)
+		{
+			const SvQuery *q = v->q;
+			Oid		   *qtypes = palloc(sizeof(Oid) * (2 + q->nkeys + SV_AGG_MAX_PARAMS * q->naggs));
+			char	   *sql = sv_sink_query_upsert_sql(q, v->relid, qtypes, &sv->nparams);
+
+			sv->query = q;
+			sv->time_type = q->time_type;
+			sv->published = false;	/* live_counts shows count views only */
+			sv->upsert = sv_sink_plan(sql, sv->nparams, qtypes);
+		}
+		else
+		{
+			types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
+			for (int g = 0; g < v->ngroup; g++)
+				types[g + 1] = TEXTARRAYOID;
+			types[v->ngroup + 1] = INT8ARRAYOID;
+			types[v->ngroup + 2] = INTERVALOID;
+			sv->upsert = sv_sink_plan(sv_sink_upsert_sql(stream, v), v->ngroup + 3, types);
+		}
 		if (v->lateness_usec >= 0)
 		{
 			Oid			ftypes[2] = {sv->time_type, sv->time_type};
@@ -264,7 +393,7 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 {
 	MemoryContext old = MemoryContextSwitchTo(sink->batch_cxt);
 	TupleDesc	desc = SPI_tuptable->tupdesc;
-	char		keybuf[1024];
+	char		keybuf[SV_KEY_MAX];
 
 	if (!sv->published)
 		return;
@@ -372,6 +501,80 @@ sv_sink_passed(SvSink *sink, SvSinkView *sv)
 }
 
 /*
+ * Upserts one query view's share of the batch: per group its window start,
+ * its GROUP BY values (from the key's segments) and its aggregates' states.
+ * Groups in windows another worker's watermark has passed are left out;
+ * returns how many rows they held (the batch's late contributions).
+ */
+static int64
+sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
+{
+	SvSinkView *sv = &sink->views[vi];
+	const SvQuery *q = sv->query;
+	int			ncols = sv->nparams - 1;
+	Datum	  **vals = palloc(sizeof(Datum *) * ncols);
+	bool	  **nulls = palloc(sizeof(bool *) * ncols);
+	Oid		   *elemtypes = palloc(sizeof(Oid) * ncols);
+	Datum	   *args = palloc(sizeof(Datum) * sv->nparams);
+	Interval   *size = palloc0(sizeof(Interval));
+	int64		passed = sv_sink_passed(sink, sv);
+	int64		late = 0;
+	uint32		n = 0;
+	SvCountsIter iter;
+	const SvCount *c;
+	int			p;
+
+	for (int i = 0; i < ncols; i++)
+	{
+		vals[i] = palloc(sizeof(Datum) * Max(1, nrows));
+		nulls[i] = palloc0(sizeof(bool) * Max(1, nrows));
+	}
+	p = 0;
+	elemtypes[p++] = q->time_type;
+	for (int k = 0; k < q->nkeys; k++)
+		elemtypes[p++] = q->keys[k].type;
+	for (int a = 0; a < q->naggs; a++)
+		for (int i = 0; i < sv_agg_nparams(&q->aggs[a]); i++)
+			elemtypes[p++] = sv_agg_param_type(&q->aggs[a], i);
+
+	sv_counts_iter_init(&iter, counts, vi);
+	while ((c = sv_counts_iter_next(&iter)) != NULL)
+	{
+		const SvAggState *states = c->state;
+		int			pos = 0;
+
+		if (c->window_start + sv->size_usec <= passed)
+		{
+			late += c->count;
+			continue;
+		}
+		p = 0;
+		vals[p++][n] = Int64GetDatum(c->window_start);
+		for (int k = 0; k < q->nkeys; k++, p++)
+		{
+			const char *val = NULL;
+			int			len = sv_key_segment(c->key, c->keylen, &pos, &val);
+
+			nulls[p][n] = len == SV_KEY_NULL;
+			vals[p][n] = nulls[p][n] ? (Datum) 0 : sv_eval_key_datum(&q->keys[k], val, len);
+		}
+		for (int a = 0; a < q->naggs; a++)
+			for (int i = 0; i < sv_agg_nparams(&q->aggs[a]); i++, p++)
+				vals[p][n] = sv_agg_param(&q->aggs[a], &states[a], i, &nulls[p][n]);
+		n++;
+	}
+	if (n == 0)
+		return late;
+	sv_sink_check_table(sv);
+	for (int i = 0; i < ncols; i++)
+		args[i] = sv_array(vals[i], nulls[i], n, elemtypes[i]);
+	size->time = sv->size_usec;
+	args[ncols] = IntervalPGetDatum(size);
+	sv_sink_run_as_owner(sv, sv->upsert, args, SPI_OK_INSERT);
+	return late;
+}
+
+/*
  * Upserts one view's share of the batch. Counts for windows another worker's
  * watermark has passed (final, or to be made final) are left out; returns
  * how many, the batch's late contributions.
@@ -389,16 +592,16 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	uint32		n = 0;
 	int64		passed = sv_sink_passed(sink, sv);
 	int64		late = 0;
+	SvCountsIter iter;
+	const SvCount *c;
 
 	for (int g = 0; g < ng; g++)
 		keys[g] = palloc(sizeof(Datum) * nrows);
-	for (uint32 i = 0; i <= counts->mask; i++)
+	sv_counts_iter_init(&iter, counts, vi);
+	while ((c = sv_counts_iter_next(&iter)) != NULL)
 	{
-		SvCount    *c = &counts->entries[i];
 		int			pos = 0;
 
-		if (c->count == 0 || c->view != vi)
-			continue;
 		if (c->window_start + sv->size_usec <= passed)
 		{
 			late += c->count;
@@ -408,11 +611,10 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		deltas[n] = Int64GetDatum(c->count);
 		for (int g = 0; g < ng; g++)
 		{
-			uint16		len;
+			const char *val = NULL;
+			int			len = sv_key_segment(c->key, c->keylen, &pos, &val);
 
-			memcpy(&len, c->key + pos, 2);
-			keys[g][n] = PointerGetDatum(cstring_to_text_with_len(c->key + pos + 2, len));
-			pos += 2 + len;
+			keys[g][n] = PointerGetDatum(cstring_to_text_with_len(val, len));
 		}
 		n++;
 	}
@@ -550,7 +752,10 @@ sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 	sink->returned = NIL;
 	for (int vi = 0; vi < sink->nviews; vi++)
 	{
-		late += sv_sink_write_view(sink, vi, counts, counts->used);
+		if (sink->views[vi].query)
+			late += sv_sink_write_query_view(sink, vi, counts, counts->used);
+		else
+			late += sv_sink_write_view(sink, vi, counts, counts->used);
 		sink->views[vi].evict = false;
 		if (watermarks && watermarks[vi].changed)
 			sv_sink_watermark(sink, &sink->views[vi], &watermarks[vi]);

@@ -249,6 +249,43 @@ void
 sv_counts_add(SvCounts *counts, int view, int64 window_start, const char *key,
 			  int keylen, uint32 keyhash)
 {
+	(void) sv_counts_entry(counts, view, window_start, key, keylen, keyhash, 0);
+}
+
+/* Carves zeroed, MAXALIGNed memory for a new entry's state out of the arena. */
+static void *
+sv_counts_new_state(SvCounts *counts, Size size)
+{
+	char	   *aligned;
+	Size		skip;
+
+	if (size == 0)
+		return NULL;
+	skip = counts->arena ? (char *) MAXALIGN(counts->arena) - counts->arena : 0;
+	if (counts->arena == NULL || size + skip > counts->arena_left)
+	{
+		Size		block = Max(SV_ARENA_BLOCK, size);
+
+		counts->arena = MemoryContextAlloc(counts->cxt, block);
+		counts->arena_left = block;
+		skip = 0;
+	}
+	aligned = counts->arena + skip;
+	memset(aligned, 0, size);
+	counts->arena = aligned + size;
+	counts->arena_left -= skip + size;
+	return aligned;
+}
+
+/*
+ * Adds one to the count of (view, window_start, key) in this batch and
+ * returns its entry; a new entry gets state_size zeroed bytes of state
+ * (aggregates: aggregate.h), which the caller then updates.
+ */
+SvCount *
+sv_counts_entry(SvCounts *counts, int view, int64 window_start, const char *key,
+				int keylen, uint32 keyhash, Size state_size)
+{
 	uint32		hash;
 	uint32		pos;
 	SvCount    *e;
@@ -266,7 +303,7 @@ sv_counts_add(SvCounts *counts, int view, int64 window_start, const char *key,
 			memcmp(e->key, key, keylen) == 0)
 		{
 			e->count++;
-			return;
+			return e;
 		}
 		pos = (pos + 1) & counts->mask;
 	}
@@ -275,9 +312,78 @@ sv_counts_add(SvCounts *counts, int view, int64 window_start, const char *key,
 	e->keylen = (uint16) keylen;
 	e->window_start = window_start;
 	e->key = sv_counts_keep_key(counts, key, keylen);
+	e->state = sv_counts_new_state(counts, state_size);
 	e->count = 1;
 	if (++counts->used * 2 > counts->mask + 1)
+	{
+		SvCount		copy = *e;
+
 		sv_counts_grow(counts);
+		/* the entry moved: find it again */
+		pos = copy.hash & counts->mask;
+		while (counts->entries[pos].state != copy.state ||
+			   counts->entries[pos].key != copy.key ||
+			   counts->entries[pos].window_start != copy.window_start ||
+			   counts->entries[pos].view != copy.view)
+			pos = (pos + 1) & counts->mask;
+		e = &counts->entries[pos];
+	}
+	return e;
+}
+
+/* Starts a walk over one view's entries of a batch (view -1: all views). */
+void
+sv_counts_iter_init(SvCountsIter *iter, const SvCounts *counts, int view)
+{
+	iter->counts = counts;
+	iter->pos = 0;
+	iter->view = view;
+}
+
+/* The next entry of the walk, or NULL at the end. */
+const SvCount *
+sv_counts_iter_next(SvCountsIter *iter)
+{
+	while (iter->pos <= iter->counts->mask)
+	{
+		const SvCount *e = &iter->counts->entries[iter->pos++];
+
+		if (e->count != 0 && (iter->view < 0 || e->view == iter->view))
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * Reads the next segment of a group key at *pos: returns its length and
+ * sets *val, or returns SV_KEY_NULL for a NULL value, or -1 past the end.
+ */
+int
+sv_key_segment(const char *key, int keylen, int *pos, const char **val)
+{
+	uint16		len;
+
+	if (*pos + 2 > keylen)
+		return -1;
+	memcpy(&len, key + *pos, 2);
+	*pos += 2;
+	if (len == SV_KEY_NULL)
+		return SV_KEY_NULL;
+	*val = key + *pos;
+	*pos += len;
+	return len;
+}
+
+/* Appends a NULL segment to a group key; -1 when it would not fit. */
+int
+sv_key_append_null(char *buf, int used, int cap)
+{
+	uint16		l = SV_KEY_NULL;
+
+	if (used + 2 > cap)
+		return -1;
+	memcpy(buf + used, &l, 2);
+	return used + 2;
 }
 
 /*
@@ -289,7 +395,7 @@ sv_key_append(char *buf, int used, int cap, const char *val, int len)
 {
 	uint16		l = (uint16) len;
 
-	if (len > PG_UINT16_MAX || used + 2 + len > cap)
+	if (len >= SV_KEY_NULL || used + 2 + len > cap)
 		return -1;
 	memcpy(buf + used, &l, 2);
 	memcpy(buf + used + 2, val, len);

@@ -64,6 +64,7 @@ typedef struct SvCount
 	int64		window_start;
 	const char *key;
 	int64		count;			/* 0: empty slot */
+	void	   *state;			/* aggregates of a query view, or NULL */
 } SvCount;
 
 /* A batch's counts: an open-addressing hash with keys in an arena. */
@@ -81,10 +82,34 @@ extern void sv_counts_init(SvCounts *counts, MemoryContext cxt);
 extern void sv_counts_reset(SvCounts *counts);
 extern void sv_counts_add(SvCounts *counts, int view, int64 window_start,
 						  const char *key, int keylen, uint32 keyhash);
+extern SvCount *sv_counts_entry(SvCounts *counts, int view, int64 window_start,
+								const char *key, int keylen, uint32 keyhash,
+								Size state_size);
 
-/* Builds group keys segment by segment. */
+/* A walk over a batch's entries (of one view, or all with view -1). */
+typedef struct SvCountsIter
+{
+	const SvCounts *counts;
+	uint32		pos;
+	int			view;
+} SvCountsIter;
+
+extern void sv_counts_iter_init(SvCountsIter *iter, const SvCounts *counts,
+								int view);
+extern const SvCount *sv_counts_iter_next(SvCountsIter *iter);
+
+/*
+ * Group keys, segment by segment: a 2-byte length and the bytes, or the
+ * length SV_KEY_NULL alone for a NULL value. SV_KEY_MAX bounds a key.
+ */
+#define SV_KEY_NULL 0xFFFF
+#define SV_KEY_MAX 8192
+
 extern int	sv_key_append(char *buf, int used, int cap, const char *val,
 						  int len);
+extern int	sv_key_append_null(char *buf, int used, int cap);
+extern int	sv_key_segment(const char *key, int keylen, int *pos,
+						   const char **val);
 
 /* The shared hash of committed window counts. */
 extern void sv_window_shmem_request(void);

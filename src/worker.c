@@ -15,7 +15,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "access/tupdesc.h"
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -33,10 +35,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "aggregate.h"
 #include "catalog.h"
+#include "eval.h"
 #include "kafka.h"
 #include "launcher.h"
 #include "parse.h"
+#include "query.h"
 #include "schema.h"
 #include "sink.h"
 #include "streamview.h"
@@ -49,7 +54,6 @@
 #define SV_METADATA_TRIES 5
 #define SV_BACKOFF_MIN_MS 500
 #define SV_BACKOFF_MAX_MS 30000
-#define SV_KEY_MAX 8192
 /*
  * A batch ends early once the messages it sets aside hold this many bytes;
  * rejects past it within the same fetch are kept without their payload.
@@ -76,6 +80,11 @@ typedef struct SvViewRun
 	bool		seen;
 	int64		max_event;
 	SvWatermark wm;
+	/* a query view (create_view): its compiled expressions and aggregates */
+	SvEval	   *eval;
+	SvAggRun   *aggrun;
+	Size		state_size;
+	SvEvalResult result;
 } SvViewRun;
 
 /* Everything a worker keeps across batches. */
@@ -97,6 +106,13 @@ typedef struct SvWorker
 	SvSink	   *sink;
 	SvKafka    *kafka;
 	WaitEventSet *waits;
+	/* query views: the message as a tuple, filled once per message */
+	int			nqueries;
+	TupleTableSlot *tuple;
+	Bitmapset  *used;			/* stream columns some query view reads */
+	bool		slot_filled;
+	MemoryContext msg_cxt;		/* the slot's values, reset per message */
+	ResourceOwner eval_owner;	/* the batch transaction's, under its subxact */
 	/* partitions, indexed by partition id; -1: not assigned */
 	int			nparts;			/* highest partition id + 1 */
 	int			topic_parts;	/* partitions the topic had at setup */
@@ -173,8 +189,12 @@ static void
 sv_begin(void)
 {
 	sv_outer_cxt = CurrentMemoryContext;
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
+	/* a batch of a stream with query views runs in its own transaction */
+	if (!IsTransactionState())
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -220,6 +240,58 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 	run->seen = run->has_lateness && v->has_watermark;
 	if (run->seen)
 		run->max_event = v->watermark + v->lateness_usec;
+	if (v->q != NULL)
+	{
+		const SvQuery *q = v->q;
+
+		run->eval = sv_eval_prepare(q, w->tuple, w->session_cxt);
+		run->aggrun = sv_agg_prepare(q, w->session_cxt);
+		run->state_size = sv_agg_state_size(q);
+		run->result.values = palloc0(sizeof(Datum) * Max(1, q->naggs));
+		run->result.isnull = palloc0(sizeof(bool) * Max(1, q->naggs));
+		run->result.pass = palloc0(sizeof(bool) * Max(1, q->naggs));
+		w->nqueries++;
+		w->used = bms_union(w->used, q->used);
+	}
+}
+
+/*
+ * Analyses the query of each query view as its owner (so the owner's
+ * privileges apply, as when the view was created), and makes the tuple the
+ * views' expressions read the message from.
+ */
+static void
+sv_worker_load_queries(SvWorker *w, List *views)
+{
+	ListCell   *lc;
+	TupleDesc	desc;
+
+	w->nqueries = 0;
+	w->used = NULL;
+	w->tuple = NULL;
+	foreach(lc, views)
+	{
+		SvView	   *v = lfirst(lc);
+		Oid			save_user;
+		int			save_sec;
+
+		if (v->query == NULL)
+			continue;
+		GetUserIdAndSecContext(&save_user, &save_sec);
+		SetUserIdAndSecContext(v->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		v->q = sv_query_analyze(v->query);
+		SetUserIdAndSecContext(save_user, save_sec);
+		if (w->tuple == NULL)
+		{
+			desc = CreateTemplateTupleDesc(w->stream->ncolumns);
+			for (int i = 0; i < w->stream->ncolumns; i++)
+				TupleDescInitEntry(desc, (AttrNumber) (i + 1), w->stream->columns[i].name,
+								   w->stream->columns[i].typid,
+								   w->stream->columns[i].typmod, 0);
+			w->tuple = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+		}
+	}
 }
 
 /*
@@ -263,6 +335,7 @@ sv_worker_load(SvWorker *w)
 	if (w->name == NULL || strcmp(w->name, w->stream->name) != 0)
 		w->name = MemoryContextStrdup(TopMemoryContext, w->stream->name);
 	views = sv_catalog_get_views(w->stream->name);
+	sv_worker_load_queries(w, views);
 	w->nviews = list_length(views);
 	w->views = palloc0(sizeof(SvViewRun) * Max(w->nviews, 1));
 	foreach(lc, views)
@@ -311,6 +384,33 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 }
 
 /*
+ * Adds the message to one window of a view: its count, and for a query
+ * view its aggregates' arguments (those that passed their FILTER).
+ */
+static inline void
+sv_worker_add_window(SvWorker *w, int vi, int64 start, int keylen, uint32 keyhash)
+{
+	SvViewRun  *run = &w->views[vi];
+	const SvQuery *q;
+	SvAggState *states;
+
+	if (run->eval == NULL)
+	{
+		sv_counts_add(&w->counts, vi, start, w->keybuf, keylen, keyhash);
+		return;
+	}
+	q = run->view->q;
+	states = sv_counts_entry(&w->counts, vi, start, w->keybuf, keylen, keyhash,
+							 run->state_size)->state;
+	for (int a = 0; a < q->naggs; a++)
+	{
+		if (run->result.pass[a])
+			sv_agg_add(&q->aggs[a], &run->aggrun[a], &states[a],
+					   run->result.values[a], run->result.isnull[a], w->counts_cxt);
+	}
+}
+
+/*
  * Counts an event into the windows of a view with allowed lateness: a
  * window that the watermark has passed is final and is not counted; the
  * event is then late for this view (and with keep_late, kept in rejects).
@@ -330,13 +430,48 @@ sv_worker_count_late(SvWorker *w, int vi, const rd_kafka_message_t *m,
 		if (start + run->view->size_usec <= wm)
 			late = true;
 		else
-			sv_counts_add(&w->counts, vi, start, w->keybuf, keylen, keyhash);
+			sv_worker_add_window(w, vi, start, keylen, keyhash);
 	}
 	if (!late)
 		return;
 	w->batch_late++;
 	if (run->view->keep_late)
 		sv_worker_reject(w, vi, m, "late");
+}
+
+/*
+ * Adds a message with its group key in keybuf to every window of a view
+ * that its time falls in (the time rounded as the column's typmod says),
+ * or sets it aside when the time is out of range.
+ */
+static void
+sv_worker_windows(SvWorker *w, int vi, const rd_kafka_message_t *m,
+				  Timestamp time, int keylen)
+{
+	SvViewRun  *run = &w->views[vi];
+	uint32		keyhash;
+	int64		first;
+	int			n;
+	bool		bad = false;
+
+	if (run->time_typmod >= 0 && AdjustTimestampForTypmodError(&time, run->time_typmod, &bad))
+	{
+		sv_worker_reject(w, vi, m, "time is out of range");
+		return;
+	}
+	if (!sv_window_range_memo(&run->windows, time, &first, &n))
+	{
+		sv_worker_reject(w, vi, m, "time is out of range for windows");
+		return;
+	}
+	keyhash = keylen > 0 ? hash_bytes((const unsigned char *) w->keybuf, keylen) : 0;
+	if (run->has_lateness)
+		sv_worker_count_late(w, vi, m, time, first, n, keyhash, keylen);
+	else
+	{
+		for (int i = 0; i < n; i++)
+			sv_worker_add_window(w, vi, first + i * run->view->slide_usec, keylen, keyhash);
+	}
 }
 
 /* Counts one parsed message into every window of one view. */
@@ -346,11 +481,6 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 	SvViewRun  *run = &w->views[vi];
 	const SvValue *t = &w->values[run->time_idx];
 	int			keylen = 0;
-	uint32		keyhash;
-	int64		first;
-	int			n;
-	Timestamp	time;
-	bool		bad = false;
 	char		reason[SV_REASON_LEN];
 
 	if (t->isnull)
@@ -378,25 +508,95 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 			return;
 		}
 	}
-	time = t->v.i;
-	if (run->time_typmod >= 0 && AdjustTimestampForTypmodError(&time, run->time_typmod, &bad))
-	{
-		sv_worker_reject(w, vi, m, "time is out of range");
+	sv_worker_windows(w, vi, m, t->v.i, keylen);
+}
+
+/*
+ * Puts the message's values into the tuple query views read, once per
+ * message, converting only the columns some query view reads.
+ */
+static void
+sv_worker_fill_slot(SvWorker *w)
+{
+	TupleTableSlot *slot = w->tuple;
+	MemoryContext old;
+
+	if (w->slot_filled)
 		return;
-	}
-	if (!sv_window_range_memo(&run->windows, time, &first, &n))
+	MemoryContextReset(w->msg_cxt);
+	old = MemoryContextSwitchTo(w->msg_cxt);
+	ExecClearTuple(slot);
+	for (int i = 0; i < w->stream->ncolumns; i++)
 	{
-		sv_worker_reject(w, vi, m, "time is out of range for windows");
-		return;
+		slot->tts_isnull[i] = w->values[i].isnull || !bms_is_member(i, w->used);
+		slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 :
+			sv_schema_datum(&w->stream->columns[i], &w->values[i]);
 	}
-	keyhash = keylen > 0 ? hash_bytes((const unsigned char *) w->keybuf, keylen) : 0;
-	if (run->has_lateness)
-		sv_worker_count_late(w, vi, m, time, first, n, keyhash, keylen);
-	else
+	ExecStoreVirtualTuple(slot);
+	MemoryContextSwitchTo(old);
+	w->slot_filled = true;
+}
+
+/*
+ * Ends the batch's subtransaction after an error and starts a new one, so
+ * that what the failed evaluation held is released and the next message
+ * evaluates cleanly.
+ */
+static void
+sv_worker_restart_subxact(SvWorker *w)
+{
+	RollbackAndReleaseCurrentSubTransaction();
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(w->counts_cxt);
+}
+
+/*
+ * Evaluates a query view on one message as the view's owner (security
+ * restricted) and adds it to its windows. A message whose expressions
+ * raise an error is set aside for this view, with the error's message as
+ * the reason; the stream goes on.
+ */
+static void
+sv_worker_query_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
+{
+	SvViewRun  *run = &w->views[vi];
+	Oid			save_user;
+	int			save_sec;
+	ErrorData  *volatile edata = NULL;
+
+	GetUserIdAndSecContext(&save_user, &save_sec);
+	PG_TRY();
 	{
-		for (int i = 0; i < n; i++)
-			sv_counts_add(&w->counts, vi, first + i * run->view->slide_usec,
-						  w->keybuf, keylen, keyhash);
+		sv_worker_fill_slot(w);
+		SetUserIdAndSecContext(run->view->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		if (sv_eval_message(run->eval, w->keybuf, SV_KEY_MAX, &run->result))
+		{
+			const SvValue *t = &w->values[run->time_idx];
+
+			if (t->isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("time column \"%s\" is null", run->view->time_column)));
+			sv_worker_windows(w, vi, m, t->v.i, run->result.keylen);
+		}
+		SetUserIdAndSecContext(save_user, save_sec);
+	}
+	PG_CATCH();
+	{
+		SetUserIdAndSecContext(save_user, save_sec);
+		MemoryContextSwitchTo(w->counts_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	sv_eval_reset(run->eval);
+	if (edata != NULL)
+	{
+		sv_worker_restart_subxact(w);
+		w->slot_filled = false;
+		sv_worker_reject(w, vi, m, edata->message);
+		FreeErrorData(edata);
 	}
 }
 
@@ -433,8 +633,14 @@ sv_worker_count_message(SvWorker *w, const rd_kafka_message_t *m)
 		sv_worker_reject(w, -1, m, err.reason);
 		return;
 	}
+	w->slot_filled = false;
 	for (int vi = 0; vi < w->nviews; vi++)
-		sv_worker_count_view(w, vi, m);
+	{
+		if (w->views[vi].eval != NULL)
+			sv_worker_query_view(w, vi, m);
+		else
+			sv_worker_count_view(w, vi, m);
+	}
 }
 
 /* Builds the batch's offset moves: partitions that advanced. */
@@ -572,6 +778,33 @@ sv_worker_interrupted(SvWorker *w)
 }
 
 /*
+ * A batch of a stream with query views runs in a transaction (expression
+ * evaluation needs one), with a snapshot for SQL functions, and evaluates
+ * its messages in an internal subtransaction that an error rolls back
+ * (sv_worker_query_view).
+ */
+static void
+sv_worker_eval_begin(SvWorker *w)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	w->eval_owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(w->counts_cxt);
+}
+
+/* Ends the evaluation: the batch's writes go on in the same transaction. */
+static void
+sv_worker_eval_end(SvWorker *w)
+{
+	ReleaseCurrentSubTransaction();
+	CurrentResourceOwner = w->eval_owner;
+	PopActiveSnapshot();
+	MemoryContextSwitchTo(w->counts_cxt);
+}
+
+/*
  * Runs one micro-batch: fetches until the batch is full or its time is up,
  * counting as it goes, then commits. A consumer error leaves the stream
  * retrying (librdkafka reconnects by itself); an offset out of range ends
@@ -593,6 +826,8 @@ sv_worker_batch(SvWorker *w)
 	w->batch_error = false;
 	sv_worker_batch_watermarks(w);
 	w->rejects = NIL;
+	if (w->nqueries > 0)
+		sv_worker_eval_begin(w);
 	for (int p = 0; p < w->nparts; p++)
 		w->next[p] = w->stored[p];
 	while (w->batch_messages < sv_batch_max_messages &&
@@ -648,7 +883,15 @@ sv_worker_batch(SvWorker *w)
 	/* past records never delivered (transaction markers) */
 	sv_kafka_positions(w->kafka, w->next, w->nparts);
 	fetched = GetCurrentTimestamp();
+	if (w->nqueries > 0)
+		sv_worker_eval_end(w);
 	sv_worker_commit_batch(w, started);
+	if (IsTransactionState())
+	{
+		/* a batch with query views and nothing to write */
+		CommitTransactionCommand();
+		MemoryContextSwitchTo(w->counts_cxt);
+	}
 	pgstat_report_stat(false);
 	ereport(DEBUG1,
 			(errmsg_internal("stream \"%s\" worker %d: batch of %lld messages, %.1f ms fetching and counting (%d waits), %.1f ms committing",
@@ -1063,7 +1306,7 @@ sv_worker_recover(SvWorker *w, long backoff)
 	edata = CopyErrorData();
 	FlushErrorState();
 	LWLockReleaseAll();
-	AbortCurrentTransaction();
+	AbortOutOfAnyTransaction();
 	sv_worker_state(w, SV_STATE_RETRYING, edata->message);
 	FreeErrorData(edata);
 	sv_worker_sleep(backoff);
@@ -1096,6 +1339,8 @@ sv_worker_main(Datum arg)
 										   ALLOCSET_DEFAULT_SIZES);
 	w->counts_cxt = AllocSetContextCreate(TopMemoryContext, "streamview batch",
 										  ALLOCSET_DEFAULT_SIZES);
+	w->msg_cxt = AllocSetContextCreate(TopMemoryContext, "streamview message",
+									   ALLOCSET_DEFAULT_SIZES);
 	sv_counts_init(&w->counts, w->counts_cxt);
 	pgstat_report_activity(STATE_RUNNING, "streaming");
 
