@@ -24,6 +24,37 @@ load_produced($node, 'produced', $f);
 expected_counts($node, 'exp_vendor', 'produced', 2, 'f[1]::int', 600, 300);
 expected_counts($node, 'exp_hourly', 'produced', 3, undef, 3600, 3600);
 
+# A query view with a WHERE and several aggregates on every stream, checked
+# against its own query run as a batch over a table of the produced rides.
+my $stats_query = q{
+  SELECT w.window_start, vendor_id, count(*) AS rides,
+         count(*) FILTER (WHERE passenger_count > 2) AS groups,
+         sum(passenger_count) AS passengers, avg(passenger_count) AS avg_passengers,
+         sum(total_amount::numeric) AS revenue,
+         min(tpep_dropoff_datetime) AS first_dropoff, max(tpep_dropoff_datetime) AS last_dropoff
+  FROM STREAM AS r, streamview.hop(r.tpep_pickup_datetime, '10 minutes', '5 minutes') AS w
+  WHERE payment_type <> 2
+  GROUP BY w.window_start, vendor_id};
+my $stats_cols = 'window_start, vendor_id, rides, groups, passengers, avg_passengers, revenue, first_dropoff, last_dropoff';
+
+# The rides of a produced table as a table with the stream's columns, and
+# the stats query over it (the batch the views must equal).
+sub batch_stats
+{
+	my ($produced, $into) = @_;
+	my $batch = $stats_query;
+	$batch =~ s/STREAM/${produced}_rides/;
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE ${produced}_rides AS
+		SELECT f[1]::int AS vendor_id, f[2]::timestamp AS tpep_pickup_datetime,
+		       f[3]::timestamp AS tpep_dropoff_datetime, f[4]::int AS passenger_count,
+		       f[5]::real AS trip_distance, f[6]::int AS payment_type, f[7]::real AS total_amount
+		  FROM (SELECT string_to_array(v, ', ') AS f FROM $produced) m;
+		CREATE TABLE $into AS $batch});
+	return;
+}
+batch_stats('produced', 'exp_stats');
+
 # Runs SQL, retrying while the server restarts after a crash.
 sub sql_retry
 {
@@ -49,19 +80,27 @@ sub make_stream
 		       ARRAY['vendor_id'], '10 minutes', '5 minutes');
 		SELECT streamview.create_window_view('h_$name', '$name', 'tpep_dropoff_datetime',
 		       '{}', '1 hour')});
+	my $query = $stats_query;
+	$query =~ s/STREAM/"$name"/;
+	$node->safe_psql('postgres', "SELECT streamview.create_view('q_$name', \$q\$$query\$q\$)");
 	return;
 }
 
 # Checks both views of a stream against the expected counts.
 sub check_counts
 {
-	my ($name, $what, $exp_vendor, $exp_hourly) = @_;
+	my ($name, $what, $exp_vendor, $exp_hourly, $exp_stats) = @_;
 	is(count_mismatches($node, $exp_vendor // 'exp_vendor',
 		"SELECT window_start, vendor_id AS key, count FROM v_$name"),
 		'0', "$what: sliding counts per vendor exact");
 	is(count_mismatches($node, $exp_hourly // 'exp_hourly',
 		"SELECT window_start, NULL::text AS key, count FROM h_$name"),
 		'0', "$what: tumbling counts exact");
+	$exp_stats //= 'exp_stats';
+	is($node->safe_psql('postgres', qq{
+		SELECT count(*) FROM ((SELECT $stats_cols FROM $exp_stats EXCEPT ALL SELECT $stats_cols FROM q_$name)
+		         UNION ALL (SELECT $stats_cols FROM q_$name EXCEPT ALL SELECT $stats_cols FROM $exp_stats)) d}),
+		'0', "$what: the query view equals its query run as a batch");
 	return;
 }
 
@@ -131,7 +170,9 @@ ok(wait_for_committed($node, 'live', 30000, 120), 'after kills and an immediate 
 load_produced($node, 'produced_live', $out);
 expected_counts($node, 'exp_live_vendor', 'produced_live', 2, 'f[1]::int', 600, 300);
 expected_counts($node, 'exp_live_hourly', 'produced_live', 3, undef, 3600, 3600);
-check_counts('live', 'kills and immediate stop', 'exp_live_vendor', 'exp_live_hourly');
+batch_stats('produced_live', 'exp_live_stats');
+check_counts('live', 'kills and immediate stop', 'exp_live_vendor', 'exp_live_hourly',
+	'exp_live_stats');
 is($node->safe_psql('postgres', "SELECT state FROM streamview.stream_status WHERE stream = 'live'"),
 	'running', 'the stream is running again without anyone calling start()');
 
