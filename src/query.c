@@ -630,6 +630,19 @@ sv_query_describe(const char *sql)
 	return out;
 }
 
+/* The name of the results column that holds window_start. */
+const char *
+sv_query_window_start(const SvQuery *q)
+{
+	for (int i = 0; i < q->ncolumns; i++)
+	{
+		if (q->columns[i].kind == SV_COL_WINDOW_START)
+			return q->columns[i].name;
+	}
+	elog(ERROR, "view query without window_start");
+	return NULL;				/* keep compiler quiet */
+}
+
 /* The SQL type of a results column. */
 static char *
 sv_query_column_type(const SvQuery *q, const SvQueryColumn *col)

@@ -315,10 +315,11 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		if (v->lateness_usec >= 0)
 		{
 			Oid			ftypes[2] = {sv->time_type, sv->time_type};
+			const char *ws = quote_identifier(v->q ? sv_query_window_start(v->q) : "window_start");
 
 			sv->finalize = sv_sink_plan(psprintf("UPDATE %s SET final = true "
-												 "WHERE window_start > $1 AND window_start <= $2 AND NOT final",
-												 sv_sink_table_name(v->relid)),
+												 "WHERE %s > $1 AND %s <= $2 AND NOT final",
+												 sv_sink_table_name(v->relid), ws, ws),
 										2, ftypes);
 		}
 	}

@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('views:4');
+my $broker = start_broker('views:4', 'vlate:1');
 my $node = new_node('views');
 create_rides_stream($node, $broker, 'rides', 'views');
 
@@ -139,6 +139,32 @@ batch_query('exact_stats', 'batch', 'b_exact');
 is(differences('b_exact', 'exact_stats',
 	'window_start, pt, group_ride, passengers, avg_passengers, revenue, avg_fare, vendor2, first_dropoff, top_fare'),
 	'0', 'exact_stats after the restart: batch = stream');
+
+# Late data in a query view: a tumbling view with 10 minutes of allowed
+# lateness keeping late messages (as 003's count view), its window_start
+# under another name.
+create_rides_stream($node, $broker, 'vlate', 'vlate');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_view('late_stats', $q$
+	  SELECT w.window_start AS ws, count(*) AS n, sum(passenger_count) AS p
+	  FROM vlate, streamview.tumble(tpep_pickup_datetime, '10 minutes') w
+	  GROUP BY 1 $q$, allowed_lateness => '10 minutes', keep_late => true);
+	SELECT streamview.start('vlate')});
+my @times = qw(00:00 00:25 00:05 00:21 00:40 00:19);
+produce_lines($broker, 'vlate', 0,
+	map { "1, 2020-07-01 $_:00, 2020-07-01 $_:30, 2, 1.5, 2, 9.3" } @times);
+ok(wait_for_committed($node, 'vlate', 6), 'late rides consumed');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s=%s/%s%s', to_char(ws, 'HH24:MI'), n, p,
+	                         CASE WHEN final THEN 'F' ELSE '' END), ' ' ORDER BY ws)
+	  FROM late_stats}),
+	'00:00=1/2F 00:20=2/4F 00:40=1/2', 'late events not counted, passed windows final');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s %s', "offset", reason), ',' ORDER BY "offset")
+	  FROM streamview.rejects WHERE view = 'late_stats'::regclass}),
+	'2 late,5 late', 'keep_late keeps the late events in rejects');
+is($node->safe_psql('postgres', "SELECT late FROM streamview.stream_status WHERE stream = 'vlate'"),
+	'2', 'and stream_status counts them');
 
 $node->stop;
 done_testing();
