@@ -98,6 +98,13 @@ sv_agg_add(const SvQueryAgg *agg, const SvAggRun *run, SvAggState *state,
 				datumCopy(value, false, -1);
 			MemoryContextSwitchTo(old);
 			break;
+		case SV_ACC_SKETCH:
+			old = MemoryContextSwitchTo(cxt);
+			state->v.d = OidFunctionCall2(agg->addfn,
+										  state->has ? state->v.d : OidFunctionCall0(agg->emptyfn),
+										  value);
+			MemoryContextSwitchTo(old);
+			break;
 		case SV_ACC_ORDER:
 			if (state->has)
 			{
@@ -140,6 +147,8 @@ sv_agg_param_type(const SvQueryAgg *agg, int i)
 			return FLOAT8OID;
 		case SV_ACC_NUMERIC:
 			return NUMERICOID;
+		case SV_ACC_SKETCH:
+			return agg->restype;
 		default:
 			return agg->argtype;
 	}
@@ -197,6 +206,12 @@ sv_agg_columns(const SvQueryAgg *agg, const char *const *params, SvAggColumn *ou
 		case SV_AGG_SUM:
 			out[0].insert = psprintf("pg_catalog.sum(%s)::%s", params[0], restype);
 			out[0].update = sv_agg_add_sql(col);
+			return 1;
+		case SV_AGG_SKETCH:
+			/* the sketch's own union, which ignores a NULL (no values yet) */
+			out[0].insert = psprintf("%s(%s)", agg->union_agg_sql, params[0]);
+			out[0].update = psprintf("coalesce(%s(t.%s, excluded.%s), t.%s, excluded.%s)",
+									 agg->union_sql, col, col, col, col);
 			return 1;
 		case SV_AGG_MIN:
 		case SV_AGG_MAX:

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_namespace.h"
@@ -23,8 +24,10 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/analyze.h"
+#include "parser/parse_func.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
+#include "commands/extension.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -295,9 +298,41 @@ sv_query_window(Query *q, int stream_rte, int window_rte, SvQuery *out)
 }
 
 /*
+ * Whether an aggregate is hll_add_agg(hll_hashval) of the hll extension; if
+ * so, describes it as a sketch: each batch builds a group's hll with
+ * hll_empty() and hll_add(), and the table unions them (hll_union,
+ * hll_union_agg), all looked up in the extension's schema.
+ */
+static bool
+sv_query_sketch(Aggref *agg, SvQueryAgg *out)
+{
+	Oid			hll = get_extension_oid("hll", true);
+	Oid			nsp = get_func_namespace(agg->aggfnoid);
+	char	   *nspname;
+	Oid			two[2];
+
+	if (!OidIsValid(hll) || strcmp(get_func_name(agg->aggfnoid), "hll_add_agg") != 0 ||
+		getExtensionOfObject(ProcedureRelationId, agg->aggfnoid) != hll ||
+		list_length(agg->args) != 1)
+		return false;
+	nspname = get_namespace_name(nsp);
+	out->kind = SV_AGG_SKETCH;
+	out->acc = SV_ACC_SKETCH;
+	out->emptyfn = LookupFuncName(list_make2(makeString(nspname), makeString("hll_empty")),
+								  0, NULL, false);
+	two[0] = agg->aggtype;
+	two[1] = out->argtype;
+	out->addfn = LookupFuncName(list_make2(makeString(nspname), makeString("hll_add")),
+								2, two, false);
+	out->union_sql = psprintf("%s.hll_union", quote_identifier(nspname));
+	out->union_agg_sql = psprintf("%s.hll_union_agg", quote_identifier(nspname));
+	return true;
+}
+
+/*
  * Describes one supported aggregate, or refuses it: count, sum, avg, min and
  * max of pg_catalog, with one argument (count: or *), without DISTINCT or
- * ORDER BY, optionally with FILTER.
+ * ORDER BY, optionally with FILTER; and hll_add_agg of the hll extension.
  */
 static void
 sv_query_aggregate(Aggref *agg, int window_rte, SvQueryAgg *out)
@@ -305,6 +340,21 @@ sv_query_aggregate(Aggref *agg, int window_rte, SvQueryAgg *out)
 	const char *name = get_func_name(agg->aggfnoid);
 	Oid			argtype = InvalidOid;
 
+	memset(out, 0, sizeof(SvQueryAgg));
+	if (agg->aggdistinct == NIL && agg->aggorder == NIL && agg->args != NIL)
+	{
+		out->arg = linitial_node(TargetEntry, agg->args)->expr;
+		out->argtype = exprType((Node *) out->arg);
+		if (sv_query_sketch(agg, out))
+		{
+			sv_query_check_expr((Node *) out->arg, window_rte);
+			out->filter = agg->aggfilter;
+			if (out->filter)
+				sv_query_check_expr((Node *) out->filter, window_rte);
+			out->restype = agg->aggtype;
+			return;
+		}
+	}
 	if (get_func_namespace(agg->aggfnoid) != PG_CATALOG_NAMESPACE ||
 		agg->aggkind != AGGKIND_NORMAL || list_length(agg->args) > 1 ||
 		!(strcmp(name, "count") == 0 || strcmp(name, "sum") == 0 ||
@@ -313,7 +363,7 @@ sv_query_aggregate(Aggref *agg, int window_rte, SvQueryAgg *out)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("aggregate %s is not supported in a streamview view", name),
-				 errhint("Use count, sum, avg, min or max, each optionally with FILTER (WHERE ...).")));
+				 errhint("Use count, sum, avg, min or max, each optionally with FILTER (WHERE ...), or hll_add_agg of the hll extension.")));
 	if (agg->aggdistinct != NIL)
 		sv_query_refuse("DISTINCT in aggregates is");
 	if (agg->aggorder != NIL)

@@ -31,7 +31,8 @@ typedef enum SvAggKind
 	SV_AGG_SUM,
 	SV_AGG_AVG,
 	SV_AGG_MIN,
-	SV_AGG_MAX
+	SV_AGG_MAX,
+	SV_AGG_SKETCH				/* hll_add_agg of the hll extension */
 } SvAggKind;
 
 /* How a batch accumulates an aggregate's argument. */
@@ -41,7 +42,8 @@ typedef enum SvAggAcc
 	SV_ACC_INT,					/* int64 sum of int2/int4 */
 	SV_ACC_FLOAT,				/* double sum of float4/float8 */
 	SV_ACC_NUMERIC,				/* numeric sum (int8 and numeric arguments) */
-	SV_ACC_ORDER				/* min/max: a value and the type's order */
+	SV_ACC_ORDER,				/* min/max: a value and the type's order */
+	SV_ACC_SKETCH				/* a sketch value, added to by its add function */
 } SvAggAcc;
 
 /* One aggregate of the select list. */
@@ -55,6 +57,11 @@ typedef struct SvQueryAgg
 	Oid			restype;		/* the results column's type */
 	Oid			sumtype;		/* avg: type of its hidden sum column */
 	Oid			collation;		/* min/max of a collatable type */
+	/* sketches: functions of the sketch's extension, in its schema */
+	Oid			emptyfn;		/* () -> an empty sketch */
+	Oid			addfn;			/* (sketch, value) -> sketch */
+	char	   *union_sql;		/* (sketch, sketch) -> sketch, qualified */
+	char	   *union_agg_sql;	/* aggregate of sketches, qualified */
 	char	   *column;			/* the results column */
 } SvQueryAgg;
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES="postgresql-15 postgresql-server-dev-15 librdkafka-dev postgresql-15-pgtap
  libtap-parser-sourcehandler-pgtap-perl libipc-run-perl kcat build-essential clang
- libclang-rt-14-dev"
+ libclang-rt-14-dev postgresql-15-hll"
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 

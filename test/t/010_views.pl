@@ -140,6 +140,44 @@ is(differences('b_exact', 'exact_stats',
 	'window_start, pt, group_ride, passengers, avg_passengers, revenue, avg_fare, vendor2, first_dropoff, top_fare'),
 	'0', 'exact_stats after the restart: batch = stream');
 
+# Sketches: hll_add_agg of the hll extension (installed by test/setup.sh):
+# each batch builds a group's hll and the table unions them; the hll equals
+# the one the batch query builds from all rides at once.
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION hll;
+	SELECT streamview.create_stream('sketch', (SELECT brokers FROM streamview.streams WHERE name = 'rides'),
+	  'views', (SELECT string_agg(name || ' ' || type, ', ' ORDER BY position)
+	              FROM streamview.stream_columns WHERE stream = 'rides'));
+	SELECT streamview.create_view('distinct_stats', $q$
+	  SELECT window_start, vendor_id,
+	         hll_add_agg(hll_hash_integer(payment_type)) AS payment_types,
+	         hll_add_agg(hll_hash_bigint(passenger_count * 1000 + payment_type))
+	           FILTER (WHERE trip_distance > 10) AS long_mixes,
+	         count(*) AS n
+	  FROM sketch, streamview.tumble(tpep_pickup_datetime, '1 hour')
+	  GROUP BY 1, 2 $q$);
+	SELECT streamview.start('sketch')});
+ok(wait_for_committed($node, 'sketch', 25000), 'the sketch stream consumed the topic');
+$node->safe_psql('postgres', q{
+	SET search_path = batch, public;
+	CREATE TABLE public.b_sketch AS
+	  SELECT window_start, vendor_id,
+	         hll_add_agg(hll_hash_integer(payment_type)) AS payment_types,
+	         hll_add_agg(hll_hash_bigint(passenger_count * 1000 + payment_type))
+	           FILTER (WHERE trip_distance > 10) AS long_mixes,
+	         count(*) AS n
+	  FROM rides, streamview.tumble(tpep_pickup_datetime, '1 hour')
+	  GROUP BY 1, 2});
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM b_sketch b FULL JOIN distinct_stats v USING (window_start, vendor_id)
+	 WHERE b.n IS DISTINCT FROM v.n
+	    OR hll_cardinality(b.payment_types) IS DISTINCT FROM hll_cardinality(v.payment_types)
+	    OR hll_cardinality(b.long_mixes) IS DISTINCT FROM hll_cardinality(v.long_mixes)
+	    OR NOT (b.payment_types = v.payment_types)}),
+	'0', 'hll sketches: batch = stream, the same hll in every window');
+cmp_ok($node->safe_psql('postgres', 'SELECT max(hll_cardinality(long_mixes)) FROM distinct_stats'),
+	'>', 5, 'with real distinct counts');
+
 # Late data in a query view: a tumbling view with 10 minutes of allowed
 # lateness keeping late messages (as 003's count view), its window_start
 # under another name.
