@@ -107,8 +107,10 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
 
 -- Views defined by a SELECT over a stream (create_view): the query text,
 -- from which the worker describes the view again each time it starts.
-ALTER TABLE streamview.window_views ADD COLUMN query text;
+ALTER TABLE streamview.window_views ADD COLUMN query text,
+	ADD COLUMN search_path text;
 COMMENT ON COLUMN streamview.window_views.query IS 'the SELECT of a view made by create_view; NULL for create_window_view';
+COMMENT ON COLUMN streamview.window_views.search_path IS 'the search_path in which create_view analysed the query (the worker analyses it again in it)';
 
 CREATE FUNCTION streamview.create_view(
 	name text,

@@ -39,6 +39,18 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod)
   FROM pg_attribute a WHERE a.attrelid = 'typed'::regclass AND a.attnum > 0 ORDER BY a.attnum;
 SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'typed'::regclass;
 
+-- min/max keep the argument's type without its length (bpchar, not char(1))
+-- and its collation.
+SELECT streamview.create_stream('codes', 'localhost:9092', 'codes', 'ts timestamp, code char(3), label text');
+SELECT streamview.create_view('code_range', $$
+  SELECT window_start, min(code) AS lo, max(label COLLATE "C") AS hi
+  FROM codes, streamview.tumble(ts, '1 hour') GROUP BY 1 $$);
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.collname
+  FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation AND a.attcollation <> 100
+ WHERE a.attrelid = 'code_range'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+SELECT streamview.drop_window_view('code_range');
+SELECT streamview.drop_stream('codes');
+
 -- GROUP BY expressions of the stream's columns; a NULL key is a group.
 SELECT streamview.create_view('by_hour', $$
   SELECT window_start, date_part('hour', tpep_dropoff_datetime) AS dropoff_hour,
@@ -84,6 +96,13 @@ SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, count
 SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, sum(note) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1')$$) AS sum_of_text;
 SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, count(*) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w WHERE w.window_start > ''2020-01-01'' GROUP BY 1')$$) AS window_in_where;
 SELECT sv_try($$SELECT streamview.create_view('x', NULL)$$) AS null_query;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, count(*) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w WHERE tpep_pickup_datetime < LOCALTIMESTAMP GROUP BY 1')$$) AS sql_value_function;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, count(r) FROM rides r, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1')$$) AS whole_row;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, w.window_start AS again, count(*) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1, 2')$$) AS window_start_twice;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, ARRAY[vendor_id, payment_type] AS pair, count(*) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1, 2')$$) AS array_key;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, date_trunc(''hour'', w.window_start) AS h, count(*) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1, 2')$$) AS expression_of_window;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, avg(trip_distance) AS a, count(*) AS "a.sum" FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1')$$) AS avg_state_clash;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, avg(trip_distance) AS "' || repeat('a', 60) || '" FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1')$$) AS avg_name_too_long;
 -- PostgreSQL's own errors keep their SQLSTATE, with the position in the query.
 \set VERBOSITY default
 SELECT streamview.create_view('x', 'SELECT w.window_start, count(nosuch) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1');

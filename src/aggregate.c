@@ -18,6 +18,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/ruleutils.h"
 #include "utils/typcache.h"
 
 #include "aggregate.h"
@@ -88,22 +89,38 @@ sv_agg_add(const SvQueryAgg *agg, const SvAggRun *run, SvAggState *state,
 			state->v.i += agg->argtype == INT2OID ? DatumGetInt16(value) : DatumGetInt32(value);
 			break;
 		case SV_ACC_FLOAT:
+			/*
+			 * in double precision, also for real (float4pl adds in real):
+			 * a batch's sum is then at least as close to the exact sum
+			 */
 			state->v.f += agg->argtype == FLOAT4OID ? DatumGetFloat4(value) : DatumGetFloat8(value);
 			break;
 		case SV_ACC_NUMERIC:
-			old = MemoryContextSwitchTo(cxt);
-			value = sv_agg_numeric(agg->argtype, value);
-			state->v.d = state->has ?
-				DirectFunctionCall2(numeric_add, state->v.d, value) :
-				datumCopy(value, false, -1);
-			MemoryContextSwitchTo(old);
+			{
+				Datum		prev = state->v.d;
+				Datum		num = sv_agg_numeric(agg->argtype, value);
+
+				old = MemoryContextSwitchTo(cxt);
+				state->v.d = state->has ? DirectFunctionCall2(numeric_add, prev, num) :
+					datumCopy(num, false, -1);
+				MemoryContextSwitchTo(old);
+				/* one sum per group in the batch's memory, not one per message */
+				if (state->has)
+					pfree(DatumGetPointer(prev));
+				if (num != value)
+					pfree(DatumGetPointer(num));
+			}
 			break;
 		case SV_ACC_SKETCH:
-			old = MemoryContextSwitchTo(cxt);
-			state->v.d = OidFunctionCall2(agg->addfn,
-										  state->has ? state->v.d : OidFunctionCall0(agg->emptyfn),
-										  value);
-			MemoryContextSwitchTo(old);
+			{
+				Datum		prev = state->has ? state->v.d : OidFunctionCall0(agg->emptyfn);
+
+				old = MemoryContextSwitchTo(cxt);
+				state->v.d = OidFunctionCall2(agg->addfn, prev, value);
+				MemoryContextSwitchTo(old);
+				if (state->v.d != prev && state->has)
+					pfree(DatumGetPointer(prev));
+			}
 			break;
 		case SV_ACC_ORDER:
 			if (state->has)
@@ -215,8 +232,11 @@ sv_agg_columns(const SvQueryAgg *agg, const char *const *params, SvAggColumn *ou
 			return 1;
 		case SV_AGG_MIN:
 		case SV_AGG_MAX:
-			out[0].insert = psprintf("pg_catalog.%s(%s)",
-									 agg->kind == SV_AGG_MIN ? "min" : "max", params[0]);
+			/* compared in the aggregate's collation, as in the batch */
+			out[0].insert = psprintf("pg_catalog.%s(%s%s)",
+									 agg->kind == SV_AGG_MIN ? "min" : "max", params[0],
+									 OidIsValid(agg->collation) ?
+									 psprintf(" COLLATE %s", generate_collation_name(agg->collation)) : "");
 			out[0].update = psprintf("%s(t.%s, excluded.%s)",
 									 agg->kind == SV_AGG_MIN ? "LEAST" : "GREATEST", col, col);
 			return 1;

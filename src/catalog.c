@@ -339,7 +339,8 @@ sv_catalog_delete_stream(const char *name)
 /* query through to_jsonb(): the column is 0.2's, and 0.1's catalog lacks it */
 #define SV_VIEW_COLUMNS \
 	"view::oid, stream, time_column, group_by, size, slide, allowed_lateness, " \
-	"keep_late, watermark, owner::oid, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'query'"
+	"keep_late, watermark, owner::oid, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'query', " \
+	"pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'search_path'"
 
 /* Builds an SvView from row r of a window_views query. */
 static SvView *
@@ -369,6 +370,7 @@ sv_view_from_row(SvRows *rows, uint64 r)
 		v->watermark = DatumGetTimestampTz(SV_VAL(rows, r, 8));
 	v->owner = DatumGetObjectId(SV_VAL(rows, r, 9));
 	v->query = sv_text(rows, r, 10);
+	v->search_path = sv_text(rows, r, 11);
 	return v;
 }
 
@@ -440,10 +442,10 @@ sv_interval_datum(int64 usec)
 void
 sv_catalog_insert_view(const SvView *v)
 {
-	Oid			types[10] = {OIDOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	INTERVALOID, INTERVALOID, INTERVALOID, BOOLOID, OIDOID, TEXTOID};
-	Datum		args[10];
-	char		nulls[10] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[11] = {OIDOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+	INTERVALOID, INTERVALOID, INTERVALOID, BOOLOID, OIDOID, TEXTOID, TEXTOID};
+	Datum		args[11];
+	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	args[0] = ObjectIdGetDatum(v->relid);
 	args[1] = CStringGetTextDatum(v->stream);
@@ -465,11 +467,12 @@ sv_catalog_insert_view(const SvView *v)
 	else
 	{
 		args[9] = CStringGetTextDatum(v->query);
+		args[10] = CStringGetTextDatum(v->search_path);
 		sv_catalog_exec("INSERT INTO streamview.window_views (view, stream, "
 						"time_column, group_by, size, slide, allowed_lateness, "
-						"keep_late, owner, query) VALUES ($1::regclass, $2, $3, $4, $5, "
-						"$6, $7, $8, $9::regrole, $10)",
-						10, types, args, nulls, false);
+						"keep_late, owner, query, search_path) VALUES ($1::regclass, $2, $3, $4, $5, "
+						"$6, $7, $8, $9::regrole, $10, $11)",
+						11, types, args, nulls, false);
 	}
 }
 

@@ -58,6 +58,7 @@ typedef struct SvView
 	bool		has_watermark;
 	Oid			owner;
 	char	   *query;			/* create_view's SELECT; NULL: a count view */
+	char	   *search_path;	/* the search_path the query was written for */
 	struct SvQuery *q;			/* the query analysed (by the worker), or NULL */
 } SvView;
 

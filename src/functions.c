@@ -462,6 +462,7 @@ streamview_create_view(PG_FUNCTION_ARGS)
 	v.keep_late = PG_ARGISNULL(3) ? false : PG_GETARG_BOOL(3);
 	v.owner = GetUserId();
 	v.query = query;
+	v.search_path = GetConfigOptionByName("search_path", NULL, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

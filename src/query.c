@@ -16,6 +16,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -32,6 +33,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
+#include "utils/ruleutils.h"
 #include "utils/typcache.h"
 
 #include "query.h"
@@ -221,9 +223,13 @@ sv_query_check_walker(Node *node, SvCheckContext *ctx)
 	if (node == NULL)
 		return false;
 	if (IsA(node, Var) && ((Var *) node)->varno == ctx->window_rte)
-		sv_query_refuse("window_start and window_end outside GROUP BY and the select list are");
+		sv_query_refuse("window_start and window_end other than as GROUP BY items of their own are");
+	if (IsA(node, Var) && ((Var *) node)->varattno <= 0)
+		sv_query_refuse("whole-row references to the stream are");
 	if (IsA(node, Aggref))
 		sv_query_refuse("aggregates inside expressions are");
+	if (IsA(node, SQLValueFunction))
+		sv_query_refuse("CURRENT_DATE, LOCALTIMESTAMP, CURRENT_USER and the like are");
 	(void) check_functions_in_node(node, sv_query_check_function, NULL);
 	return expression_tree_walker(node, sv_query_check_walker, (void *) ctx);
 }
@@ -481,6 +487,7 @@ sv_query_select_list(Query *q, int window_rte, SvQuery *out)
 {
 	ListCell   *lc;
 	bool		has_start = false;
+	bool		has_end = false;
 
 	out->columns = palloc0(sizeof(SvQueryColumn) * list_length(q->targetList));
 	out->keys = palloc0(sizeof(SvQueryKey) * Max(1, list_length(q->targetList)));
@@ -506,11 +513,18 @@ sv_query_select_list(Query *q, int window_rte, SvQuery *out)
 		col->name = pstrdup(tle->resname);
 		if (grouped && sv_query_is_window_col(tle->expr, window_rte, 1))
 		{
+			if (has_start)
+				sv_query_refuse("selecting window_start more than once is");
 			col->kind = SV_COL_WINDOW_START;
 			has_start = true;
 		}
 		else if (grouped && sv_query_is_window_col(tle->expr, window_rte, 2))
+		{
+			if (has_end)
+				sv_query_refuse("selecting window_end more than once is");
 			col->kind = SV_COL_WINDOW_END;
+			has_end = true;
+		}
 		else if (grouped)
 		{
 			SvQueryKey *key = &out->keys[out->nkeys];
@@ -520,6 +534,12 @@ sv_query_select_list(Query *q, int window_rte, SvQuery *out)
 			key->type = exprType((Node *) tle->expr);
 			key->typmod = exprTypmod((Node *) tle->expr);
 			key->collation = exprCollation((Node *) tle->expr);
+			if (!OidIsValid(get_array_type(key->type)) || type_is_array(key->type))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("GROUP BY item \"%s\" of type %s is not supported in a streamview view",
+								col->name, format_type_be(key->type)),
+						 errhint("Group by values of scalar types; arrays and types without an array type are not supported.")));
 			get_typlenbyval(key->type, &key->typlen, &key->typbyval);
 			key->column = col->name;
 			col->kind = SV_COL_KEY;
@@ -528,6 +548,15 @@ sv_query_select_list(Query *q, int window_rte, SvQuery *out)
 		else if (IsA(tle->expr, Aggref))
 		{
 			sv_query_aggregate((Aggref *) tle->expr, window_rte, &out->aggs[out->naggs]);
+			if (out->aggs[out->naggs].kind == SV_AGG_AVG &&
+				strlen(col->name) + strlen(SV_AVG_COUNT_SUFFIX) >= NAMEDATALEN)
+				ereport(ERROR,
+						(errcode(ERRCODE_NAME_TOO_LONG),
+						 errmsg("the name of avg column \"%s\" is too long", col->name),
+						 errdetail("The results table keeps its state in columns \"%s%s\" and \"%s%s\", which must fit in %d bytes.",
+								   col->name, SV_AVG_SUM_SUFFIX, col->name, SV_AVG_COUNT_SUFFIX,
+								   NAMEDATALEN - 1),
+						 errhint("Give the column a shorter name with AS.")));
 			out->aggs[out->naggs].column = col->name;
 			col->kind = SV_COL_AGG;
 			col->index = out->naggs++;
@@ -545,6 +574,14 @@ sv_query_select_list(Query *q, int window_rte, SvQuery *out)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("a streamview view must GROUP BY window_start and select it"),
 				 errhint(SV_QUERY_HINT)));
+	/* an avg column's state columns must not clash with another column */
+	for (int a = 0; a < out->naggs; a++)
+	{
+		if (out->aggs[a].kind != SV_AGG_AVG)
+			continue;
+		sv_query_check_name(out, psprintf("%s" SV_AVG_SUM_SUFFIX, out->aggs[a].column));
+		sv_query_check_name(out, psprintf("%s" SV_AVG_COUNT_SUFFIX, out->aggs[a].column));
+	}
 }
 
 /* Collects the stream columns an expression reads (0-based). */
@@ -693,6 +730,22 @@ sv_query_window_start(const SvQuery *q)
 	return NULL;				/* keep compiler quiet */
 }
 
+/*
+ * The SQL type of an aggregate's results column, without a typmod, and
+ * for min/max of a collatable type with the aggregate's collation.
+ */
+char *
+sv_query_agg_type(const SvQueryAgg *agg)
+{
+	char	   *type = format_type_extended(agg->restype, -1, FORMAT_TYPE_TYPEMOD_GIVEN);
+
+	if (agg->acc == SV_ACC_ORDER && OidIsValid(agg->collation) &&
+		agg->collation != DEFAULT_COLLATION_OID)
+		return psprintf("%s COLLATE %s", type,
+						generate_collation_name(agg->collation));
+	return type;
+}
+
 /* The SQL type of a results column. */
 static char *
 sv_query_column_type(const SvQuery *q, const SvQueryColumn *col)
@@ -706,7 +759,8 @@ sv_query_column_type(const SvQuery *q, const SvQueryColumn *col)
 			return format_type_with_typemod(q->keys[col->index].type,
 											q->keys[col->index].typmod);
 		case SV_COL_AGG:
-			return format_type_be(q->aggs[col->index].restype);
+			/* without a typmod: min(char(3)) is bpchar, not char(1) */
+			return sv_query_agg_type(&q->aggs[col->index]);
 	}
 	return NULL;				/* keep compiler quiet */
 }

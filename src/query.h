@@ -118,5 +118,6 @@ typedef struct SvQuery
 extern SvQuery *sv_query_analyze(const char *sql);
 extern char *sv_query_table_sql(const SvQuery *query, const char *qualified);
 extern const char *sv_query_window_start(const SvQuery *query);
+extern char *sv_query_agg_type(const SvQueryAgg *agg);
 
 #endif							/* STREAMVIEW_QUERY_H */

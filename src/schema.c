@@ -9,7 +9,9 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
@@ -21,6 +23,7 @@
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "schema.h"
@@ -143,6 +146,20 @@ sv_schema_check_create(const CreateStmt *stmt)
 		sv_schema_invalid("Only column names and types are allowed.");
 }
 
+/* The schema of a type. */
+static Oid
+sv_schema_type_namespace(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	nsp = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+	ReleaseSysCache(tup);
+	return nsp;
+}
+
 /*
  * Resolves one parsed column definition to a name, type OID and typmod; an
  * unknown type's error points at it in pstate's source text.
@@ -171,7 +188,14 @@ sv_schema_column(ParseState *pstate, const ColumnDef *coldef)
 				 errmsg("column \"%s\" has pseudo-type %s",
 						coldef->colname, format_type_be(def->typid))));
 	def->name = pstrdup(coldef->colname);
-	def->type = format_type_with_typemod(def->typid, def->typmod);
+	/*
+	 * The catalog keeps the type's name; one outside pg_catalog with its
+	 * schema, so that the worker (whatever its search_path) finds it again.
+	 */
+	def->type = format_type_extended(def->typid, def->typmod,
+									 FORMAT_TYPE_TYPEMOD_GIVEN |
+									 (sv_schema_type_namespace(def->typid) == PG_CATALOG_NAMESPACE ?
+									  0 : FORMAT_TYPE_FORCE_QUALIFY));
 	return def;
 }
 

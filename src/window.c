@@ -228,7 +228,9 @@ sv_counts_grow(SvCounts *counts)
 	uint32		oldsize = counts->mask + 1;
 	uint32		newsize = oldsize * 2;
 
-	counts->entries = MemoryContextAllocZero(counts->cxt, sizeof(SvCount) * newsize);
+	/* a batch of many groups and windows may need more than 1 GB of slots */
+	counts->entries = MemoryContextAllocExtended(counts->cxt, sizeof(SvCount) * newsize,
+												 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	counts->mask = newsize - 1;
 	for (uint32 i = 0; i < oldsize; i++)
 	{

@@ -31,6 +31,8 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -110,7 +112,8 @@ typedef struct SvWorker
 	int			nqueries;
 	TupleTableSlot *tuple;
 	Bitmapset  *used;			/* stream columns some query view reads */
-	bool		slot_filled;
+	bool		slot_filled;	/* the tuple is this message's */
+	Oid		   *filled_by;		/* per column: converted as this owner, or 0 */
 	MemoryContext msg_cxt;		/* the slot's values, reset per message */
 	ResourceOwner eval_owner;	/* the batch transaction's, under its subxact */
 	/* partitions, indexed by partition id; -1: not assigned */
@@ -243,8 +246,21 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 	if (v->q != NULL)
 	{
 		const SvQuery *q = v->q;
+		Oid			save_user;
+		int			save_sec;
+		int			save_nestlevel;
 
+		/* planning folds constant calls: as the owner, in the view's search_path */
+		GetUserIdAndSecContext(&save_user, &save_sec);
+		SetUserIdAndSecContext(v->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		save_nestlevel = NewGUCNestLevel();
+		if (v->search_path)
+			(void) set_config_option("search_path", v->search_path, PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		run->eval = sv_eval_prepare(q, w->tuple, w->session_cxt);
+		AtEOXact_GUC(false, save_nestlevel);
+		SetUserIdAndSecContext(save_user, save_sec);
 		run->aggrun = sv_agg_prepare(q, w->session_cxt);
 		run->state_size = sv_agg_state_size(q);
 		run->result.values = palloc0(sizeof(Datum) * Max(1, q->naggs));
@@ -253,6 +269,15 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 		w->nqueries++;
 		w->used = bms_union(w->used, q->used);
 	}
+}
+
+/* Error context while a query view is loaded: which view. */
+static void
+sv_worker_view_context(void *arg)
+{
+	const SvView *v = arg;
+
+	errcontext("view %s of stream \"%s\"", get_rel_name(v->relid), v->stream);
 }
 
 /*
@@ -274,13 +299,25 @@ sv_worker_load_queries(SvWorker *w, List *views)
 		SvView	   *v = lfirst(lc);
 		Oid			save_user;
 		int			save_sec;
+		int			save_nestlevel;
+		ErrorContextCallback ctx;
 
 		if (v->query == NULL)
 			continue;
 		GetUserIdAndSecContext(&save_user, &save_sec);
 		SetUserIdAndSecContext(v->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
+		save_nestlevel = NewGUCNestLevel();
+		if (v->search_path)
+			(void) set_config_option("search_path", v->search_path, PGC_USERSET,
+									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		ctx.callback = sv_worker_view_context;
+		ctx.arg = v;
+		ctx.previous = error_context_stack;
+		error_context_stack = &ctx;
 		v->q = sv_query_analyze(v->query);
+		error_context_stack = ctx.previous;
+		AtEOXact_GUC(false, save_nestlevel);
 		SetUserIdAndSecContext(save_user, save_sec);
 		if (w->tuple == NULL)
 		{
@@ -290,6 +327,7 @@ sv_worker_load_queries(SvWorker *w, List *views)
 								   w->stream->columns[i].typid,
 								   w->stream->columns[i].typmod, 0);
 			w->tuple = MakeSingleTupleTableSlot(desc, &TTSOpsVirtual);
+			w->filled_by = palloc0(sizeof(Oid) * Max(1, w->stream->ncolumns));
 		}
 	}
 }
@@ -512,29 +550,43 @@ sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 }
 
 /*
- * Puts the message's values into the tuple query views read, once per
- * message, converting only the columns some query view reads.
+ * Puts the values of the columns a query view reads into the tuple its
+ * expressions read, converting each column once per message and owner
+ * (conversion may run a type's input function: it runs as the view's
+ * owner, who is the current user here).
  */
 static void
-sv_worker_fill_slot(SvWorker *w)
+sv_worker_fill_slot(SvWorker *w, SvViewRun *run)
 {
 	TupleTableSlot *slot = w->tuple;
+	Oid			owner = GetUserId();
 	MemoryContext old;
+	int			i = -1;
 
-	if (w->slot_filled)
-		return;
-	MemoryContextReset(w->msg_cxt);
-	old = MemoryContextSwitchTo(w->msg_cxt);
-	ExecClearTuple(slot);
-	for (int i = 0; i < w->stream->ncolumns; i++)
+	if (!w->slot_filled)
 	{
-		slot->tts_isnull[i] = w->values[i].isnull || !bms_is_member(i, w->used);
-		slot->tts_values[i] = slot->tts_isnull[i] ? (Datum) 0 :
-			sv_schema_datum(&w->stream->columns[i], &w->values[i]);
+		MemoryContextReset(w->msg_cxt);
+		ExecClearTuple(slot);
+		for (int c = 0; c < w->stream->ncolumns; c++)
+		{
+			slot->tts_isnull[c] = true;
+			slot->tts_values[c] = (Datum) 0;
+			w->filled_by[c] = InvalidOid;
+		}
+		ExecStoreVirtualTuple(slot);
+		w->slot_filled = true;
 	}
-	ExecStoreVirtualTuple(slot);
+	old = MemoryContextSwitchTo(w->msg_cxt);
+	while ((i = bms_next_member(run->view->q->used, i)) >= 0)
+	{
+		if (w->filled_by[i] == owner)
+			continue;
+		slot->tts_isnull[i] = w->values[i].isnull;
+		slot->tts_values[i] = w->values[i].isnull ? (Datum) 0 :
+			sv_schema_datum(&w->stream->columns[i], &w->values[i]);
+		w->filled_by[i] = owner;
+	}
 	MemoryContextSwitchTo(old);
-	w->slot_filled = true;
 }
 
 /*
@@ -551,10 +603,31 @@ sv_worker_restart_subxact(SvWorker *w)
 }
 
 /*
- * Evaluates a query view on one message as the view's owner (security
- * restricted) and adds it to its windows. A message whose expressions
- * raise an error is set aside for this view, with the error's message as
- * the reason; the stream goes on.
+ * Whether an error raised while evaluating a message is the message's
+ * fault (a division by zero, a value a type refuses) and so rejects it, or
+ * the worker's (out of memory, a cancel, an internal error), which fails
+ * the batch like any other error.
+ */
+static bool
+sv_worker_message_error(const ErrorData *edata)
+{
+	int			category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+
+	return category != ERRCODE_TO_CATEGORY(ERRCODE_INSUFFICIENT_RESOURCES) &&
+		category != ERRCODE_TO_CATEGORY(ERRCODE_OPERATOR_INTERVENTION) &&
+		category != ERRCODE_TO_CATEGORY(ERRCODE_SYSTEM_ERROR) &&
+		category != ERRCODE_TO_CATEGORY(ERRCODE_INTERNAL_ERROR) &&
+		category != ERRCODE_TO_CATEGORY(ERRCODE_PROGRAM_LIMIT_EXCEEDED);
+}
+
+/*
+ * Evaluates a query view on one message and adds it to its windows, as the
+ * view's owner (security restricted): converting the columns it reads,
+ * WHERE, GROUP BY and aggregate arguments run in the batch's
+ * subtransaction, and an error there rejects the message for this view,
+ * with the error's message as the reason; the stream goes on. Adding to
+ * the batch's counts happens only after the evaluation succeeded, so a
+ * message is never both counted and rejected.
  */
 static void
 sv_worker_query_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
@@ -563,38 +636,50 @@ sv_worker_query_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 	Oid			save_user;
 	int			save_sec;
 	ErrorData  *volatile edata = NULL;
+	volatile bool pass = false;
 
 	GetUserIdAndSecContext(&save_user, &save_sec);
+	SetUserIdAndSecContext(run->view->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	PG_TRY();
 	{
-		sv_worker_fill_slot(w);
-		SetUserIdAndSecContext(run->view->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		if (sv_eval_message(run->eval, w->keybuf, SV_KEY_MAX, &run->result))
-		{
-			const SvValue *t = &w->values[run->time_idx];
-
-			if (t->isnull)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("time column \"%s\" is null", run->view->time_column)));
-			sv_worker_windows(w, vi, m, t->v.i, run->result.keylen);
-		}
-		SetUserIdAndSecContext(save_user, save_sec);
+		sv_worker_fill_slot(w, run);
+		pass = sv_eval_message(run->eval, w->keybuf, SV_KEY_MAX, &run->result);
 	}
 	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_user, save_sec);
 		MemoryContextSwitchTo(w->counts_cxt);
 		edata = CopyErrorData();
+		if (!sv_worker_message_error(edata))
+		{
+			SetUserIdAndSecContext(save_user, save_sec);
+			PG_RE_THROW();
+		}
 		FlushErrorState();
 	}
 	PG_END_TRY();
+	if (edata == NULL && pass)
+	{
+		const SvValue *t = &w->values[run->time_idx];
+
+		if (t->isnull)
+		{
+			char		reason[SV_REASON_LEN];
+
+			snprintf(reason, sizeof(reason), "time column \"%s\" is null",
+					 run->view->time_column);
+			sv_worker_reject(w, vi, m, reason);
+		}
+		else
+			sv_worker_windows(w, vi, m, t->v.i, run->result.keylen);
+	}
+	SetUserIdAndSecContext(save_user, save_sec);
 	sv_eval_reset(run->eval);
 	if (edata != NULL)
 	{
 		sv_worker_restart_subxact(w);
-		w->slot_filled = false;
+		for (int i = 0; i < w->stream->ncolumns; i++)
+			w->filled_by[i] = InvalidOid;
 		sv_worker_reject(w, vi, m, edata->message);
 		FreeErrorData(edata);
 	}
@@ -1326,6 +1411,10 @@ sv_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(sv_database, NULL, 0);
+	/* the batches' compare-and-set and upserts assume read committed, writable */
+	SetConfigOption("default_transaction_isolation", "read committed",
+					PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
 	w = MemoryContextAllocZero(TopMemoryContext, sizeof(SvWorker));
 	sv_worker = w;

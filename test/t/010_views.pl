@@ -178,6 +178,41 @@ is($node->safe_psql('postgres', q{
 cmp_ok($node->safe_psql('postgres', 'SELECT max(hll_cardinality(long_mixes)) FROM distinct_stats'),
 	'>', 5, 'with real distinct counts');
 
+# A view of a non-superuser runs its code as that user: constant calls
+# folded when the worker compiles the view, per-message expressions, and a
+# domain's CHECK when a column's value is converted. Each would fail here
+# if it ran as the worker's superuser.
+$node->safe_psql('postgres', q{
+	CREATE ROLE mallory LOGIN;
+	GRANT EXECUTE ON FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, integer),
+	      streamview.create_view(text, text, interval, boolean), streamview.start(text) TO mallory;
+	CREATE SCHEMA mallory AUTHORIZATION mallory;
+	SET ROLE mallory;
+	CREATE FUNCTION mallory.not_super(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $f$
+	BEGIN
+		IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+			RAISE EXCEPTION 'ran as superuser %', current_user;
+		END IF;
+		RETURN $1;
+	END $f$;
+	CREATE DOMAIN mallory.checked_int AS int CHECK (mallory.not_super(VALUE) = VALUE);
+	SET search_path = mallory, public;
+	SELECT streamview.create_stream('owned', (SELECT brokers FROM streamview.streams WHERE name = 'rides'),
+	  'views', 'vendor_id checked_int, tpep_pickup_datetime timestamp, tpep_dropoff_datetime timestamp,
+	            passenger_count int, trip_distance real, payment_type int, total_amount real');
+	SELECT streamview.create_view('mallory.owned_counts', $q$
+	  SELECT window_start, count(*) AS n, sum(not_super(passenger_count)) AS p
+	  FROM owned, streamview.tumble(tpep_pickup_datetime, '1 hour')
+	  WHERE not_super(1) = 1 AND vendor_id > 0
+	  GROUP BY 1 $q$);
+	SELECT streamview.start('owned')});
+ok(wait_for_committed($node, 'owned', 25000), "a non-superuser's stream consumed the topic");
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT sum(n) FROM mallory.owned_counts) || ' '
+	    || (SELECT count(*) FROM streamview.rejects WHERE stream = 'owned') || ' '
+	    || coalesce((SELECT last_error FROM streamview.stream_status WHERE stream = 'owned'), 'none')}),
+	'25000 0 none', 'every ride counted, none rejected: nothing ran as superuser');
+
 # Late data in a query view: a tumbling view with 10 minutes of allowed
 # lateness keeping late messages (as 003's count view), its window_start
 # under another name.
