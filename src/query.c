@@ -462,10 +462,10 @@ sv_query_is_window_col(Expr *expr, int window_rte, AttrNumber attno)
 static void
 sv_query_check_name(SvQuery *out, const char *name)
 {
-	if (strcmp(name, "final") == 0)
+	if (strcmp(name, "final") == 0 || strcmp(name, SV_ROWS_COLUMN) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
-				 errmsg("column name \"final\" is reserved for streamview's own column"),
+				 errmsg("column name \"%s\" is reserved for streamview's own column", name),
 				 errhint("Give the select-list item another name with AS.")));
 	for (int i = 0; i < out->ncolumns; i++)
 	{
@@ -767,9 +767,10 @@ sv_query_column_type(const SvQuery *q, const SvQueryColumn *col)
 
 /*
  * CREATE TABLE for a view's results: the select list's columns in order,
- * final, then the hidden state of avg columns ("<column>.sum" and
- * "<column>.count"); keyed on window_start and the GROUP BY items (NULLS NOT
- * DISTINCT: a NULL key value is a group like any other).
+ * final, the rows of each group (for live_counts), then the hidden state of
+ * avg columns ("<column>.sum" and "<column>.count"); keyed on window_start
+ * and the GROUP BY items (NULLS NOT DISTINCT: a NULL key value is a group
+ * like any other).
  */
 char *
 sv_query_table_sql(const SvQuery *q, const char *qualified)
@@ -792,7 +793,8 @@ sv_query_table_sql(const SvQuery *q, const char *qualified)
 		if (col->kind == SV_COL_WINDOW_START || col->kind == SV_COL_KEY)
 			appendStringInfo(&key, "%s%s", key.len ? ", " : "", quote_identifier(col->name));
 	}
-	appendStringInfoString(&sql, "final boolean NOT NULL DEFAULT false");
+	appendStringInfoString(&sql, "final boolean NOT NULL DEFAULT false, "
+						   "\"" SV_ROWS_COLUMN "\" bigint NOT NULL DEFAULT 0");
 	for (int a = 0; a < q->naggs; a++)
 	{
 		if (q->aggs[a].kind != SV_AGG_AVG)

@@ -111,6 +111,9 @@ typedef struct SvQuery
 	Bitmapset  *used;			/* stream columns (0-based) the expressions read */
 } SvQuery;
 
+/* The hidden column of a query view's results: the rows of each group. */
+#define SV_ROWS_COLUMN "streamview.rows"
+
 /* Suffixes of an avg column's hidden state columns ("avg_fare.sum"). */
 #define SV_AVG_SUM_SUFFIX ".sum"
 #define SV_AVG_COUNT_SUFFIX ".count"

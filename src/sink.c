@@ -150,6 +150,7 @@ sv_sink_query_upsert_sql(const SvQuery *q, Oid relid, Oid *types, int *nparams)
 	StringInfoData sets;
 	StringInfoData hidden_cols;
 	StringInfoData hidden_vals;
+	StringInfoData returning;
 	int			p = 1;
 	int			size_param;
 	const char *ws_name = NULL;
@@ -163,6 +164,7 @@ sv_sink_query_upsert_sql(const SvQuery *q, Oid relid, Oid *types, int *nparams)
 	initStringInfo(&sets);
 	initStringInfo(&hidden_cols);
 	initStringInfo(&hidden_vals);
+	initStringInfo(&returning);
 	types[0] = get_array_type(q->time_type);
 	appendStringInfoString(&unnest, "pg_catalog.unnest($1)");
 	appendStringInfoString(&names, "ws");
@@ -183,6 +185,9 @@ sv_sink_query_upsert_sql(const SvQuery *q, Oid relid, Oid *types, int *nparams)
 			appendStringInfo(&names, ", a%d_%d", a, i);
 		}
 	}
+	types[p++] = INT8ARRAYOID;	/* the rows of each group */
+	appendStringInfo(&unnest, ", pg_catalog.unnest($%d)", p);
+	appendStringInfoString(&names, ", nrows");
 	size_param = ++p;
 	types[size_param - 1] = INTERVALOID;
 	for (int c = 0; c < q->ncolumns; c++)
@@ -223,21 +228,29 @@ sv_sink_query_upsert_sql(const SvQuery *q, Oid relid, Oid *types, int *nparams)
 		else
 			appendStringInfo(&vals, "%ss.k%d", vals.len ? ", " : "", col->index);
 		if (col->kind == SV_COL_KEY)
+		{
 			appendStringInfo(&conflict, ", %s", name);
+			appendStringInfo(&returning, ", t.%s::pg_catalog.text", name);
+		}
 	}
 	if (hidden_cols.len)
 	{
 		appendStringInfo(&cols, ", %s", hidden_cols.data);
 		appendStringInfo(&vals, ", %s", hidden_vals.data);
 	}
+	appendStringInfoString(&cols, ", \"" SV_ROWS_COLUMN "\"");
+	appendStringInfoString(&vals, ", pg_catalog.sum(s.nrows)::pg_catalog.int8");
+	appendStringInfo(&sets, "%s\"" SV_ROWS_COLUMN "\" = t.\"" SV_ROWS_COLUMN "\" + excluded.\"" SV_ROWS_COLUMN "\"",
+					 sets.len ? ", " : "");
 	*nparams = size_param;
+	/* the committed rows of each group go to shared memory (live_counts) */
 	return psprintf("INSERT INTO %s AS t (%s) SELECT %s "
 					"FROM ROWS FROM (%s) AS s(%s) GROUP BY %s "
-					"ON CONFLICT (%s%s) DO %s",
+					"ON CONFLICT (%s%s) DO UPDATE SET %s WHERE NOT t.final "
+					"RETURNING t.%s%s, t.\"" SV_ROWS_COLUMN "\"",
 					sv_sink_table_name(relid), cols.data, vals.data, unnest.data,
-					names.data, groups.data, ws_name, conflict.data,
-					sets.len ? psprintf("UPDATE SET %s WHERE NOT t.final", sets.data) :
-					"NOTHING");
+					names.data, groups.data, ws_name, conflict.data, sets.data,
+					ws_name, returning.data);
 }
 
 /* Prepares and keeps a plan, failing loudly if it cannot. */
@@ -295,12 +308,11 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		if (v->q != NULL)
 		{
 			const SvQuery *q = v->q;
-			Oid		   *qtypes = palloc(sizeof(Oid) * (2 + q->nkeys + SV_AGG_MAX_PARAMS * q->naggs));
+			Oid		   *qtypes = palloc(sizeof(Oid) * (3 + q->nkeys + SV_AGG_MAX_PARAMS * q->naggs));
 			char	   *sql = sv_sink_query_upsert_sql(q, v->relid, qtypes, &sv->nparams);
 
 			sv->query = q;
 			sv->time_type = q->time_type;
-			sv->published = false;	/* live_counts shows count views only */
 			sv->upsert = sv_sink_plan(sql, sv->nparams, qtypes);
 		}
 		else
@@ -410,8 +422,15 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 		ret->count = DatumGetInt64(SPI_getbinval(tup, desc, sv->ngroup + 2, &isnull));
 		for (int g = 0; g < sv->ngroup && keylen >= 0; g++)
 		{
-			char	   *val = TextDatumGetCString(SPI_getbinval(tup, desc, g + 2, &isnull));
+			Datum		d = SPI_getbinval(tup, desc, g + 2, &isnull);
+			char	   *val;
 
+			if (isnull)
+			{
+				keylen = sv_key_append_null(keybuf, keylen, sizeof(keybuf));
+				continue;
+			}
+			val = TextDatumGetCString(d);
 			keylen = sv_key_append(keybuf, keylen, sizeof(keybuf), val, strlen(val));
 		}
 		if (keylen < 0)
@@ -537,6 +556,7 @@ sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	for (int a = 0; a < q->naggs; a++)
 		for (int i = 0; i < sv_agg_nparams(&q->aggs[a]); i++)
 			elemtypes[p++] = sv_agg_param_type(&q->aggs[a], i);
+	elemtypes[p++] = INT8OID;
 
 	sv_counts_iter_init(&iter, counts, vi);
 	while ((c = sv_counts_iter_next(&iter)) != NULL)
@@ -562,6 +582,7 @@ sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		for (int a = 0; a < q->naggs; a++)
 			for (int i = 0; i < sv_agg_nparams(&q->aggs[a]); i++, p++)
 				vals[p][n] = sv_agg_param(&q->aggs[a], &states[a], i, &nulls[p][n]);
+		vals[p][n] = Int64GetDatum(c->count);
 		n++;
 	}
 	if (n == 0)
@@ -571,7 +592,8 @@ sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		args[i] = sv_array(vals[i], nulls[i], n, elemtypes[i]);
 	size->time = sv->size_usec;
 	args[ncols] = IntervalPGetDatum(size);
-	sv_sink_run_as_owner(sv, sv->upsert, args, SPI_OK_INSERT);
+	sv_sink_run_as_owner(sv, sv->upsert, args, SPI_OK_INSERT_RETURNING);
+	sv_sink_keep_returned(sink, sv);
 	return late;
 }
 

@@ -706,16 +706,22 @@ sv_key_to_array(const char *key, int keylen)
 	int			n = 0;
 	int			pos = 0;
 
-	while (pos + 2 <= keylen)
-	{
-		uint16		len;
+	bool	   *nulls = palloc0(sizeof(bool) * (keylen / 2 + 1));
+	int			dims[1];
+	int			lbs[1] = {1};
+	const char *val = NULL;
+	int			len;
 
-		memcpy(&len, key + pos, 2);
-		elems[n++] = PointerGetDatum(cstring_to_text_with_len(key + pos + 2, len));
-		pos += 2 + len;
+	while ((len = sv_key_segment(key, keylen, &pos, &val)) >= 0)
+	{
+		nulls[n] = len == SV_KEY_NULL;
+		elems[n] = nulls[n] ? (Datum) 0 :
+			PointerGetDatum(cstring_to_text_with_len(val, len));
+		n++;
 	}
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
-										   TYPALIGN_INT));
+	dims[0] = n;
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID,
+											  -1, false, TYPALIGN_INT));
 }
 
 /*

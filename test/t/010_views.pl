@@ -98,6 +98,19 @@ is(differences('b_exact', 'exact_stats',
 	'window_start, pt, group_ride, passengers, avg_passengers, revenue, avg_fare, vendor2, first_dropoff, top_fare'),
 	'0', 'exact_stats: batch = stream, row for row and exactly');
 
+# live_counts shows a query view's groups with the rows each counted (the
+# hidden column "streamview.rows"), never a count the table does not hold.
+cmp_ok($node->safe_psql('postgres', "SELECT count(*) FROM streamview.live_counts('exact_stats')"),
+	'>', 0, 'live_counts shows a query view');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM streamview.live_counts('exact_stats') l
+	  LEFT JOIN exact_stats t ON t.window_start = l.window_start::timestamp
+	   AND t.pt::text IS NOT DISTINCT FROM l.group_key[1] AND t.group_ride::text = l.group_key[2]
+	 WHERE t."streamview.rows" IS DISTINCT FROM l.count}),
+	'0', 'with the rows of each group as the table holds them, NULL keys included');
+is($node->safe_psql('postgres', 'SELECT sum(rides) = sum("streamview.rows") FROM vendor_stats'),
+	't', '"streamview.rows" is the count of rows of each group');
+
 # vendor_stats (the issue's example): exact but for the float sums.
 batch_query('vendor_stats', 'batch', 'b_vendor');
 is(differences('b_vendor', 'vendor_stats',
