@@ -16,6 +16,8 @@ OBJS = \
 	src/functions.o \
 	src/kafka.o \
 	src/parse.o \
+	src/csv.o \
+	src/json.o \
 	src/window.o \
 	src/hop.o \
 	src/sink.o \
@@ -55,15 +57,17 @@ test/broker/sv_broker: test/broker/sv_broker.c
 test/broker/sv_produce: test/broker/sv_produce.c
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
 
-test/parse_test: test/parse_test.c test/zoomcamp_schema.h src/parse.c src/parse.h
-	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c src/parse.c -lm
+PARSER_SRCS = src/parse.c src/csv.c src/json.c
+
+test/parse_test: test/parse_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
+	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c $(PARSER_SRCS) -lm
 
 all: tools
 
 # The parser under libFuzzer with AddressSanitizer; FUZZ_SECONDS of fuzzing.
 FUZZ_SECONDS ?= 10
-test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h src/parse.c src/parse.h
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c src/parse.c -lm
+test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c $(PARSER_SRCS) -lm
 
 # The corpus it grows and its findings (crash-*, ...); test/run-all.sh puts it
 # in its work directory.

@@ -1697,7 +1697,8 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
  */
 static bool
 parse_field_checked(const SvSchema *schema, int field, const char *data,
-					size_t len, SvValue *value, SvParseError *err)
+					size_t len, SvValue *value, SvParseError *err,
+					bool null_marker_applies)
 {
 	const SvColumn *col = &schema->columns[field];
 	const char *null_marker = schema->null_marker ? schema->null_marker : "";
@@ -1709,7 +1710,8 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 	value->str = data;
 	value->len = len;
 	value->v.i = 0;
-	if (len == null_len && (len == 0 || memcmp(data, null_marker, len) == 0))
+	if (null_marker_applies && len == null_len &&
+		(len == 0 || memcmp(data, null_marker, len) == 0))
 	{
 		value->isnull = true;
 		return true;
@@ -2104,6 +2106,10 @@ sv_parse_message(const SvSchema *schema, const char *data, size_t len,
 	long		nfields = 0;
 	int			i;
 
+	if (schema != NULL && schema->format == SV_FORMAT_CSV)
+		return sv_parse_csv(schema, data, len, values, err);
+	if (schema != NULL && schema->format == SV_FORMAT_JSON)
+		return sv_parse_json(schema, data, len, values, err);
 	if (sv_unlikely(!check_schema(schema, err)))
 		return false;
 	if (sv_unlikely(data == NULL || len == 0))
@@ -2165,7 +2171,7 @@ split_done:
 	for (i = 0; i < ncols; i++)
 	{
 		if (sv_unlikely(!parse_field_checked(schema, i, values[i].str,
-											 values[i].len, &values[i], err)))
+											 values[i].len, &values[i], err, true)))
 			return false;
 	}
 	return true;
@@ -2196,5 +2202,32 @@ sv_parse_field(const SvSchema *schema, int field, const char *data,
 	if (bad != len)
 		return fail_encoding(schema, field, data, len, bad, " of the field",
 							 is_nul, err);
-	return parse_field_checked(schema, field, data, len, value, err);
+	return parse_field_checked(schema, field, data, len, value, err, true);
+}
+
+/*
+ * Parses one value by one column without the null marker; see parse.h.
+ * The same NUL and UTF-8 checks as sv_parse_field.
+ */
+bool
+sv_parse_value(const SvSchema *schema, int field, const char *data,
+			   size_t len, SvValue *value, SvParseError *err)
+{
+	size_t		bad;
+	bool		is_nul = false;
+
+	if (schema == NULL || schema->columns == NULL || field < 0 ||
+		field >= schema->ncolumns)
+		return fail_message(err, "field number out of range for the schema");
+	if (data == NULL)
+	{
+		if (len != 0)
+			return fail_message(err, "no data");
+		data = "";
+	}
+	bad = utf8_check(data, len, &is_nul);
+	if (bad != len)
+		return fail_encoding(schema, field, data, len, bad, " of the field",
+							 is_nul, err);
+	return parse_field_checked(schema, field, data, len, value, err, false);
 }

@@ -56,17 +56,56 @@ typedef struct SvColumn
  */
 typedef bool (*SvLocalToUtc) (int64_t local_usec, int64_t *utc_usec, void *arg);
 
+/* How a message value is laid out. */
+typedef enum SvFormat
+{
+	SV_FORMAT_DELIMITED = 0,	/* fields joined by a delimiter string (parse.c) */
+	SV_FORMAT_CSV,				/* RFC 4180 as COPY ... (FORMAT csv) reads a line (csv.c) */
+	SV_FORMAT_JSON				/* one JSON object (json.c) */
+} SvFormat;
+
+/* One step of a JSON column path: a member name, or an array index. */
+typedef struct SvJsonStep
+{
+	const char *name;			/* member name (UTF-8, unescaped); NULL: index */
+	size_t		name_len;
+	int32_t		index;			/* array index >= 0 when name is NULL */
+} SvJsonStep;
+
+/* A column's JSON path ("$.trip.pickup.at", "$.items[0].price"). */
+typedef struct SvJsonPath
+{
+	int			nsteps;			/* >= 1 */
+	const SvJsonStep *steps;
+} SvJsonPath;
+
+/*
+ * Memory a parser may write a message's decoded text into (CSV quotes, JSON
+ * escapes): SvValue.str may point into it until the next message. buf has
+ * room for cap bytes; the caller makes cap at least the longest message.
+ */
+typedef struct SvScratch
+{
+	char	   *buf;
+	size_t		cap;
+} SvScratch;
+
 /* A stream's schema and format, built once per stream. */
 typedef struct SvSchema
 {
 	int			ncolumns;
 	const SvColumn *columns;
-	const char *delimiter;		/* non-empty */
+	SvFormat	format;
+	const char *delimiter;		/* delimited: non-empty; csv: one byte */
 	size_t		delimiter_len;
 	const char *null_marker;	/* a field equal to this is NULL; "" by default */
 	size_t		null_len;
 	SvLocalToUtc local_to_utc;	/* may be NULL: UTC */
 	void	   *local_to_utc_arg;
+	const SvJsonPath *paths;	/* json: per column, or NULL entries / NULL
+								 * array: the top-level member of the
+								 * column's name */
+	SvScratch  *scratch;		/* csv, json: decoded text */
 } SvSchema;
 
 /*
@@ -111,5 +150,23 @@ extern bool sv_parse_message(const SvSchema *schema, const char *data,
 extern bool sv_parse_field(const SvSchema *schema, int field,
 						   const char *data, size_t len, SvValue *value,
 						   SvParseError *err);
+
+/*
+ * Parses one value by one column as sv_parse_field does, except that the
+ * null marker does not apply (an empty string is an empty text): for CSV's
+ * quoted fields and JSON's strings and numbers.
+ */
+extern bool sv_parse_value(const SvSchema *schema, int field,
+						   const char *data, size_t len, SvValue *value,
+						   SvParseError *err);
+
+/*
+ * The formats' own entry points, with sv_parse_message's contract (which
+ * calls them by schema->format): csv.c and json.c.
+ */
+extern bool sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
+						 SvValue *values, SvParseError *err);
+extern bool sv_parse_json(const SvSchema *schema, const char *data, size_t len,
+						  SvValue *values, SvParseError *err);
 
 #endif							/* STREAMVIEW_PARSE_H */

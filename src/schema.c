@@ -304,9 +304,11 @@ sv_schema_build(const SvStream *stream, SvSchema *schema)
 {
 	SvColumn   *cols = palloc0(sizeof(SvColumn) * stream->ncolumns);
 
+	memset(schema, 0, sizeof(SvSchema));
 	for (int i = 0; i < stream->ncolumns; i++)
 		sv_schema_map_column(&stream->columns[i], &cols[i]);
 	schema->ncolumns = stream->ncolumns;
+	schema->format = SV_FORMAT_DELIMITED;
 	schema->columns = cols;
 	schema->delimiter = stream->delimiter;
 	schema->delimiter_len = strlen(stream->delimiter);

@@ -114,7 +114,7 @@ valid_utf8(const char *str)
 
 /* A one-column schema of any type, rebuilt by single(). */
 static SvColumn one_col;
-static SvSchema one = {1, &one_col, "|", 1, "\\N", 2, NULL, NULL};
+static SvSchema one = {.ncolumns = 1, .columns = &one_col, .delimiter = "|", .delimiter_len = 1, .null_marker = "\\N", .null_len = 2};
 
 static SvValue vals[MAXCOLS];
 static SvParseError perr;
@@ -789,7 +789,7 @@ test_nulls_and_delimiters(void)
 		{"b", SV_TYPE_INT4, -1, -1, -1},
 		{"c", SV_TYPE_TEXT, -1, -1, -1},
 	};
-	SvSchema	sch = {3, cols, "\xe2\x86\x92", 3, "\\N", 2, NULL, NULL};
+	SvSchema	sch = {.ncolumns = 3, .columns = cols, .delimiter = "\xe2\x86\x92", .delimiter_len = 3, .null_marker = "\\N", .null_len = 2};
 	const char *m;
 	int			res;
 
@@ -820,7 +820,7 @@ test_nulls_and_delimiters(void)
 			{"a", SV_TYPE_INT4, -1, -1, -1},
 			{"b", SV_TYPE_INT4, -1, -1, -1},
 		};
-		SvSchema	s2 = {2, c2, ", ", 2, "", 0, NULL, NULL};
+		SvSchema	s2 = {.ncolumns = 2, .columns = c2, .delimiter = ", ", .delimiter_len = 2, .null_marker = "", .null_len = 0};
 
 		m = "1,2, 3";
 		res = sv_parse_message(&s2, m, strlen(m), vals, &perr);
@@ -946,7 +946,7 @@ test_long_and_weird(void)
 	{
 		static char longname[300];
 		static SvColumn lc[1];
-		SvSchema	ls = {1, lc, ",", 1, "", 0, NULL, NULL};
+		SvSchema	ls = {.ncolumns = 1, .columns = lc, .delimiter = ",", .delimiter_len = 1, .null_marker = "", .null_len = 0};
 		int			i;
 
 		for (i = 0; i < 299; i++)

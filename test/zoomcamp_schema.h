@@ -20,6 +20,6 @@ static const SvColumn zoom_cols[] = {
 
 #define NZOOM ((int) (sizeof(zoom_cols) / sizeof(zoom_cols[0])))
 
-static const SvSchema zoom = {NZOOM, zoom_cols, ", ", 2, "", 0, NULL, NULL};
+static const SvSchema zoom = {.ncolumns = NZOOM, .columns = zoom_cols, .delimiter = ", ", .delimiter_len = 2, .null_marker = "", .null_len = 0};
 
 #endif							/* STREAMVIEW_ZOOMCAMP_SCHEMA_H */

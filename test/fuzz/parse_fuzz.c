@@ -51,7 +51,7 @@ static const SvColumn all_cols[] = {
 
 #define NALL ((int) (sizeof(all_cols) / sizeof(all_cols[0])))
 
-static const SvSchema all = {NALL, all_cols, "|", 1, "\\N", 2, NULL, NULL};
+static const SvSchema all = {.ncolumns = NALL, .columns = all_cols, .delimiter = "|", .delimiter_len = 1, .null_marker = "\\N", .null_len = 2};
 
 /* Delimiters and null markers the first byte can pick. */
 static const char *const delimiters[] = {
