@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "parse_int.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define sv_likely(x)	__builtin_expect(!!(x), 1)
@@ -126,13 +127,6 @@ typedef struct DecimalText
 } DecimalText;
 
 #define EXPONENT_CLAMP INT64_C(1000000000)
-
-/* Builds a failure reason in an SvParseError without overrunning it. */
-typedef struct ReasonBuf
-{
-	char	   *buf;
-	size_t		len;
-} ReasonBuf;
 
 
 /* ---------------------------------------------------------------------
@@ -275,7 +269,7 @@ utf8_sequence_length(const unsigned char *s, size_t avail)
  * bit set in any byte exactly when every byte of w is in 0x01..0x7F, i.e.
  * ASCII without NUL, which is what nearly every message is.
  */
-static size_t
+size_t
 utf8_check(const char *data, size_t len, bool *is_nul)
 {
 	const unsigned char *s = (const unsigned char *) data;
@@ -331,7 +325,7 @@ utf8_check(const char *data, size_t len, bool *is_nul)
  * Appends an ASCII string, cutting it when the buffer is full (cutting
  * ASCII cannot leave a broken character).
  */
-static void
+void
 rb_str(ReasonBuf *rb, const char *s)
 {
 	while (*s && rb->len < SV_REASON_LEN - 1)
@@ -340,7 +334,7 @@ rb_str(ReasonBuf *rb, const char *s)
 }
 
 /* Appends a signed number. */
-static void
+void
 rb_num(ReasonBuf *rb, long long v)
 {
 	char		tmp[32];
@@ -430,7 +424,7 @@ rb_quoted(ReasonBuf *rb, const char *s, size_t len)
  * Starts a reason for a failed message.  For a field (0-based) the reason
  * begins with: field N "name": (N 1-based, for people).
  */
-static void
+void
 rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema, int field)
 {
 	rb->buf = err->reason;
@@ -454,7 +448,7 @@ rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema, int field)
 }
 
 /* Reports a message-level failure with a fixed reason; returns false. */
-static bool
+bool
 fail_message(SvParseError *err, const char *why)
 {
 	ReasonBuf	rb;
@@ -581,7 +575,7 @@ fail_field(const SvSchema *schema, int field, ParseStatus status,
  * Reports bad UTF-8 or a NUL byte at data[pos], showing the offending bytes
  * in hex as PostgreSQL does ("invalid byte sequence for encoding").
  */
-static bool
+bool
 fail_encoding(const SvSchema *schema, int field, const char *data,
 			  size_t len, size_t pos, const char *where, bool is_nul,
 			  SvParseError *err)

@@ -1,0 +1,51 @@
+/*
+ * parse_int.h - helpers of parse.c shared with the other formats (csv.c,
+ * json.c), so that the same problem gets the same reason in every format.
+ * Internal: pure C like parse.h, not for the backend side.
+ */
+#ifndef STREAMVIEW_PARSE_INT_H
+#define STREAMVIEW_PARSE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "parse.h"
+
+/* Builds a failure reason in an SvParseError without overrunning it. */
+typedef struct ReasonBuf
+{
+	char	   *buf;
+	size_t		len;
+} ReasonBuf;
+
+/*
+ * Checks that data[0..len) is valid UTF-8 without NUL bytes.  Returns len
+ * when it is, otherwise the offset of the first bad byte, with *is_nul
+ * telling a NUL byte from an invalid sequence.
+ */
+extern size_t utf8_check(const char *data, size_t len, bool *is_nul);
+
+/* Appends an ASCII string / a signed number to a reason. */
+extern void rb_str(ReasonBuf *rb, const char *s);
+extern void rb_num(ReasonBuf *rb, long long v);
+
+/*
+ * Starts a reason; for a field (0-based) it begins with: field N "name":
+ * (N 1-based).  field -1: the whole message.
+ */
+extern void rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema,
+					 int field);
+
+/* A message-level failure with a fixed reason; returns false. */
+extern bool fail_message(SvParseError *err, const char *why);
+
+/*
+ * Bad UTF-8 or a NUL byte at data[pos] ("invalid UTF-8 byte sequence at
+ * byte offset N<where>: 0x..", "NUL byte (0x00) at byte offset N<where>");
+ * returns false.
+ */
+extern bool fail_encoding(const SvSchema *schema, int field, const char *data,
+						  size_t len, size_t pos, const char *where,
+						  bool is_nul, SvParseError *err);
+
+#endif							/* STREAMVIEW_PARSE_INT_H */
