@@ -31,7 +31,7 @@ PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 SHLIB_LINK = -lrdkafka -lpthread
 
-REGRESS = setup config parse_message errors privileges catalog hop views
+REGRESS = setup config parse_message errors privileges catalog hop views formats
 REGRESS_OPTS = --temp-instance=$(REGRESS_TMP) --temp-config=test/regress.conf \
 	--dbname=contrib_regression --outputdir=$(REGRESS_OUT)
 # Output and the private cluster, per user (root and a sudo user can alternate)

@@ -29,7 +29,7 @@ SELECT fk_ok('streamview', 'offsets', 'stream', 'streamview', 'streams', 'name')
 SELECT fk_ok('streamview', 'window_views', 'stream', 'streamview', 'streams', 'name');
 
 SELECT has_function('streamview', 'create_stream',
-  ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text', 'integer']);
+  ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text', 'integer', 'text[]', 'jsonb']);
 SELECT has_function('streamview', 'create_window_view',
   ARRAY['text', 'text', 'text', 'text[]', 'interval', 'interval', 'interval', 'boolean']);
 SELECT has_function('streamview', 'alter_stream', ARRAY['text', 'text', 'jsonb']);
@@ -41,7 +41,7 @@ SELECT has_function('streamview', 'parse_message', ARRAY['text', 'text']);
 
 -- The argument names are part of the contract (named notation).
 SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'streamview.create_stream'::regproc),
-  ARRAY['name', 'brokers', 'topic', 'columns', 'format', 'delimiter', 'start_offset', 'options', 'null', 'parallelism'],
+  ARRAY['name', 'brokers', 'topic', 'columns', 'format', 'delimiter', 'start_offset', 'options', 'null', 'parallelism', 'include', 'column_paths'],
   'create_stream argument names');
 SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'streamview.create_window_view'::regproc),
   ARRAY['name', 'stream', 'time_column', 'group_by', 'size', 'slide', 'allowed_lateness', 'keep_late'],
@@ -50,7 +50,7 @@ SELECT is((SELECT proargnames FROM pg_proc WHERE oid = 'streamview.create_window
 -- Not executable by PUBLIC.
 CREATE ROLE sv_nobody;
 SELECT function_privs_are('streamview', 'create_stream',
-  ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text', 'integer'], 'sv_nobody', '{}'::text[]);
+  ARRAY['text', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb', 'text', 'integer', 'text[]', 'jsonb'], 'sv_nobody', '{}'::text[]);
 SELECT function_privs_are('streamview', 'create_window_view',
   ARRAY['text', 'text', 'text', 'text[]', 'interval', 'interval', 'interval', 'boolean'], 'sv_nobody', '{}'::text[]);
 SELECT function_privs_are('streamview', 'alter_stream', ARRAY['text', 'text', 'jsonb'], 'sv_nobody', '{}'::text[]);

@@ -10,7 +10,7 @@ RESET ROLE;
 
 GRANT EXECUTE ON FUNCTION streamview.create_stream, streamview.create_window_view,
   streamview.drop_window_view, streamview.drop_stream, streamview.alter_stream,
-  streamview.start, streamview.stop, streamview.parse_message TO sv_alice, sv_bob;
+  streamview.start, streamview.stop, streamview.parse_message(text, text) TO sv_alice, sv_bob;
 
 SET ROLE sv_alice;
 SELECT streamview.create_stream('alice', 'localhost:9092', 't', 'a int, ts timestamp',

@@ -122,3 +122,61 @@ AS 'MODULE_PATHNAME', 'streamview_create_view'
 LANGUAGE C VOLATILE;
 
 REVOKE EXECUTE ON FUNCTION streamview.create_view(text, text, interval, boolean) FROM PUBLIC;
+
+-- Formats csv and json, Kafka metadata as columns (include), and JSON paths
+-- for columns (column_paths). Existing streams keep their format and
+-- delimiter; their include is empty.
+ALTER TABLE streamview.streams
+	DROP CONSTRAINT streams_format_check,
+	ADD CONSTRAINT streams_format_check CHECK (format IN ('delimited', 'csv', 'json')),
+	ADD COLUMN include text[] NOT NULL DEFAULT '{}',
+	ADD COLUMN column_paths jsonb CHECK (jsonb_typeof(column_paths) = 'object');
+COMMENT ON COLUMN streamview.streams.include IS 'Kafka metadata added as columns after the value''s: key, timestamp, partition, offset, headers';
+COMMENT ON COLUMN streamview.streams.column_paths IS 'format json: the JSON path of a column, by column name';
+GRANT SELECT (include, column_paths) ON streamview.streams TO PUBLIC;
+
+-- create_stream gains include and column_paths, and delimiter defaults to
+-- the format's own. Roles granted EXECUTE on the old one keep it.
+-- (the grantees, kept in a transaction-local setting across the DROP)
+SELECT pg_catalog.set_config('sv_upgrade.create_stream_grantees',
+	coalesce(pg_catalog.string_agg(pg_catalog.quote_ident(a.grantee::regrole::text), ','), ''), true)
+  FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+ WHERE p.oid = 'streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, int)'::pg_catalog.regprocedure
+   AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner AND a.grantee <> 0;
+
+DROP FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, int);
+CREATE FUNCTION streamview.create_stream(
+	name text,
+	brokers text,
+	topic text,
+	columns text,
+	format text DEFAULT 'delimited',
+	delimiter text DEFAULT NULL,
+	start_offset text DEFAULT 'earliest',
+	options jsonb DEFAULT '{}',
+	"null" text DEFAULT '',
+	parallelism int DEFAULT 1,
+	include text[] DEFAULT '{}',
+	column_paths jsonb DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'streamview_create_stream'
+LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, int, text[], jsonb) FROM PUBLIC;
+
+DO $$
+DECLARE
+	grantees text := pg_catalog.current_setting('sv_upgrade.create_stream_grantees');
+BEGIN
+	IF grantees <> '' THEN
+		EXECUTE 'GRANT EXECUTE ON FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, int, text[], jsonb) TO '
+			|| grantees;
+	END IF;
+END
+$$;
+
+-- parse_message with the metadata a message would carry.
+CREATE FUNCTION streamview.parse_message(stream text, value text, key text, headers jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'streamview_parse_message'
+LANGUAGE C STABLE;
+REVOKE EXECUTE ON FUNCTION streamview.parse_message(text, text, text, jsonb) FROM PUBLIC;

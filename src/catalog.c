@@ -132,9 +132,66 @@ sv_interval_usec(Datum d)
 	return iv->time + (int64) iv->day * USECS_PER_DAY;
 }
 
+/* include and column_paths through to_jsonb(): 0.2's columns, not in 0.1 */
 #define SV_STREAM_COLUMNS \
 	"id, name, brokers, topic, format, delimiter, null_marker, start_offset, " \
-	"options, running, owner::oid, parallelism"
+	"options, running, owner::oid, parallelism, " \
+	"pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->) 'include', " \
+	"pg_catalog.to_jsonb(s) OPERATOR(pg_catalog.->) 'column_paths'"
+
+/* The names of the include values, by bit. */
+static const char *const sv_include_names[SV_NINCLUDE] =
+{"key", "timestamp", "partition", "offset", "headers"};
+
+/* How many columns the include bits add. */
+int
+sv_catalog_ninclude(int include)
+{
+	int			n = 0;
+
+	for (int i = 0; i < SV_NINCLUDE; i++)
+		n += (include >> i) & 1;
+	return n;
+}
+
+/* An include value's bit ("key" -> SV_INCLUDE_KEY), or 0 when unknown. */
+int
+sv_catalog_include_bit(const char *name)
+{
+	for (int i = 0; i < SV_NINCLUDE; i++)
+	{
+		if (strcmp(name, sv_include_names[i]) == 0)
+			return 1 << i;
+	}
+	return 0;
+}
+
+/* The include bits of a jsonb array of names (the catalog's include). */
+static int
+sv_catalog_include_bits(Jsonb *array)
+{
+	JsonbIterator *it = JsonbIteratorInit(&array->root);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			bits = 0;
+
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_ELEM && v.type == jbvString)
+			bits |= sv_catalog_include_bit(pnstrdup(v.val.string.val, v.val.string.len));
+	}
+	return bits;
+}
+
+/* Whether a jsonb value is JSON null. */
+static bool
+sv_jsonb_is_null(Jsonb *j)
+{
+	return JB_ROOT_IS_SCALAR(j) && JB_ROOT_COUNT(j) == 1 &&
+		((JsonbContainer *) &j->root)->children[0] == JENTRY_ISNULL;
+}
+
+static Datum sv_text_array(char **items, int n);
 
 /* Builds an SvStream from row r of a streams query and loads its columns. */
 static SvStream *
@@ -157,12 +214,17 @@ sv_stream_from_row(SvRows *rows, uint64 r)
 	s->running = DatumGetBool(SV_VAL(rows, r, 9));
 	s->owner = DatumGetObjectId(SV_VAL(rows, r, 10));
 	s->parallelism = DatumGetInt32(SV_VAL(rows, r, 11));
+	s->include = SV_NULL(rows, r, 12) ? 0 :
+		sv_catalog_include_bits(DatumGetJsonbP(SV_VAL(rows, r, 12)));
+	s->column_paths = SV_NULL(rows, r, 13) || sv_jsonb_is_null(DatumGetJsonbP(SV_VAL(rows, r, 13))) ?
+		NULL : DatumGetJsonbP(SV_VAL(rows, r, 13));
 
 	args[0] = CStringGetTextDatum(s->name);
 	cols = sv_catalog_exec("SELECT name, type FROM streamview.stream_columns "
 						   "WHERE stream = $1 ORDER BY position",
 						   1, argtypes, args, NULL, true);
 	s->ncolumns = (int) cols->nrows;
+	s->nvalue = s->ncolumns - sv_catalog_ninclude(s->include);
 	s->columns = palloc0(sizeof(SvColumnDef) * Max(1, s->ncolumns));
 	for (int i = 0; i < s->ncolumns; i++)
 	{
@@ -183,7 +245,7 @@ sv_catalog_get_stream(const char *name, bool missing_ok)
 	SvRows	   *rows;
 
 	rows = sv_catalog_exec("SELECT " SV_STREAM_COLUMNS
-						   " FROM streamview.streams WHERE name = $1",
+						   " FROM streamview.streams s WHERE name = $1",
 						   1, argtypes, args, NULL, true);
 	if (rows->nrows == 0)
 	{
@@ -206,7 +268,7 @@ sv_catalog_get_stream_by_id(int id)
 	SvRows	   *rows;
 
 	rows = sv_catalog_exec("SELECT " SV_STREAM_COLUMNS
-						   " FROM streamview.streams WHERE id = $1",
+						   " FROM streamview.streams s WHERE id = $1",
 						   1, argtypes, args, NULL, true);
 	return rows->nrows == 0 ? NULL : sv_stream_from_row(rows, 0);
 }
@@ -218,7 +280,7 @@ sv_catalog_running_streams(void)
 	SvRows	   *rows;
 	List	   *streams = NIL;
 
-	rows = sv_catalog_exec("SELECT " SV_STREAM_COLUMNS " FROM streamview.streams "
+	rows = sv_catalog_exec("SELECT " SV_STREAM_COLUMNS " FROM streamview.streams s "
 						   "WHERE running ORDER BY id", 0, NULL, NULL, NULL, true);
 	for (uint64 r = 0; r < rows->nrows; r++)
 		streams = lappend(streams, sv_stream_from_row(rows, r));
@@ -252,9 +314,12 @@ sv_catalog_fingerprint(void)
 void
 sv_catalog_insert_stream(const SvStream *s)
 {
-	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, JSONBOID, OIDOID, INT4OID};
-	Datum		args[10];
+	Oid			types[12] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, JSONBOID, OIDOID, INT4OID, TEXTARRAYOID, JSONBOID};
+	Datum		args[12];
+	char		nulls[12] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *include[SV_NINCLUDE];
+	int			ninclude = 0;
 	Oid			ctypes[4] = {TEXTOID, INT4OID, TEXTOID, TEXTOID};
 	Datum		cargs[4];
 	SvRows	   *rows;
@@ -269,12 +334,29 @@ sv_catalog_insert_stream(const SvStream *s)
 	args[7] = JsonbPGetDatum(s->options);
 	args[8] = ObjectIdGetDatum(s->owner);
 	args[9] = Int32GetDatum(s->parallelism);
-	rows = sv_catalog_exec("INSERT INTO streamview.streams (name, brokers, topic, "
-						   "format, delimiter, null_marker, start_offset, options, owner, "
-						   "parallelism) "
-						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::regrole, $10) "
-						   "ON CONFLICT (name) DO NOTHING",
-						   10, types, args, NULL, false);
+	for (int i = 0; i < SV_NINCLUDE; i++)
+	{
+		if (s->include & (1 << i))
+			include[ninclude++] = (char *) sv_include_names[i];
+	}
+	args[10] = sv_text_array(include, ninclude);
+	args[11] = s->column_paths ? JsonbPGetDatum(s->column_paths) : (Datum) 0;
+	nulls[11] = s->column_paths ? ' ' : 'n';
+	/* without include and column_paths, as 0.1's catalog (not updated yet) has them */
+	if (s->include == 0 && s->column_paths == NULL)
+		rows = sv_catalog_exec("INSERT INTO streamview.streams (name, brokers, topic, "
+							   "format, delimiter, null_marker, start_offset, options, owner, "
+							   "parallelism) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::regrole, $10) "
+							   "ON CONFLICT (name) DO NOTHING",
+							   10, types, args, nulls, false);
+	else
+		rows = sv_catalog_exec("INSERT INTO streamview.streams (name, brokers, topic, "
+							   "format, delimiter, null_marker, start_offset, options, owner, "
+							   "parallelism, include, column_paths) "
+							   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::regrole, $10, $11, $12) "
+							   "ON CONFLICT (name) DO NOTHING",
+							   12, types, args, nulls, false);
 	if (rows->nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),

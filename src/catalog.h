@@ -38,9 +38,24 @@ typedef struct SvStream
 	bool		running;
 	int			parallelism;	/* workers that split the partitions */
 	Oid			owner;
-	int			ncolumns;
+	int			ncolumns;		/* the value's columns, then the included ones */
 	SvColumnDef *columns;
+	int			include;		/* SV_INCLUDE_* bits: Kafka metadata columns */
+	int			nvalue;			/* columns read from the value */
+	Jsonb	   *column_paths;	/* json: column -> path; NULL: none */
 } SvStream;
+
+/*
+ * Kafka metadata a stream includes as columns after the value's, in this
+ * order: kafka_key text, kafka_timestamp timestamptz, kafka_partition
+ * integer, kafka_offset bigint, kafka_headers jsonb.
+ */
+#define SV_INCLUDE_KEY			0x01
+#define SV_INCLUDE_TIMESTAMP	0x02
+#define SV_INCLUDE_PARTITION	0x04
+#define SV_INCLUDE_OFFSET		0x08
+#define SV_INCLUDE_HEADERS		0x10
+#define SV_NINCLUDE				5
 
 /* A window view, as kept in streamview.window_views. */
 typedef struct SvView
@@ -88,5 +103,7 @@ extern List *sv_catalog_get_offsets(const char *stream);
 extern void sv_catalog_insert_offsets(const char *stream, List *offsets);
 
 extern void sv_catalog_check_owner(const SvStream *stream);
+extern int	sv_catalog_ninclude(int include);
+extern int	sv_catalog_include_bit(const char *name);
 
 #endif							/* STREAMVIEW_CATALOG_H */

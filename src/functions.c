@@ -24,6 +24,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "parser/parse_type.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
@@ -70,8 +71,170 @@ sv_nonempty_text(FunctionCallInfo fcinfo, int n, const char *argname)
 }
 
 /*
+ * The delimiter of a new stream: the format's default when NULL (", " for
+ * delimited, "," for csv); one byte for csv; none for json.
+ */
+static char *
+sv_stream_delimiter(FunctionCallInfo fcinfo, const char *format)
+{
+	char	   *delimiter = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
+
+	if (strcmp(format, "delimited") == 0)
+		return delimiter ? delimiter : ", ";
+	if (strcmp(format, "csv") == 0)
+	{
+		if (delimiter && strlen(delimiter) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the delimiter of format csv must be one single-byte character"),
+					 errhint("Use for example ',', ';', '|' or E'\\t'.")));
+		return delimiter ? delimiter : ",";
+	}
+	if (strcmp(format, "json") == 0)
+	{
+		if (delimiter)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("format json takes no delimiter")));
+		return ",";
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown format \"%s\"", format),
+			 errhint("The formats are 'delimited', 'csv' and 'json'.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* The metadata columns' names and types, by include bit. */
+static const char *const sv_include_columns_def[SV_NINCLUDE][2] = {
+	{"kafka_key", "text"},
+	{"kafka_timestamp", "timestamp with time zone"},
+	{"kafka_partition", "integer"},
+	{"kafka_offset", "bigint"},
+	{"kafka_headers", "jsonb"}
+};
+
+/*
+ * Reads include: any of key, timestamp, partition, offset, headers, each
+ * once; a value column with the name of an included column is refused.
+ */
+static int
+sv_include_arg(ArrayType *arr, List *cols)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			bits = 0;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+		int			bit = name ? sv_catalog_include_bit(name) : 0;
+		ListCell   *lc;
+
+		if (bit == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown include value \"%s\"", name ? name : "NULL"),
+					 errhint("include takes any of key, timestamp, partition, offset and headers.")));
+		if (bits & bit)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("include value \"%s\" appears more than once", name)));
+		bits |= bit;
+		foreach(lc, cols)
+		{
+			const char *col = ((SvColumnDef *) lfirst(lc))->name;
+
+			for (int b = 0; b < SV_NINCLUDE; b++)
+			{
+				if (bit == (1 << b) && strcmp(col, sv_include_columns_def[b][0]) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_DUPLICATE_COLUMN),
+							 errmsg("column \"%s\" of the value clashes with include \"%s\"",
+									col, name),
+							 errhint("Rename the value's column, or do not include %s.", name)));
+			}
+		}
+	}
+	return bits;
+}
+
+/* The columns include adds, after the value's, in their fixed order. */
+static List *
+sv_include_columns(int include)
+{
+	List	   *cols = NIL;
+
+	for (int b = 0; b < SV_NINCLUDE; b++)
+	{
+		SvColumnDef *def;
+
+		if (!(include & (1 << b)))
+			continue;
+		def = palloc0(sizeof(SvColumnDef));
+		def->name = pstrdup(sv_include_columns_def[b][0]);
+		def->type = pstrdup(sv_include_columns_def[b][1]);
+		parseTypeString(def->type, &def->typid, &def->typmod, false);
+		cols = lappend(cols, def);
+	}
+	return cols;
+}
+
+/*
+ * Reads column_paths (json only): an object of value column to JSON path,
+ * each path checked (sv_schema_check_path).
+ */
+static Jsonb *
+sv_column_paths_arg(Jsonb *paths, const char *format, List *cols)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	char	   *column = NULL;
+
+	if (strcmp(format, "json") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column_paths applies to format json only")));
+	if (!JB_ROOT_IS_OBJECT(paths))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column_paths must be a JSON object of column name to path"),
+				 errhint("For example '{\"pickup\": \"$.trip.pickup.at\"}'.")));
+	it = JsonbIteratorInit(&paths->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		ListCell   *lc;
+		bool		found = false;
+
+		if (tok == WJB_KEY)
+		{
+			column = pnstrdup(v.val.string.val, v.val.string.len);
+			foreach(lc, cols)
+				found |= strcmp(((SvColumnDef *) lfirst(lc))->name, column) == 0;
+			if (!found)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column_paths names \"%s\", which is not a column of the value", column)));
+		}
+		else if (tok == WJB_VALUE)
+		{
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the path of column \"%s\" in column_paths must be a string", column)));
+			sv_schema_check_path(column, pnstrdup(v.val.string.val, v.val.string.len));
+		}
+	}
+	return paths;
+}
+
+/*
  * create_stream(name, brokers, topic, columns, format, delimiter,
- *               start_offset, options, null)
+ *               start_offset, options, null, parallelism, include,
+ *               column_paths)
  */
 Datum
 streamview_create_stream(PG_FUNCTION_ARGS)
@@ -85,7 +248,7 @@ streamview_create_stream(PG_FUNCTION_ARGS)
 	s.brokers = sv_nonempty_text(fcinfo, 1, "brokers");
 	s.topic = sv_nonempty_text(fcinfo, 2, "topic");
 	s.format = sv_required_text(fcinfo, 4, "format");
-	s.delimiter = sv_required_text(fcinfo, 5, "delimiter");
+	s.delimiter = sv_stream_delimiter(fcinfo, s.format);
 	s.start_offset = sv_required_text(fcinfo, 6, "start_offset");
 	s.options = PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7);
 	s.null_marker = sv_required_text(fcinfo, 8, "null");
@@ -98,11 +261,6 @@ streamview_create_stream(PG_FUNCTION_ARGS)
 				 errmsg("parallelism must be between 1 and %d", SV_MAX_PARALLELISM),
 				 errhint("Each unit of parallelism is one worker reading a share of the topic's partitions.")));
 
-	if (strcmp(s.format, "delimited") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown format \"%s\"", s.format),
-				 errhint("The supported format is 'delimited'.")));
 	if (s.delimiter[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -119,6 +277,13 @@ streamview_create_stream(PG_FUNCTION_ARGS)
 	sv_kafka_check_options(s.options);
 
 	cols = sv_schema_parse_columns(sv_required_text(fcinfo, 3, "columns"));
+	s.nvalue = list_length(cols);
+	/* 0.1's declaration has neither include nor column_paths */
+	s.include = PG_NARGS() > 10 && !PG_ARGISNULL(10) ?
+		sv_include_arg(PG_GETARG_ARRAYTYPE_P(10), cols) : 0;
+	if (PG_NARGS() > 11 && !PG_ARGISNULL(11))
+		s.column_paths = sv_column_paths_arg(PG_GETARG_JSONB_P(11), s.format, cols);
+	cols = list_concat(cols, sv_include_columns(s.include));
 	s.ncolumns = list_length(cols);
 	s.columns = palloc(sizeof(SvColumnDef) * s.ncolumns);
 	foreach(lc, cols)
@@ -528,6 +693,44 @@ sv_parse_field_context(void *arg)
 }
 
 /*
+ * The included metadata columns for parse_message: NULL, but for the key
+ * and the headers that parse_message(stream, value, key, headers) gives.
+ */
+static void
+sv_parse_message_metadata(FunctionCallInfo fcinfo, const SvStream *s, SvValue *values)
+{
+	int			col = s->nvalue;
+
+	for (int b = 0; b < SV_NINCLUDE; b++)
+	{
+		SvValue    *v;
+		int			arg = (1 << b) == SV_INCLUDE_KEY ? 2 :
+			(1 << b) == SV_INCLUDE_HEADERS ? 3 : -1;
+
+		if (!(s->include & (1 << b)))
+			continue;
+		v = &values[col++];
+		v->isnull = arg < 0 || PG_NARGS() <= arg || PG_ARGISNULL(arg);
+		if (v->isnull)
+			continue;
+		if (arg == 2)
+		{
+			text	   *key = PG_GETARG_TEXT_PP(2);
+
+			v->str = VARDATA_ANY(key);
+			v->len = VARSIZE_ANY_EXHDR(key);
+		}
+		else
+		{
+			char	   *headers = JsonbToCString(NULL, &PG_GETARG_JSONB_P(3)->root, 0);
+
+			v->str = headers;
+			v->len = strlen(headers);
+		}
+	}
+}
+
+/*
  * parse_message(stream, value): the message parsed by the stream's schema,
  * as a jsonb object, exactly as the worker would read it.
  */
@@ -554,6 +757,7 @@ streamview_parse_message(PG_FUNCTION_ARGS)
 	if (!sv_parse_message(&schema, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
 						  values, &err))
 		sv_report_parse_error(s, &err);
+	sv_parse_message_metadata(fcinfo, s, values);
 
 	initStringInfo(&json);
 	appendStringInfoChar(&json, '{');

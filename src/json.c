@@ -1,20 +1,2058 @@
-/*
- * json.c - the JSON format (not implemented yet: every message is rejected)
+/*-------------------------------------------------------------------------
+ *
+ * json.c
+ *	  The JSON message format: each message value is one JSON object, and
+ *	  each column takes the value of a top-level member of its name, or of
+ *	  the member a JSON path gives ("$.trip.pickup.at", "$.items[0].price").
+ *
+ * Like parse.c this file is pure C: no PostgreSQL header, no backend call,
+ * no error raised, and no allocation on the common path.  It is our own
+ * single-pass parser, chosen over PostgreSQL's pg_parse_json, json-c and
+ * jansson because it was measurably faster on the zoomcamp rides and is
+ * fuzzed like parse.c (see the README's measurement table): it validates
+ * the whole message as it goes, but materializes only the members that
+ * columns take, and hands their text to sv_parse_value(), so a value in
+ * JSON converts exactly as the same text in a delimited message would.
+ *
+ * How a message is read:
+ *   - The members that no column takes are skipped by json_skip(), which
+ *     is iterative: it keeps one bit per open object or array (on the stack
+ *     for the first 1024 levels, then in a malloc'ed block that doubles), so
+ *     nesting of any depth is validated without recursion.
+ *   - The parser descends only into members that some column's path goes
+ *     through, and paths have at most JSON_PATH_MAX_STEPS steps, so the
+ *     recursion of json_parse_container() is bounded by that.
+ *   - Each column has a little state (JsonCol): how many steps of its path
+ *     the current location matches, and how many it has consumed.  A column
+ *     that meets a step it already consumed has met a duplicate member name
+ *     along its path; duplicates among the other top-level names are found
+ *     with a small hash set (also on the stack until it grows).
+ *   - Strings are checked (escapes, surrogate pairs, UTF-8, control
+ *     characters) 8 bytes at a time while they hold nothing special.  A
+ *     string that a column takes and that has escapes is decoded into the
+ *     schema's scratch buffer; all others are used in place.
+ *
+ * Errors: a broken message (invalid JSON, invalid UTF-8 or a NUL byte, not
+ * an object, a duplicate member) stops the parse at once with field -1 (or
+ * the column whose path met the duplicate).  A value that does not convert
+ * is remembered (the first one) and the parse goes on, so that a message
+ * that is also broken JSON is reported as broken JSON.
+ *
+ * src/json.c
+ *
+ *-------------------------------------------------------------------------
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "parse.h"
 
-/* Rejects every message: the format is not implemented yet. */
+#if defined(__GNUC__) || defined(__clang__)
+#define json_likely(x)		__builtin_expect(!!(x), 1)
+#define json_unlikely(x)	__builtin_expect(!!(x), 0)
+#else
+#define json_likely(x)		(x)
+#define json_unlikely(x)	(x)
+#endif
+
+#if (defined(__GNUC__) || defined(__clang__)) && \
+	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define JSON_HAVE_CTZ_LE 1
+#endif
+
+/* the longest column path, in steps (sv_json_path_compile refuses more) */
+#define JSON_PATH_MAX_STEPS 64
+
+/* how many bytes of a value, a column name and a path a reason shows */
+#define REASON_VALUE_MAX 40
+#define REASON_NAME_MAX 64
+#define REASON_PATH_MAX 80
+
+/* what lives on the stack before the parser mallocs (uncommon messages) */
+#define COLS_ON_STACK	32		/* columns' states */
+#define NAMES_ON_STACK	32		/* hash set slots, a power of two */
+#define SKIP_WORDS_ON_STACK 16	/* 64 nesting levels per word */
+
+/* The kinds of JSON values. */
+typedef enum JsonKind
+{
+	JK_OBJECT,
+	JK_ARRAY,
+	JK_STRING,
+	JK_NUMBER,
+	JK_TRUE,
+	JK_FALSE,
+	JK_NULL
+} JsonKind;
+
+/* One scanned value that a column takes. */
+typedef struct JsonToken
+{
+	JsonKind	kind;
+	const char *str;			/* the value's text: a string's contents
+								 * (decoded), else the JSON text */
+	size_t		len;
+} JsonToken;
+
+/* Per-column state while a message is parsed. */
+typedef struct JsonCol
+{
+	const SvJsonStep *steps;	/* the column's path; NULL: its name */
+	int			nsteps;
+	int			matched;		/* steps of the path equal to the current
+								 * location's (the column is a candidate for
+								 * members of the current container when
+								 * this equals its depth) */
+	int			consumed;		/* steps met so far: meeting one again is a
+								 * duplicate member along the path */
+	bool		pending;		/* takes the member being read */
+} JsonCol;
+
+/* A top-level member name that no column takes, in the duplicate set. */
+typedef struct JsonName
+{
+	const char *name;			/* decoded; NULL: free slot */
+	size_t		len;
+	uint64_t	hash;
+} JsonName;
+
+/* The state of one sv_parse_json() call. */
+typedef struct JsonParser
+{
+	const SvSchema *schema;
+	const char *data;
+	const char *end;
+	SvValue    *values;
+	SvParseError *err;
+	JsonCol    *cols;
+	int			ncols;
+	bool		conv_failed;	/* *err holds the first value that failed */
+	char	   *scratch;		/* decoded strings; NULL: none given */
+	size_t		scratch_cap;
+	size_t		scratch_used;
+	JsonName   *names;			/* the duplicate set; NULL until needed */
+	size_t		names_cap;
+	size_t		names_count;
+	JsonName	names_local[NAMES_ON_STACK];
+} JsonParser;
+
+/* Builds a reason in a buffer of cap bytes without overrunning it. */
+typedef struct ReasonBuf
+{
+	char	   *buf;
+	size_t		len;
+	size_t		cap;
+} ReasonBuf;
+
+
+/* ---------------------------------------------------------------------
+ * Character helpers
+ * ---------------------------------------------------------------------
+ */
+
+/* JSON's white space: space, tab, line feed, carriage return. */
+static inline bool
+json_is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* Skips JSON white space from p, not beyond e. */
+static inline const char *
+json_ws(const char *p, const char *e)
+{
+	while (p < e && json_is_ws((unsigned char) *p))
+		p++;
+	return p;
+}
+
+static inline bool
+json_is_digit(unsigned char c)
+{
+	return (unsigned char) (c - '0') < 10;
+}
+
+/*
+ * Bytes that continue a bare token (a number or true/false/null), so that
+ * "01", "1x" and "nulls" are read as one bad token, as PostgreSQL does.
+ */
+static inline bool
+json_is_token_char(unsigned char c)
+{
+	return json_is_digit(c) || (c >= 'a' && c <= 'z') ||
+		(c >= 'A' && c <= 'Z') || c == '+' || c == '-' || c == '.' ||
+		c == '_';
+}
+
+/* The characters a path may use in a member name without quotes. */
+static inline bool
+json_is_ident_char(unsigned char c)
+{
+	return json_is_digit(c) || (c >= 'a' && c <= 'z') ||
+		(c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+}
+
+/* Value of one hex digit, or -1. */
+static inline int
+json_hex(unsigned char c)
+{
+	if (json_is_digit(c))
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The 4 hex digits at s as a number, or -1 if they are not 4 hex digits. */
+static inline long
+json_hex4(const char *s)
+{
+	int			a = json_hex((unsigned char) s[0]),
+				b = json_hex((unsigned char) s[1]),
+				c = json_hex((unsigned char) s[2]),
+				d = json_hex((unsigned char) s[3]);
+
+	if ((a | b | c | d) < 0)
+		return -1;
+	return ((long) a << 12) | (b << 8) | (c << 4) | d;
+}
+
+/*
+ * Length of the valid UTF-8 sequence starting at s (1..4), or 0 if the
+ * bytes there are not one: parse.c's rule (PostgreSQL's pg_utf8_islegal: no
+ * overlong forms, no surrogates, nothing above U+10FFFF).  Called for bytes
+ * of 0x80 and above.
+ */
+static int
+json_utf8_length(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80,
+				hi = 0xBF;
+	int			n;
+	int			i;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+	{
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	}
+	else if (c >= 0xF0 && c <= 0xF4)
+	{
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	}
+	else
+		return 0;
+	if (avail < (size_t) n)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+	{
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+	}
+	return n;
+}
+
+/* Writes code point cp (valid, not a surrogate) as UTF-8; returns its length. */
+static inline size_t
+json_put_utf8(char *out, unsigned long cp)
+{
+	if (cp < 0x80)
+	{
+		out[0] = (char) cp;
+		return 1;
+	}
+	if (cp < 0x800)
+	{
+		out[0] = (char) (0xC0 | (cp >> 6));
+		out[1] = (char) (0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000)
+	{
+		out[0] = (char) (0xE0 | (cp >> 12));
+		out[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char) (0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char) (0xF0 | (cp >> 18));
+	out[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char) (0x80 | (cp & 0x3F));
+	return 4;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Failure reasons (never on the success path).  The reason builders are
+ * parse.c's (so a column name is escaped and cut the same way), with the
+ * buffer size as a field so that the path compiler can use them too.
+ * ---------------------------------------------------------------------
+ */
+
+/* Starts an empty reason in buf[0..cap). */
+static void
+rb_init(ReasonBuf *rb, char *buf, size_t cap)
+{
+	rb->buf = buf;
+	rb->len = 0;
+	rb->cap = cap;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
+/* Appends an ASCII string, cut when the buffer is full. */
+static void
+rb_str(ReasonBuf *rb, const char *s)
+{
+	if (rb->cap == 0)
+		return;
+	while (*s && rb->len < rb->cap - 1)
+		rb->buf[rb->len++] = *s++;
+	rb->buf[rb->len] = '\0';
+}
+
+/* Appends a signed number. */
+static void
+rb_num(ReasonBuf *rb, long long v)
+{
+	char		tmp[32];
+
+	snprintf(tmp, sizeof(tmp), "%lld", v);
+	rb_str(rb, tmp);
+}
+
+/*
+ * Appends valid UTF-8 text s, cut on a character boundary if the buffer
+ * is full.
+ */
+static void
+rb_utf8(ReasonBuf *rb, const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (rb->cap == 0)
+		return;
+	if (n > rb->cap - 1 - rb->len)
+	{
+		n = rb->cap - 1 - rb->len;
+		while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(rb->buf + rb->len, s, n);
+	rb->len += n;
+	rb->buf[rb->len] = '\0';
+}
+
+/*
+ * Appends s[0..len) safely, as parse.c's rb_escaped(): valid UTF-8 is
+ * copied, control characters, DEL and invalid bytes become \xNN, a
+ * backslash becomes \\ (and, with quote_too, a double quote becomes \").
+ * At most maxin input bytes are used; a longer value is followed by "...".
+ * A character is appended whole or not at all.
+ */
+static void
+rb_escaped_q(ReasonBuf *rb, const char *str, size_t len, size_t maxin,
+			 bool quote_too)
+{
+	const unsigned char *s = (const unsigned char *) str;
+	size_t		i = 0;
+	bool		cut = false;
+
+	if (rb->cap == 0)
+		return;
+	while (i < len)
+	{
+		char		piece[8];
+		size_t		plen;
+		size_t		n;
+
+		if (i >= maxin)
+		{
+			cut = true;
+			break;
+		}
+		if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\' &&
+			!(quote_too && s[i] == '"'))
+		{
+			piece[0] = (char) s[i];
+			plen = n = 1;
+		}
+		else if (s[i] == '\\' || s[i] == '"')
+		{
+			piece[0] = '\\';
+			piece[1] = (char) s[i];
+			plen = 2;
+			n = 1;
+		}
+		else if (s[i] >= 0x80 &&
+				 (n = (size_t) json_utf8_length(s + i, len - i)) > 0)
+		{
+			if (i + n > maxin)
+			{
+				cut = true;
+				break;
+			}
+			memcpy(piece, s + i, n);
+			plen = n;
+		}
+		else
+		{
+			snprintf(piece, sizeof(piece), "\\x%02x", s[i]);
+			plen = 4;
+			n = 1;
+		}
+		/* keep room for a closing quote and "..." */
+		if (rb->len + plen + 5 > rb->cap - 1)
+		{
+			cut = true;
+			break;
+		}
+		memcpy(rb->buf + rb->len, piece, plen);
+		rb->len += plen;
+		i += n;
+	}
+	rb->buf[rb->len] = '\0';
+	if (cut)
+		rb_str(rb, "...");
+}
+
+/* parse.c's rb_escaped(): double quotes are left as they are. */
+static void
+rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
+{
+	rb_escaped_q(rb, str, len, maxin, false);
+}
+
+/* Appends a value in double quotes, escaped and cut as rb_escaped does. */
+static void
+rb_quoted(ReasonBuf *rb, const char *s, size_t len)
+{
+	rb_str(rb, "\"");
+	rb_escaped(rb, s, len, REASON_VALUE_MAX);
+	rb_str(rb, "\"");
+}
+
+/* Starts the reason for a message-level failure. */
+static void
+rb_message(ReasonBuf *rb, SvParseError *err)
+{
+	rb_init(rb, err->reason, SV_REASON_LEN);
+	err->field = -1;
+}
+
+/* Appends one path step as the path syntax writes it. */
+static void
+rb_step(ReasonBuf *rb, const SvJsonStep *st)
+{
+	size_t		i;
+	bool		ident;
+
+	if (st->name == NULL)
+	{
+		rb_str(rb, "[");
+		rb_num(rb, st->index);
+		rb_str(rb, "]");
+		return;
+	}
+	ident = st->name_len > 0;
+	for (i = 0; i < st->name_len && ident; i++)
+		ident = json_is_ident_char((unsigned char) st->name[i]);
+	if (ident)
+	{
+		rb_str(rb, ".");
+		rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX);
+	}
+	else
+	{
+		rb_str(rb, ".\"");
+		rb_escaped_q(rb, st->name, st->name_len, REASON_PATH_MAX, true);
+		rb_str(rb, "\"");
+	}
+}
+
+/*
+ * Starts the reason for a failure of column c:
+ *   column "name" ($.path): 
+ * The path is cut after about REASON_PATH_MAX bytes.
+ */
+static void
+rb_column(ReasonBuf *rb, JsonParser *jp, int c)
+{
+	const SvColumn *col = &jp->schema->columns[c];
+	const JsonCol *jc = &jp->cols[c];
+	const char *name = col->name ? col->name : "";
+	size_t		start;
+	int			i;
+
+	rb_init(rb, jp->err->reason, SV_REASON_LEN);
+	jp->err->field = c;
+	rb_str(rb, "column \"");
+	rb_escaped(rb, name, strlen(name), REASON_NAME_MAX);
+	rb_str(rb, "\" ($");
+	start = rb->len;
+	if (jc->steps == NULL)
+	{
+		SvJsonStep	st = {name, strlen(name), 0};
+
+		rb_step(rb, &st);
+	}
+	else
+	{
+		for (i = 0; i < jc->nsteps; i++)
+		{
+			if (rb->len - start > REASON_PATH_MAX)
+			{
+				rb_str(rb, "...");
+				break;
+			}
+			rb_step(rb, &jc->steps[i]);
+		}
+	}
+	rb_str(rb, "): ");
+}
+
+/* PostgreSQL's name for a column type, as parse.c says it. */
+static const char *
+json_type_name(SvType type)
+{
+	switch (type)
+	{
+		case SV_TYPE_INT2:
+			return "smallint";
+		case SV_TYPE_INT4:
+			return "integer";
+		case SV_TYPE_INT8:
+			return "bigint";
+		case SV_TYPE_FLOAT4:
+			return "real";
+		case SV_TYPE_FLOAT8:
+			return "double precision";
+		case SV_TYPE_NUMERIC:
+			return "numeric";
+		case SV_TYPE_BOOL:
+			return "boolean";
+		case SV_TYPE_TEXT:
+			return "text";
+		case SV_TYPE_DATE:
+			return "date";
+		case SV_TYPE_TIMESTAMP:
+			return "timestamp without time zone";
+		case SV_TYPE_TIMESTAMPTZ:
+			return "timestamp with time zone";
+		case SV_TYPE_OTHER:
+			break;
+	}
+	return "unknown";
+}
+
+/* "a JSON object" and so on, for reasons. */
+static const char *
+json_kind_name(JsonKind kind)
+{
+	switch (kind)
+	{
+		case JK_OBJECT:
+			return "a JSON object";
+		case JK_ARRAY:
+			return "a JSON array";
+		case JK_STRING:
+			return "a JSON string";
+		case JK_NUMBER:
+			return "a JSON number";
+		case JK_TRUE:
+		case JK_FALSE:
+			return "a JSON boolean";
+		case JK_NULL:
+			break;
+	}
+	return "a JSON null";
+}
+
+/* Reports a message-level failure with a fixed reason; returns false. */
+static bool
+json_fail_message(SvParseError *err, const char *why)
+{
+	ReasonBuf	rb;
+
+	rb_message(&rb, err);
+	rb_str(&rb, why);
+	return false;
+}
+
+/*
+ * Reports a NUL byte or invalid UTF-8 at byte pos, worded as parse.c does
+ * for a delimited message.  Returns false.
+ */
+static bool
+json_fail_encoding(JsonParser *jp, size_t pos, bool is_nul)
+{
+	const unsigned char *s = (const unsigned char *) jp->data;
+	size_t		len = (size_t) (jp->end - jp->data);
+	ReasonBuf	rb;
+
+	rb_message(&rb, jp->err);
+	if (is_nul)
+	{
+		rb_str(&rb, "NUL byte (0x00) at byte offset ");
+		rb_num(&rb, (long long) pos);
+		rb_str(&rb, " of the message");
+	}
+	else
+	{
+		size_t		i;
+		size_t		n = 1;
+		unsigned char c = s[pos];
+
+		if (c >= 0xC0 && c < 0xE0)
+			n = 2;
+		else if (c >= 0xE0 && c < 0xF0)
+			n = 3;
+		else if (c >= 0xF0 && c < 0xF8)
+			n = 4;
+		if (n > len - pos)
+			n = len - pos;
+		rb_str(&rb, "invalid UTF-8 byte sequence at byte offset ");
+		rb_num(&rb, (long long) pos);
+		rb_str(&rb, " of the message:");
+		for (i = 0; i < n; i++)
+		{
+			char		hex[8];
+
+			snprintf(hex, sizeof(hex), " 0x%02x", s[pos + i]);
+			rb_str(&rb, hex);
+		}
+		if (c >= 0x80 && c < 0xC0)
+			rb_str(&rb, " (unexpected continuation byte)");
+	}
+	return false;
+}
+
+/*
+ * Reports invalid JSON found at pos: "invalid JSON at byte N: what", and
+ * when tok is given, the offending token in quotes after it.  A NUL byte
+ * or invalid UTF-8 at pos is reported as such instead.  Returns false.
+ */
+static bool
+json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
+				 const char *tok, size_t toklen)
+{
+	size_t		off = (size_t) (pos - jp->data);
+	size_t		len = (size_t) (jp->end - jp->data);
+	ReasonBuf	rb;
+
+	if (off < len)
+	{
+		const unsigned char *u = (const unsigned char *) pos;
+
+		if (u[0] == 0)
+			return json_fail_encoding(jp, off, true);
+		if (u[0] >= 0x80 && json_utf8_length(u, len - off) == 0)
+			return json_fail_encoding(jp, off, false);
+	}
+	rb_message(&rb, jp->err);
+	rb_str(&rb, "invalid JSON at byte ");
+	rb_num(&rb, (long long) off);
+	rb_str(&rb, ": ");
+	rb_str(&rb, what);
+	if (tok != NULL)
+	{
+		rb_str(&rb, " ");
+		rb_quoted(&rb, tok, toklen);
+	}
+	return false;
+}
+
+/*
+ * Reports that something else was expected at pos: "expected what", and
+ * ", found the end of the message" when the message ends there.
+ */
+static bool
+json_fail_expected(JsonParser *jp, const char *pos, const char *what)
+{
+	char		msg[96];
+
+	snprintf(msg, sizeof(msg), "expected %s%s", what,
+			 pos >= jp->end ? ", found the end of the message" : "");
+	return json_fail_syntax(jp, pos, msg, NULL, 0);
+}
+
+/*
+ * Records that column c failed with the reason in why (when no earlier
+ * column failed): "column "name" ($.path): why".
+ */
+static void
+json_fail_column(JsonParser *jp, int c, const char *why)
+{
+	ReasonBuf	rb;
+	char		tmp[SV_REASON_LEN];
+
+	if (jp->conv_failed)
+		return;
+	jp->conv_failed = true;
+	/* why may be err->reason itself */
+	snprintf(tmp, sizeof(tmp), "%s", why);
+	rb_column(&rb, jp, c);
+	rb_utf8(&rb, tmp);
+}
+
+/*
+ * Records that sv_parse_value() refused column c's value: its reason,
+ * which begins with parse.c's 'field N "name": ', gets our prefix instead.
+ */
+static void
+json_fail_value(JsonParser *jp, int c)
+{
+	const char *name = jp->schema->columns[c].name;
+	char		prefix[SV_REASON_LEN];
+	ReasonBuf	rb;
+	const char *why = jp->err->reason;
+
+	/* parse.c's prefix, built the same way */
+	rb_init(&rb, prefix, SV_REASON_LEN);
+	rb_str(&rb, "field ");
+	rb_num(&rb, (long long) c + 1);
+	rb_str(&rb, " \"");
+	if (name != NULL)
+		rb_escaped(&rb, name, strlen(name), REASON_NAME_MAX);
+	rb_str(&rb, "\": ");
+	if (strncmp(why, prefix, rb.len) == 0)
+		why += rb.len;
+	json_fail_column(jp, c, why);
+}
+
+
+/* ---------------------------------------------------------------------
+ * Scanning: strings, numbers, literals, whole values
+ * ---------------------------------------------------------------------
+ */
+
+#ifdef JSON_HAVE_CTZ_LE
+/*
+ * The bytes of w (8 bytes of a string) that need a closer look: '"', '\',
+ * control characters (below 0x20) and non-ASCII bytes (0x80 and up).  The
+ * high bit of each such byte is set in the result, exactly (no carries
+ * cross bytes).
+ */
+static inline uint64_t
+json_special_bytes(uint64_t w)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	uint64_t	xq = w ^ (ones * '"');
+	uint64_t	xb = w ^ (ones * '\\');
+	uint64_t	zq = ~(((xq & low7) + low7) | xq | low7);
+	uint64_t	zb = ~(((xb & low7) + low7) | xb | low7);
+	uint64_t	ctl = ~((w & low7) + ones * 0x60);
+
+	return zq | zb | ((ctl | w) & highs);
+}
+#endif
+
+/*
+ * Checks the escape sequence whose backslash is at s (inside a string that
+ * ends by e at the latest).  Returns where it ends, or NULL after reporting
+ * it: an unknown escape, \u without 4 hex digits, or a surrogate that is
+ * not half of a pair.
+ */
+static const char *
+json_check_escape(JsonParser *jp, const char *s, const char *e)
+{
+	long		cp;
+	long		lo;
+
+	if (e - s < 2)
+	{
+		json_fail_syntax(jp, e, "unterminated string", NULL, 0);
+		return NULL;
+	}
+	switch (s[1])
+	{
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			return s + 2;
+		case 'u':
+			break;
+		default:
+			{
+				size_t		n = 2;
+
+				if ((unsigned char) s[1] >= 0x80)
+				{
+					int			u = json_utf8_length((const unsigned char *) s + 1,
+													 (size_t) (e - s - 1));
+
+					n = 1 + (u > 0 ? (size_t) u : 1);
+				}
+				json_fail_syntax(jp, s, "invalid escape sequence", s, n);
+				return NULL;
+			}
+	}
+	cp = (e - s >= 6) ? json_hex4(s + 2) : -1;
+	if (cp < 0)
+	{
+		const char *t = s + 2;
+
+		while (t < e && t < s + 6 && json_hex((unsigned char) *t) >= 0)
+			t++;
+		json_fail_syntax(jp, s, "invalid escape sequence", s,
+						 (size_t) (t - s) + (t < e && t < s + 6 ? 1 : 0));
+		return NULL;
+	}
+	if (cp >= 0xDC00 && cp <= 0xDFFF)
+	{
+		json_fail_syntax(jp, s, "Unicode low surrogate must follow a high surrogate:",
+						 s, 6);
+		return NULL;
+	}
+	if (cp >= 0xD800 && cp <= 0xDBFF)
+	{
+		lo = (e - s >= 12 && s[6] == '\\' && s[7] == 'u') ? json_hex4(s + 8) : -1;
+		if (lo < 0xDC00 || lo > 0xDFFF)
+		{
+			json_fail_syntax(jp, s, "Unicode high surrogate must be followed by a low surrogate:",
+							 s, 6);
+			return NULL;
+		}
+		return s + 12;
+	}
+	return s + 6;
+}
+
+/*
+ * Scans the string whose opening quote is at p: checks that it is
+ * terminated, its escapes, that it has no control characters and that it
+ * is valid UTF-8.  Returns the byte after its closing quote and sets
+ * *has_esc when it contains escapes, or reports why and returns NULL.
+ */
+static const char *
+json_scan_string(JsonParser *jp, const char *p, bool *has_esc)
+{
+	const char *e = jp->end;
+	const char *s = p + 1;
+	bool		esc = false;
+
+	for (;;)
+	{
+		unsigned char c;
+
+#ifdef JSON_HAVE_CTZ_LE
+		while (e - s >= 8)
+		{
+			uint64_t	w;
+			uint64_t	special;
+
+			memcpy(&w, s, 8);
+			special = json_special_bytes(w);
+			if (special != 0)
+			{
+				s += __builtin_ctzll(special) >> 3;
+				break;
+			}
+			s += 8;
+		}
+#endif
+		if (json_unlikely(s >= e))
+		{
+			json_fail_syntax(jp, e, "unterminated string", NULL, 0);
+			return NULL;
+		}
+		c = (unsigned char) *s;
+		if (c == '"')
+		{
+			*has_esc = esc;
+			return s + 1;
+		}
+		if (c == '\\')
+		{
+			esc = true;
+			s = json_check_escape(jp, s, e);
+			if (s == NULL)
+				return NULL;
+		}
+		else if (json_unlikely(c < 0x20))
+		{
+			char		msg[64];
+
+			if (c == 0)
+			{
+				json_fail_encoding(jp, (size_t) (s - jp->data), true);
+				return NULL;
+			}
+			snprintf(msg, sizeof(msg), "character with value 0x%02x must be escaped", c);
+			json_fail_syntax(jp, s, msg, NULL, 0);
+			return NULL;
+		}
+		else if (c >= 0x80)
+		{
+			int			n = json_utf8_length((const unsigned char *) s,
+											 (size_t) (e - s));
+
+			if (n == 0)
+			{
+				json_fail_encoding(jp, (size_t) (s - jp->data), false);
+				return NULL;
+			}
+			s += n;
+		}
+		else
+			s++;
+	}
+}
+
+/*
+ * Decodes the contents s[0..len) of a string that json_scan_string()
+ * accepted into out (room for len bytes: decoding never lengthens).
+ * Returns the decoded length; *has_nul tells whether it held \u0000.
+ */
+static size_t
+json_decode_string(const char *s, size_t len, char *out, bool *has_nul)
+{
+	const char *e = s + len;
+	char	   *o = out;
+
+	*has_nul = false;
+	while (s < e)
+	{
+		const char *bs = memchr(s, '\\', (size_t) (e - s));
+		unsigned long cp;
+
+		if (bs == NULL)
+			bs = e;
+		memcpy(o, s, (size_t) (bs - s));
+		o += bs - s;
+		s = bs;
+		if (s >= e || e - s < 2)
+			break;
+		switch (s[1])
+		{
+			case 'b':
+				*o++ = '\b';
+				s += 2;
+				continue;
+			case 'f':
+				*o++ = '\f';
+				s += 2;
+				continue;
+			case 'n':
+				*o++ = '\n';
+				s += 2;
+				continue;
+			case 'r':
+				*o++ = '\r';
+				s += 2;
+				continue;
+			case 't':
+				*o++ = '\t';
+				s += 2;
+				continue;
+			case 'u':
+				break;
+			default:			/* " \ / */
+				*o++ = s[1];
+				s += 2;
+				continue;
+		}
+		if (e - s < 6)
+			break;				/* cannot happen after json_scan_string */
+		cp = (unsigned long) json_hex4(s + 2);
+		s += 6;
+		if (cp >= 0xD800 && cp <= 0xDBFF && e - s >= 6)
+		{
+			cp = 0x10000 + ((cp - 0xD800) << 10) +
+				((unsigned long) json_hex4(s + 2) - 0xDC00);
+			s += 6;
+		}
+		if (cp == 0)
+			*has_nul = true;
+		o += json_put_utf8(o, cp);
+	}
+	return (size_t) (o - out);
+}
+
+/*
+ * Scans the number at p (which starts with '-' or a digit) by JSON's
+ * grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, not followed by
+ * a letter, digit or dot.  Returns where it ends, or reports the whole bad
+ * token and returns NULL.
+ */
+static const char *
+json_scan_number(JsonParser *jp, const char *p)
+{
+	const char *e = jp->end;
+	const char *q = p;
+
+	if (*q == '-')
+		q++;
+	if (q < e && *q == '0')
+		q++;
+	else if (q < e && *q >= '1' && *q <= '9')
+	{
+		while (q < e && json_is_digit((unsigned char) *q))
+			q++;
+	}
+	else
+		goto bad;
+	if (q < e && *q == '.')
+	{
+		q++;
+		if (q >= e || !json_is_digit((unsigned char) *q))
+			goto bad;
+		while (q < e && json_is_digit((unsigned char) *q))
+			q++;
+	}
+	if (q < e && (*q == 'e' || *q == 'E'))
+	{
+		q++;
+		if (q < e && (*q == '+' || *q == '-'))
+			q++;
+		if (q >= e || !json_is_digit((unsigned char) *q))
+			goto bad;
+		while (q < e && json_is_digit((unsigned char) *q))
+			q++;
+	}
+	if (q < e && json_is_token_char((unsigned char) *q))
+		goto bad;
+	return q;
+
+bad:
+	while (q < e && json_is_token_char((unsigned char) *q))
+		q++;
+	json_fail_syntax(jp, p, "invalid number", p, (size_t) (q - p));
+	return NULL;
+}
+
+/*
+ * Scans the scalar value at p (not white space; p < end) and describes it
+ * in *tok (strings: their raw contents, and *has_esc).  Returns where it
+ * ends, or reports why and returns NULL.  Objects and arrays are not
+ * scalars: the caller handles '{' and '['.
+ */
+static const char *
+json_scan_scalar(JsonParser *jp, const char *p, JsonToken *tok, bool *has_esc)
+{
+	const char *e = jp->end;
+	const char *q;
+	unsigned char c = (unsigned char) *p;
+
+	*has_esc = false;
+	if (c == '"')
+	{
+		q = json_scan_string(jp, p, has_esc);
+		if (q == NULL)
+			return NULL;
+		tok->kind = JK_STRING;
+		tok->str = p + 1;
+		tok->len = (size_t) (q - p - 2);
+		return q;
+	}
+	if (c == '-' || json_is_digit(c))
+	{
+		q = json_scan_number(jp, p);
+		if (q == NULL)
+			return NULL;
+		tok->kind = JK_NUMBER;
+	}
+	else if (json_is_token_char(c))
+	{
+		size_t		n;
+
+		q = p;
+		while (q < e && json_is_token_char((unsigned char) *q))
+			q++;
+		n = (size_t) (q - p);
+		if (n == 4 && memcmp(p, "true", 4) == 0)
+			tok->kind = JK_TRUE;
+		else if (n == 5 && memcmp(p, "false", 5) == 0)
+			tok->kind = JK_FALSE;
+		else if (n == 4 && memcmp(p, "null", 4) == 0)
+			tok->kind = JK_NULL;
+		else
+		{
+			json_fail_syntax(jp, p, "invalid token", p, n);
+			return NULL;
+		}
+	}
+	else
+	{
+		json_fail_expected(jp, p, "a value");
+		return NULL;
+	}
+	tok->str = p;
+	tok->len = (size_t) (q - p);
+	return q;
+}
+
+/*
+ * Skips the value at p (after white space), checking it completely, and
+ * returns where it ends, or reports why and returns NULL.  Iterative: a
+ * bit per open container says whether it is an object (1) or an array
+ * (0), on the stack for the first SKIP_WORDS_ON_STACK * 64 levels, then
+ * in a malloc'ed block that doubles as needed.
+ */
+static const char *
+json_skip(JsonParser *jp, const char *p)
+{
+	const char *e = jp->end;
+	uint64_t	local[SKIP_WORDS_ON_STACK];
+	uint64_t   *bits = local;
+	size_t		cap = SKIP_WORDS_ON_STACK * 64;
+	size_t		depth = 0;
+	const char *result = NULL;
+
+	for (;;)
+	{
+		/* at a value */
+		if (json_unlikely(p >= e))
+		{
+			json_fail_expected(jp, p, "a value");
+			goto done;
+		}
+		if (*p == '{' || *p == '[')
+		{
+			bool		is_obj = (*p == '{');
+
+			if (json_unlikely(depth == cap))
+			{
+				uint64_t   *nb = malloc(cap / 4);	/* twice cap bits */
+
+				if (nb == NULL)
+				{
+					json_fail_message(jp->err, "out of memory for deeply nested JSON");
+					goto done;
+				}
+				memcpy(nb, bits, cap / 8);
+				if (bits != local)
+					free(bits);
+				bits = nb;
+				cap *= 2;
+			}
+			if (is_obj)
+				bits[depth / 64] |= UINT64_C(1) << (depth % 64);
+			else
+				bits[depth / 64] &= ~(UINT64_C(1) << (depth % 64));
+			depth++;
+			p = json_ws(p + 1, e);
+			if (p < e && *p == (is_obj ? '}' : ']'))
+			{
+				p++;
+				depth--;
+			}
+			else if (is_obj)
+			{
+				bool		esc;
+
+				if (p >= e || *p != '"')
+				{
+					json_fail_expected(jp, p, "a member name or '}'");
+					goto done;
+				}
+				p = json_scan_string(jp, p, &esc);
+				if (p == NULL)
+					goto done;
+				p = json_ws(p, e);
+				if (p >= e || *p != ':')
+				{
+					json_fail_expected(jp, p, "':'");
+					goto done;
+				}
+				p = json_ws(p + 1, e);
+				continue;
+			}
+			else
+				continue;
+		}
+		else
+		{
+			JsonToken	tok;
+			bool		esc;
+
+			p = json_scan_scalar(jp, p, &tok, &esc);
+			if (p == NULL)
+				goto done;
+		}
+
+		/* after a value: close containers, or go on to the next value */
+		for (;;)
+		{
+			bool		is_obj;
+
+			if (depth == 0)
+			{
+				result = p;
+				goto done;
+			}
+			is_obj = (bits[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1;
+			p = json_ws(p, e);
+			if (p < e && *p == (is_obj ? '}' : ']'))
+			{
+				p++;
+				depth--;
+				continue;
+			}
+			if (p >= e || *p != ',')
+			{
+				json_fail_expected(jp, p, is_obj ? "',' or '}'" : "',' or ']'");
+				goto done;
+			}
+			p = json_ws(p + 1, e);
+			if (is_obj)
+			{
+				bool		esc;
+
+				if (p >= e || *p != '"')
+				{
+					json_fail_expected(jp, p, "a member name");
+					goto done;
+				}
+				p = json_scan_string(jp, p, &esc);
+				if (p == NULL)
+					goto done;
+				p = json_ws(p, e);
+				if (p >= e || *p != ':')
+				{
+					json_fail_expected(jp, p, "':'");
+					goto done;
+				}
+				p = json_ws(p + 1, e);
+			}
+			break;
+		}
+	}
+
+done:
+	if (bits != local)
+		free(bits);
+	return result;
+}
+
+
+/* ---------------------------------------------------------------------
+ * Columns: which ones take a member, converting values
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Does the C string cname equal s[0..len)?  (s may hold NUL bytes from
+ * \u0000; cname is never read past its terminator.)
+ */
+static inline bool
+json_cname_equals(const char *cname, const char *s, size_t len)
+{
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+	{
+		if (cname[i] != s[i] || cname[i] == '\0')
+			return false;
+	}
+	return cname[len] == '\0';
+}
+
+/*
+ * Is step d of column jc the member name[0..len) (name != NULL) or the
+ * array element index (name == NULL)?
+ */
+static inline bool
+json_step_matches(const JsonParser *jp, int c, int d, const char *name,
+				  size_t len, int64_t index)
+{
+	const JsonCol *jc = &jp->cols[c];
+	const SvJsonStep *st;
+
+	if (jc->steps == NULL)
+	{
+		const char *cname = jp->schema->columns[c].name;
+
+		return name != NULL && cname != NULL &&
+			json_cname_equals(cname, name, len);
+	}
+	st = &jc->steps[d];
+	if (name == NULL)
+		return st->name == NULL && st->index == index;
+	return st->name != NULL && st->name_len == len &&
+		memcmp(st->name, name, len) == 0;
+}
+
+/* A hash of s[0..len) for the duplicate set. */
+static inline uint64_t
+json_hash(const char *s, size_t len)
+{
+	const uint64_t k = UINT64_C(0x9E3779B97F4A7C15);
+	uint64_t	h = k ^ (uint64_t) len;
+	uint64_t	w;
+
+	while (len >= 8)
+	{
+		memcpy(&w, s, 8);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+		s += 8;
+		len -= 8;
+	}
+	if (len > 0)
+	{
+		w = 0;
+		memcpy(&w, s, len);
+		h = (h ^ w) * k;
+		h ^= h >> 29;
+	}
+	return h * UINT64_C(0xBF58476D1CE4E5B9);
+}
+
+/*
+ * Adds the top-level member name[0..len) (decoded; it stays where it is
+ * until the message is done) to the duplicate set.  Returns false after
+ * reporting a duplicate (found at pos) or a failed allocation.
+ */
+static bool
+json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
+{
+	uint64_t	h = json_hash(name, len);
+	size_t		i;
+
+	if (jp->names == NULL)
+	{
+		memset(jp->names_local, 0, sizeof(jp->names_local));
+		jp->names = jp->names_local;
+		jp->names_cap = NAMES_ON_STACK;
+		jp->names_count = 0;
+	}
+	if ((jp->names_count + 1) * 4 > jp->names_cap * 3)
+	{
+		size_t		ncap = jp->names_cap * 2;
+		JsonName   *nn = calloc(ncap, sizeof(JsonName));
+
+		if (nn == NULL)
+			return json_fail_message(jp->err, "out of memory for JSON member names");
+		for (i = 0; i < jp->names_cap; i++)
+		{
+			size_t		j;
+
+			if (jp->names[i].name == NULL)
+				continue;
+			j = (size_t) jp->names[i].hash & (ncap - 1);
+			while (nn[j].name != NULL)
+				j = (j + 1) & (ncap - 1);
+			nn[j] = jp->names[i];
+		}
+		if (jp->names != jp->names_local)
+			free(jp->names);
+		jp->names = nn;
+		jp->names_cap = ncap;
+	}
+	i = (size_t) h & (jp->names_cap - 1);
+	while (jp->names[i].name != NULL)
+	{
+		if (jp->names[i].hash == h && jp->names[i].len == len &&
+			memcmp(jp->names[i].name, name, len) == 0)
+		{
+			ReasonBuf	rb;
+
+			rb_message(&rb, jp->err);
+			rb_str(&rb, "duplicate member name ");
+			rb_quoted(&rb, name, len);
+			rb_str(&rb, " at byte ");
+			rb_num(&rb, (long long) (pos - jp->data));
+			return false;
+		}
+		i = (i + 1) & (jp->names_cap - 1);
+	}
+	jp->names[i].name = name;
+	jp->names[i].len = len;
+	jp->names[i].hash = h;
+	jp->names_count++;
+	return true;
+}
+
+/*
+ * Gives column c the value tok: hands its text to sv_parse_value() when
+ * the column's type takes that kind of JSON value, else records why not.
+ * After a first failure values are no longer converted.
+ */
+static void
+json_convert(JsonParser *jp, int c, const JsonToken *tok)
+{
+	SvType		type = jp->schema->columns[c].type;
+	SvValue    *v = &jp->values[c];
+
+	if (jp->conv_failed)
+		return;
+	switch (tok->kind)
+	{
+		case JK_NULL:
+			v->isnull = true;
+			v->str = tok->str;
+			v->len = tok->len;
+			return;
+		case JK_STRING:
+			break;
+		case JK_NUMBER:
+			if (type == SV_TYPE_BOOL || type == SV_TYPE_DATE ||
+				type == SV_TYPE_TIMESTAMP || type == SV_TYPE_TIMESTAMPTZ)
+				goto mismatch;
+			break;
+		case JK_TRUE:
+		case JK_FALSE:
+			if (type != SV_TYPE_BOOL && type != SV_TYPE_TEXT &&
+				type != SV_TYPE_OTHER)
+				goto mismatch;
+			break;
+		case JK_OBJECT:
+		case JK_ARRAY:
+			if (type != SV_TYPE_TEXT && type != SV_TYPE_OTHER)
+				goto mismatch;
+			break;
+	}
+	if (json_unlikely(!sv_parse_value(jp->schema, c, tok->str, tok->len, v,
+									  jp->err)))
+		json_fail_value(jp, c);
+	return;
+
+mismatch:
+	{
+		char		why[128];
+
+		snprintf(why, sizeof(why), "cannot convert %s to type %s",
+				 json_kind_name(tok->kind), json_type_name(type));
+		json_fail_column(jp, c, why);
+	}
+}
+
+/*
+ * Gives the columns marked pending (nleaf of them, the last is leaf) the
+ * scalar value at p, or the container value [p, q) when q is given.
+ * Returns where the value ends, or NULL after a failure that stops the
+ * parse.
+ */
+static const char *
+json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
+				int leaf)
+{
+	JsonToken	tok;
+	bool		esc = false;
+	int			c;
+
+	if (q != NULL)
+	{
+		tok.kind = (*p == '{') ? JK_OBJECT : JK_ARRAY;
+		tok.str = p;
+		tok.len = (size_t) (q - p);
+	}
+	else
+	{
+		q = json_scan_scalar(jp, p, &tok, &esc);
+		if (q == NULL)
+			return NULL;
+	}
+	if (esc && !jp->conv_failed)
+	{
+		char	   *out;
+		bool		has_nul;
+
+		if (jp->scratch == NULL || jp->scratch_cap - jp->scratch_used < tok.len)
+		{
+			json_fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
+			return NULL;
+		}
+		out = jp->scratch + jp->scratch_used;
+		tok.len = json_decode_string(tok.str, tok.len, out, &has_nul);
+		tok.str = out;
+		jp->scratch_used += tok.len;
+		if (has_nul)
+		{
+			json_fail_column(jp, leaf, "\\u0000 cannot be converted to text");
+			nleaf = 1;			/* nothing more to convert */
+		}
+	}
+	if (nleaf == 1)
+	{
+		jp->cols[leaf].pending = false;
+		json_convert(jp, leaf, &tok);
+		return q;
+	}
+	for (c = 0; c < jp->ncols; c++)
+	{
+		if (jp->cols[c].pending)
+		{
+			jp->cols[c].pending = false;
+			json_convert(jp, c, &tok);
+		}
+	}
+	return q;
+}
+
+static const char *json_parse_container(JsonParser *jp, const char *p, int d);
+
+/*
+ * Reads the value at p (after white space) of the member name[0..len)
+ * (name != NULL) or of array element index of a container at depth d.
+ * Columns for which this is the last step of their path take it; if some
+ * column's path goes on into it, the parser descends; otherwise it is
+ * skipped.  name_pos is where the member's name starts (for reasons).
+ * Returns where the value ends, or NULL after a failure that stops the
+ * parse.
+ */
+static const char *
+json_member(JsonParser *jp, const char *p, int d, const char *name,
+			size_t len, int64_t index, const char *name_pos)
+{
+	const char *e = jp->end;
+	JsonCol    *cols = jp->cols;
+	int			nmatch = 0;
+	int			nleaf = 0;
+	int			leaf = -1;
+	bool		descend = false;
+	const char *q = NULL;
+	int			c;
+
+	if (json_unlikely(p >= e))
+	{
+		json_fail_expected(jp, p, "a value");
+		return NULL;
+	}
+	for (c = 0; c < jp->ncols; c++)
+	{
+		JsonCol    *jc = &cols[c];
+
+		if (jc->matched != d || !json_step_matches(jp, c, d, name, len, index))
+			continue;
+		nmatch++;
+		if (json_unlikely(jc->consumed > d))
+		{
+			ReasonBuf	rb;
+
+			rb_column(&rb, jp, c);
+			rb_str(&rb, "duplicate member name ");
+			rb_quoted(&rb, name, len);
+			rb_str(&rb, " at byte ");
+			rb_num(&rb, (long long) (name_pos - jp->data));
+			return NULL;
+		}
+		jc->consumed = d + 1;
+		if (jc->nsteps == d + 1)
+		{
+			jc->pending = true;
+			nleaf++;
+			leaf = c;
+		}
+		else if ((*p == '{' && jc->steps[d + 1].name != NULL) ||
+				 (*p == '[' && jc->steps[d + 1].name == NULL))
+		{
+			jc->matched = d + 1;
+			descend = true;
+		}
+	}
+
+	if (nmatch == 0)
+	{
+		if (d == 0 && name != NULL && !json_names_add(jp, name, len, name_pos))
+			return NULL;
+		return json_skip(jp, p);
+	}
+	if (descend)
+	{
+		q = json_parse_container(jp, p, d + 1);
+		if (q == NULL)
+			return NULL;
+		for (c = 0; c < jp->ncols; c++)
+		{
+			if (cols[c].matched == d + 1)
+				cols[c].matched = d;
+		}
+	}
+	else if (nleaf == 0)
+		return json_skip(jp, p);
+	else if (*p == '{' || *p == '[')
+	{
+		q = json_skip(jp, p);
+		if (q == NULL)
+			return NULL;
+	}
+	if (nleaf > 0)
+		return json_take_value(jp, p, q, nleaf, leaf);
+	return q;
+}
+
+/*
+ * Parses the object or array at p (its '{' or '['), whose members are at
+ * depth d of the columns' paths.  Returns the byte after its closing
+ * bracket, or NULL after a failure that stops the parse.  Recursion (via
+ * json_member) happens only along columns' paths, so its depth is at most
+ * JSON_PATH_MAX_STEPS.
+ */
+static const char *
+json_parse_container(JsonParser *jp, const char *p, int d)
+{
+	const char *e = jp->end;
+	bool		is_obj = (*p == '{');
+	char		close = is_obj ? '}' : ']';
+	int64_t		index = 0;
+
+	p = json_ws(p + 1, e);
+	if (p < e && *p == close)
+		return p + 1;
+	for (;;)
+	{
+		if (is_obj)
+		{
+			const char *name_pos = p;
+			const char *name;
+			size_t		len;
+			const char *q;
+			bool		esc;
+
+			if (json_unlikely(p >= e || *p != '"'))
+			{
+				json_fail_expected(jp, p, index == 0 ? "a member name or '}'" :
+								   "a member name");
+				return NULL;
+			}
+			q = json_scan_string(jp, p, &esc);
+			if (q == NULL)
+				return NULL;
+			name = p + 1;
+			len = (size_t) (q - p - 2);
+			if (json_unlikely(esc))
+			{
+				char	   *out;
+				bool		has_nul;
+
+				/* decoded where the next value would go; kept if needed */
+				if (jp->scratch == NULL ||
+					jp->scratch_cap - jp->scratch_used < len)
+					return json_fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings") ? NULL : NULL;
+				out = jp->scratch + jp->scratch_used;
+				len = json_decode_string(name, len, out, &has_nul);
+				name = out;
+				if (d == 0)
+					jp->scratch_used += len;	/* the duplicate set keeps it */
+			}
+			p = json_ws(q, e);
+			if (json_unlikely(p >= e || *p != ':'))
+			{
+				json_fail_expected(jp, p, "':'");
+				return NULL;
+			}
+			p = json_ws(p + 1, e);
+			p = json_member(jp, p, d, name, len, 0, name_pos);
+		}
+		else
+			p = json_member(jp, p, d, NULL, 0, index, p);
+		if (p == NULL)
+			return NULL;
+		p = json_ws(p, e);
+		if (json_likely(p < e && *p == ','))
+		{
+			p = json_ws(p + 1, e);
+			index++;
+			continue;
+		}
+		if (json_likely(p < e && *p == close))
+			return p + 1;
+		json_fail_expected(jp, p, is_obj ? "',' or '}'" : "',' or ']'");
+		return NULL;
+	}
+}
+
+
+/* ---------------------------------------------------------------------
+ * Entry points
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Fills the columns' states from the schema (on the stack, or malloc'ed
+ * for many columns: *heap then says so).  Returns false after refusing the
+ * schema.
+ */
+static bool
+json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
+{
+	const SvSchema *schema = jp->schema;
+	int			c;
+
+	*heap = false;
+	jp->cols = local;
+	if (jp->ncols > COLS_ON_STACK)
+	{
+		jp->cols = malloc(sizeof(JsonCol) * (size_t) jp->ncols);
+		if (jp->cols == NULL)
+			return json_fail_message(jp->err, "out of memory for the columns");
+		*heap = true;
+	}
+	for (c = 0; c < jp->ncols; c++)
+	{
+		JsonCol    *jc = &jp->cols[c];
+		SvValue    *v = &jp->values[c];
+
+		jc->steps = NULL;
+		jc->nsteps = 1;
+		jc->matched = 0;
+		jc->consumed = 0;
+		jc->pending = false;
+		if (schema->paths != NULL && schema->paths[c].nsteps > 0)
+		{
+			if (schema->paths[c].steps == NULL ||
+				schema->paths[c].nsteps > JSON_PATH_MAX_STEPS)
+				return json_fail_message(jp->err, "invalid schema: a JSON path without steps or with too many");
+			jc->steps = schema->paths[c].steps;
+			jc->nsteps = schema->paths[c].nsteps;
+		}
+		v->isnull = true;
+		v->v.i = 0;
+		v->str = jp->data;
+		v->len = 0;
+	}
+	return true;
+}
+
+/*
+ * Parses one JSON message; see parse.h and the top of this file.  Order of
+ * checks: the schema, an empty message, then one pass over the message in
+ * which the first broken thing stops the parse; a value that does not
+ * convert is reported only if the message is otherwise sound.
+ */
 bool
 sv_parse_json(const SvSchema *schema, const char *data, size_t len,
-			SvValue *values, SvParseError *err)
+			  SvValue *values, SvParseError *err)
 {
-	(void) schema;
-	(void) data;
-	(void) len;
-	(void) values;
-	err->field = -1;
-	snprintf(err->reason, sizeof(err->reason), "the json format is not implemented yet");
+	JsonParser	jp;
+	JsonCol		local_cols[COLS_ON_STACK];
+	bool		heap_cols = false;
+	bool		ok = false;
+	const char *p;
+	const char *e;
+
+	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0)
+		return json_fail_message(err, "invalid schema: no columns");
+	if (data == NULL || len == 0)
+		return json_fail_message(err, "empty message");
+
+	jp.schema = schema;
+	jp.data = data;
+	jp.end = e = data + len;
+	jp.values = values;
+	jp.err = err;
+	jp.ncols = schema->ncolumns;
+	jp.conv_failed = false;
+	jp.scratch = schema->scratch ? schema->scratch->buf : NULL;
+	jp.scratch_cap = schema->scratch ? schema->scratch->cap : 0;
+	jp.scratch_used = 0;
+	jp.names = NULL;
+	jp.names_cap = 0;
+	jp.names_count = 0;
+	if (!json_init_columns(&jp, local_cols, &heap_cols))
+		goto done;
+
+	p = json_ws(data, e);
+	if (json_likely(p < e && *p == '{'))
+		p = json_parse_container(&jp, p, 0);
+	else if (p >= e)
+	{
+		json_fail_expected(&jp, p, "a JSON object");
+		goto done;
+	}
+	else
+	{
+		/* not an object: if it is a sound value, say what it is */
+		const char *start = p;
+
+		p = json_skip(&jp, p);
+		if (p == NULL)
+			goto done;
+		p = json_ws(p, e);
+		if (p < e)
+		{
+			json_fail_expected(&jp, p, "the end of the message");
+			goto done;
+		}
+		if (*start == '[')
+			json_fail_message(err, "the message is a JSON array, not an object");
+		else if (*start == '"')
+			json_fail_message(err, "the message is a JSON string, not an object");
+		else if (*start == 't' || *start == 'f')
+			json_fail_message(err, "the message is a JSON boolean, not an object");
+		else if (*start == 'n')
+			json_fail_message(err, "the message is a JSON null, not an object");
+		else
+			json_fail_message(err, "the message is a JSON number, not an object");
+		goto done;
+	}
+	if (p == NULL)
+		goto done;
+	p = json_ws(p, e);
+	if (json_unlikely(p < e))
+	{
+		json_fail_expected(&jp, p, "the end of the message after the object");
+		goto done;
+	}
+	ok = !jp.conv_failed;
+
+done:
+	if (heap_cols)
+		free(jp.cols);
+	if (jp.names != NULL && jp.names != jp.names_local)
+		free(jp.names);
+	return ok;
+}
+
+
+/* ---------------------------------------------------------------------
+ * The path compiler
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Reads the path text[0..len).  With steps == NULL only checks it, and
+ * counts its steps (*nsteps) and the bytes its decoded names need
+ * (*nbytes, one more each for a terminating NUL); otherwise also fills
+ * steps[] with names written to names.  On an error returns false with
+ * the byte offset and a description.
+ */
+static bool
+json_path_scan(const char *text, size_t len, SvJsonStep *steps, char *names,
+			   int *nsteps, size_t *nbytes, size_t *errpos, const char **what)
+{
+	size_t		i = 1;
+	int			n = 0;
+	size_t		bytes = 0;
+
+	if (len == 0 || text[0] != '$')
+	{
+		*errpos = 0;
+		*what = "expected '$'";
+		return false;
+	}
+	while (i < len)
+	{
+		size_t		start = i;
+
+		if (n == JSON_PATH_MAX_STEPS)
+		{
+			*errpos = i;
+			*what = "a path has at most 64 steps";
+			return false;
+		}
+		if (text[i] == '.')
+		{
+			size_t		nlen = 0;
+
+			i++;
+			if (i < len && text[i] == '"')
+			{
+				/* ."quoted name", with \" and \\ */
+				char	   *out = names ? names + bytes : NULL;
+
+				i++;
+				for (;;)
+				{
+					unsigned char c;
+
+					if (i >= len)
+					{
+						*errpos = i;
+						*what = "unterminated quoted member name";
+						return false;
+					}
+					c = (unsigned char) text[i];
+					if (c == '"')
+						break;
+					if (c == '\\')
+					{
+						if (i + 1 >= len || (text[i + 1] != '"' && text[i + 1] != '\\'))
+						{
+							*errpos = i;
+							*what = "invalid escape in a quoted member name (only \\\" and \\\\)";
+							return false;
+						}
+						if (out)
+							out[nlen] = text[i + 1];
+						nlen++;
+						i += 2;
+						continue;
+					}
+					if (c == 0)
+					{
+						*errpos = i;
+						*what = "NUL byte in a member name";
+						return false;
+					}
+					if (c >= 0x80)
+					{
+						int			u = json_utf8_length((const unsigned char *) text + i,
+														 len - i);
+
+						if (u == 0)
+						{
+							*errpos = i;
+							*what = "invalid UTF-8 in a member name";
+							return false;
+						}
+						if (out)
+							memcpy(out + nlen, text + i, (size_t) u);
+						nlen += (size_t) u;
+						i += (size_t) u;
+						continue;
+					}
+					if (out)
+						out[nlen] = (char) c;
+					nlen++;
+					i++;
+				}
+				i++;			/* the closing quote */
+			}
+			else
+			{
+				size_t		s = i;
+
+				while (i < len && json_is_ident_char((unsigned char) text[i]))
+					i++;
+				if (i == s)
+				{
+					*errpos = i;
+					*what = "expected a member name";
+					return false;
+				}
+				nlen = i - s;
+				if (names)
+					memcpy(names + bytes, text + s, nlen);
+			}
+			if (steps)
+			{
+				names[bytes + nlen] = '\0';
+				steps[n].name = names + bytes;
+				steps[n].name_len = nlen;
+				steps[n].index = 0;
+			}
+			bytes += nlen + 1;
+		}
+		else if (text[i] == '[')
+		{
+			int64_t		v = 0;
+			size_t		s;
+
+			i++;
+			s = i;
+			while (i < len && json_is_digit((unsigned char) text[i]))
+			{
+				v = v * 10 + (text[i] - '0');
+				if (v > INT32_MAX)
+				{
+					*errpos = s;
+					*what = "array index out of range";
+					return false;
+				}
+				i++;
+			}
+			if (i == s)
+			{
+				*errpos = i;
+				*what = "expected an array index (a non-negative integer)";
+				return false;
+			}
+			if (i >= len || text[i] != ']')
+			{
+				*errpos = i;
+				*what = "expected ']'";
+				return false;
+			}
+			i++;
+			if (steps)
+			{
+				steps[n].name = NULL;
+				steps[n].name_len = 0;
+				steps[n].index = (int32_t) v;
+			}
+		}
+		else
+		{
+			*errpos = start;
+			*what = "expected '.' or '['";
+			return false;
+		}
+		n++;
+	}
+	if (n == 0)
+	{
+		*errpos = len;
+		*what = "expected a step ('.name' or '[N]') after '$'";
+		return false;
+	}
+	*nsteps = n;
+	*nbytes = bytes;
+	return true;
+}
+
+/*
+ * Compiles a column's JSON path; see parse.h.  The steps and their names
+ * are in one block from alloc.  On failure errbuf says, e.g.:
+ *   invalid JSON path "$.a..b" at byte 4: expected a member name
+ */
+bool
+sv_json_path_compile(const char *text, size_t len, void *(*alloc) (size_t),
+					 SvJsonPath *out, char *errbuf, size_t errlen)
+{
+	int			nsteps = 0;
+	size_t		nbytes = 0;
+	size_t		errpos = 0;
+	const char *what = NULL;
+	SvJsonStep *steps;
+	ReasonBuf	rb;
+
+	if (text == NULL)
+	{
+		text = "";
+		len = 0;
+	}
+	if (json_path_scan(text, len, NULL, NULL, &nsteps, &nbytes, &errpos, &what))
+	{
+		steps = alloc(sizeof(SvJsonStep) * (size_t) nsteps + nbytes);
+		if (steps == NULL)
+		{
+			errpos = 0;
+			what = "out of memory";
+		}
+		else
+		{
+			json_path_scan(text, len, steps, (char *) (steps + nsteps),
+						   &nsteps, &nbytes, &errpos, &what);
+			out->nsteps = nsteps;
+			out->steps = steps;
+			return true;
+		}
+	}
+	if (errbuf != NULL && errlen > 0)
+	{
+		rb_init(&rb, errbuf, errlen);
+		rb_str(&rb, "invalid JSON path \"");
+		rb_escaped(&rb, text, len, 100);
+		rb_str(&rb, "\" at byte ");
+		rb_num(&rb, (long long) errpos);
+		rb_str(&rb, ": ");
+		rb_str(&rb, what);
+	}
 	return false;
 }

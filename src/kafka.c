@@ -14,8 +14,11 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 
 #include "kafka.h"
@@ -204,6 +207,7 @@ struct SvKafka
 	char	   *topic;
 	int			pipefd[2];
 	rd_kafka_message_t *msgs[SV_FETCH_MAX];
+	SvMessage	messages[SV_FETCH_MAX];	/* what the worker sees of msgs */
 	/* log lines and errors gathered on our own thread, emitted later */
 	char		logs[SV_LOG_RING][256];
 	int			nlogs;
@@ -480,6 +484,73 @@ sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts)
 	rd_kafka_topic_partition_list_destroy(parts);
 }
 
+/* What the worker sees of a message (librdkafka's types stay here). */
+static void
+sv_kafka_message(rd_kafka_message_t *m, SvMessage *out)
+{
+	rd_kafka_timestamp_type_t tstype;
+
+	out->value = m->payload;
+	out->len = m->payload ? m->len : 0;
+	out->key = m->key;
+	out->key_len = m->key ? m->key_len : 0;
+	out->partition = m->partition;
+	out->offset = m->offset;
+	out->timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+	if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+		out->timestamp_ms = -1;
+	out->raw = m;
+}
+
+/*
+ * Appends a message's headers as a JSON object of name to value (text; a
+ * header without a value is JSON null; a repeated name keeps the last).
+ * Returns false, appending nothing, when it has none.
+ */
+bool
+sv_kafka_headers_json(const SvMessage *message, StringInfo buf)
+{
+	rd_kafka_headers_t *hdrs;
+	size_t		n;
+
+	if (rd_kafka_message_headers(message->raw, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+		(n = rd_kafka_header_cnt(hdrs)) == 0)
+		return false;
+	appendStringInfoChar(buf, '{');
+	for (size_t i = 0; i < n; i++)
+	{
+		const char *name;
+		const void *value;
+		size_t		size;
+		bool		later = false;
+
+		if (rd_kafka_header_get_all(hdrs, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			continue;
+		/* a repeated name keeps the last: skip all but its last occurrence */
+		for (size_t j = i + 1; j < n && !later; j++)
+		{
+			const char *other;
+			const void *v;
+			size_t		s;
+
+			later = rd_kafka_header_get_all(hdrs, j, &other, &v, &s) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+				strcmp(other, name) == 0;
+		}
+		if (later)
+			continue;
+		if (buf->data[buf->len - 1] != '{')
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, name);
+		appendStringInfoString(buf, ": ");
+		if (value == NULL)
+			appendStringInfoString(buf, "null");
+		else
+			escape_json(buf, pnstrdup(value, size));
+	}
+	appendStringInfoChar(buf, '}');
+	return true;
+}
+
 /* Assigns the stream's partitions at the given next offsets (SvOffset List). */
 void
 sv_kafka_assign(SvKafka *kafka, List *offsets)
@@ -518,7 +589,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 	int			kept = 0;
 
 	fetch->nmessages = 0;
-	fetch->msgs = kafka->msgs;
+	fetch->msgs = kafka->messages;
 	fetch->error_code = 0;
 	fetch->error[0] = '\0';
 	fetch->gap_partition = -1;
@@ -546,6 +617,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 
 		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		{
+			sv_kafka_message(m, &kafka->messages[kept]);
 			kafka->msgs[kept++] = m;
 			continue;
 		}
@@ -570,7 +642,7 @@ void
 sv_kafka_release(SvFetch *fetch)
 {
 	for (int i = 0; i < fetch->nmessages; i++)
-		rd_kafka_message_destroy(fetch->msgs[i]);
+		rd_kafka_message_destroy(fetch->msgs[i].raw);
 	fetch->nmessages = 0;
 }
 

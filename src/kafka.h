@@ -12,7 +12,7 @@
 
 #include "postgres.h"
 
-#include <librdkafka/rdkafka.h>
+#include "lib/stringinfo.h"
 
 #include "catalog.h"
 
@@ -22,11 +22,27 @@ extern char *sv_kafka_is_secret_option(const char *key);
 /* A stream's consumer (opaque outside kafka.c). */
 typedef struct SvKafka SvKafka;
 
+/*
+ * One message as the worker sees it: its value, key and metadata, pointing
+ * into librdkafka's buffers until sv_kafka_release.
+ */
+typedef struct SvMessage
+{
+	const char *value;			/* NULL: no value (a tombstone) */
+	size_t		len;
+	const char *key;			/* NULL: no key */
+	size_t		key_len;
+	int32		partition;
+	int64		offset;
+	int64		timestamp_ms;	/* create or log-append time; -1: none */
+	void	   *raw;			/* kafka.c's own */
+} SvMessage;
+
 /* What one non-blocking fetch produced. */
 typedef struct SvFetch
 {
-	int			nmessages;		/* messages in msgs[] (all with err == 0) */
-	rd_kafka_message_t **msgs;
+	int			nmessages;		/* messages in msgs[] (all without error) */
+	SvMessage  *msgs;
 	int			error_code;		/* last consumer error seen, or 0 */
 	char		error[256];		/* its text */
 	int32		gap_partition;	/* partition whose offset was out of range, or -1 */
@@ -47,6 +63,7 @@ extern void sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts);
 extern void sv_kafka_assign(SvKafka *kafka, List *offsets);
 extern void sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch);
 extern void sv_kafka_release(SvFetch *fetch);
+extern bool sv_kafka_headers_json(const SvMessage *message, StringInfo buf);
 extern void sv_kafka_emit_logs(SvKafka *kafka);
 
 #endif							/* STREAMVIEW_KAFKA_H */

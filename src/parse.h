@@ -169,4 +169,12 @@ extern bool sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 extern bool sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 						  SvValue *values, SvParseError *err);
 
+/*
+ * Compiles a JSON column path ("$.a.b", "$.items[0].price", $."quoted")
+ * into out, its steps allocated with alloc; false with a reason in errbuf.
+ */
+extern bool sv_json_path_compile(const char *text, size_t len,
+								 void *(*alloc) (size_t), SvJsonPath *out,
+								 char *errbuf, size_t errlen);
+
 #endif							/* STREAMVIEW_PARSE_H */

@@ -27,6 +27,7 @@
 #include "utils/timestamp.h"
 
 #include "schema.h"
+#include "streamview.h"
 
 static void sv_schema_check_create(const CreateStmt *stmt);
 static void sv_schema_map_column(const SvColumnDef *def, SvColumn *col);
@@ -199,6 +200,57 @@ sv_schema_column(ParseState *pstate, const ColumnDef *coldef)
 	return def;
 }
 
+/* palloc as sv_json_path_compile's allocator. */
+static void *
+sv_schema_palloc(size_t size)
+{
+	return palloc(size);
+}
+
+/* Refuses a JSON path that does not compile, naming the column. */
+void
+sv_schema_check_path(const char *column, const char *path)
+{
+	SvJsonPath	compiled;
+	char		errbuf[256];
+
+	if (!sv_json_path_compile(path, strlen(path), sv_schema_palloc, &compiled,
+							  errbuf, sizeof(errbuf)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid path for column \"%s\" in column_paths: %s", column, errbuf),
+				 errhint("A path is $ followed by .member, .\"quoted member\" or [index] steps, for example $.trip.pickup.at or $.items[0].price.")));
+}
+
+/* The compiled JSON paths of a stream's value columns (NULL: none). */
+static const SvJsonPath *
+sv_schema_json_paths(const SvStream *stream)
+{
+	SvJsonPath *paths;
+
+	if (stream->column_paths == NULL)
+		return NULL;
+	paths = palloc0(sizeof(SvJsonPath) * stream->nvalue);
+	for (int i = 0; i < stream->nvalue; i++)
+	{
+		JsonbValue	key;
+		JsonbValue *path;
+		char		errbuf[256];
+
+		key.type = jbvString;
+		key.val.string.val = stream->columns[i].name;
+		key.val.string.len = strlen(stream->columns[i].name);
+		path = findJsonbValueFromContainer(&stream->column_paths->root, JB_FOBJECT, &key);
+		if (path == NULL || path->type != jbvString)
+			continue;
+		if (!sv_json_path_compile(path->val.string.val, path->val.string.len,
+								  sv_schema_palloc, &paths[i], errbuf, sizeof(errbuf)))
+			elog(ERROR, "invalid path of column \"%s\" in the catalog: %s",
+				 stream->columns[i].name, errbuf);
+	}
+	return paths;
+}
+
 /* Returns the 0-based index of a stream column by name, or -1. */
 int
 sv_schema_column_index(const SvStream *stream, const char *name)
@@ -307,8 +359,17 @@ sv_schema_build(const SvStream *stream, SvSchema *schema)
 	memset(schema, 0, sizeof(SvSchema));
 	for (int i = 0; i < stream->ncolumns; i++)
 		sv_schema_map_column(&stream->columns[i], &cols[i]);
-	schema->ncolumns = stream->ncolumns;
-	schema->format = SV_FORMAT_DELIMITED;
+	/* the parser reads the value's columns; the included ones come after */
+	schema->ncolumns = stream->nvalue;
+	schema->format = strcmp(stream->format, "csv") == 0 ? SV_FORMAT_CSV :
+		strcmp(stream->format, "json") == 0 ? SV_FORMAT_JSON : SV_FORMAT_DELIMITED;
+	schema->paths = sv_schema_json_paths(stream);
+	if (schema->format != SV_FORMAT_DELIMITED)
+	{
+		schema->scratch = palloc(sizeof(SvScratch));
+		schema->scratch->cap = (size_t) sv_max_message_bytes + 1;
+		schema->scratch->buf = palloc(schema->scratch->cap);
+	}
 	schema->columns = cols;
 	schema->delimiter = stream->delimiter;
 	schema->delimiter_len = strlen(stream->delimiter);
@@ -422,6 +483,11 @@ sv_schema_append_json(StringInfo buf, const SvColumnDef *def, Datum datum)
 			break;
 		case BOOLOID:
 			appendStringInfoString(buf, DatumGetBool(datum) ? "true" : "false");
+			return;
+		case JSONOID:
+		case JSONBOID:
+			/* JSON as itself, as to_jsonb() nests it */
+			appendStringInfoString(buf, text);
 			return;
 		default:
 			break;

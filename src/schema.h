@@ -22,5 +22,6 @@ extern void sv_schema_append_json(StringInfo buf, const SvColumnDef *def,
 								  Datum datum);
 extern bool sv_schema_is_timestamp(Oid typid);
 extern bool sv_schema_is_checked(const SvColumnDef *def);
+extern void sv_schema_check_path(const char *column, const char *path);
 
 #endif							/* STREAMVIEW_SCHEMA_H */

@@ -33,6 +33,7 @@
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -116,6 +117,7 @@ typedef struct SvWorker
 	Oid		   *filled_by;		/* per column: converted as this owner, or 0 */
 	MemoryContext msg_cxt;		/* the slot's values, reset per message */
 	ResourceOwner eval_owner;	/* the batch transaction's, under its subxact */
+	StringInfoData headers;		/* kafka_headers of the message, as JSON text */
 	/* partitions, indexed by partition id; -1: not assigned */
 	int			nparts;			/* highest partition id + 1 */
 	int			topic_parts;	/* partitions the topic had at setup */
@@ -389,13 +391,13 @@ sv_worker_load(SvWorker *w)
 
 /* Remembers a message set aside, with its reason, for the batch's commit. */
 static void
-sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
+sv_worker_reject(SvWorker *w, int view_index, const SvMessage *m,
 				 const char *reason)
 {
 	MemoryContext old = MemoryContextSwitchTo(w->counts_cxt);
 	SvReject   *r = palloc(sizeof(SvReject));
 	bool		late = strcmp(reason, "late") == 0;
-	bool		keep = m->payload != NULL && m->len <= (size_t) sv_max_message_bytes;
+	bool		keep = m->value != NULL && m->len <= (size_t) sv_max_message_bytes;
 
 	r->view_index = view_index;
 	r->partition = m->partition;
@@ -412,7 +414,7 @@ sv_worker_reject(SvWorker *w, int view_index, const rd_kafka_message_t *m,
 		r->payload = palloc(VARHDRSZ + m->len);
 		w->batch_reject_bytes += m->len;
 		SET_VARSIZE(r->payload, VARHDRSZ + m->len);
-		memcpy(VARDATA(r->payload), m->payload, m->len);
+		memcpy(VARDATA(r->payload), m->value, m->len);
 	}
 	r->reason = pstrdup(reason);
 	w->rejects = lappend(w->rejects, r);
@@ -454,7 +456,7 @@ sv_worker_add_window(SvWorker *w, int vi, int64 start, int keylen, uint32 keyhas
  * event is then late for this view (and with keep_late, kept in rejects).
  */
 static void
-sv_worker_count_late(SvWorker *w, int vi, const rd_kafka_message_t *m,
+sv_worker_count_late(SvWorker *w, int vi, const SvMessage *m,
 					 int64 time, int64 first, int n, uint32 keyhash, int keylen)
 {
 	SvViewRun  *run = &w->views[vi];
@@ -483,7 +485,7 @@ sv_worker_count_late(SvWorker *w, int vi, const rd_kafka_message_t *m,
  * or sets it aside when the time is out of range.
  */
 static void
-sv_worker_windows(SvWorker *w, int vi, const rd_kafka_message_t *m,
+sv_worker_windows(SvWorker *w, int vi, const SvMessage *m,
 				  Timestamp time, int keylen)
 {
 	SvViewRun  *run = &w->views[vi];
@@ -514,7 +516,7 @@ sv_worker_windows(SvWorker *w, int vi, const rd_kafka_message_t *m,
 
 /* Counts one parsed message into every window of one view. */
 static void
-sv_worker_count_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
+sv_worker_count_view(SvWorker *w, int vi, const SvMessage *m)
 {
 	SvViewRun  *run = &w->views[vi];
 	const SvValue *t = &w->values[run->time_idx];
@@ -630,7 +632,7 @@ sv_worker_message_error(const ErrorData *edata)
  * message is never both counted and rejected.
  */
 static void
-sv_worker_query_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
+sv_worker_query_view(SvWorker *w, int vi, const SvMessage *m)
 {
 	SvViewRun  *run = &w->views[vi];
 	Oid			save_user;
@@ -685,9 +687,76 @@ sv_worker_query_view(SvWorker *w, int vi, const rd_kafka_message_t *m)
 	}
 }
 
+/* Whether text is valid UTF-8 without NUL bytes (what a text value can hold). */
+static bool
+sv_worker_valid_text(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) == NULL && pg_verify_mbstr(PG_UTF8, s, (int) len, true);
+}
+
+/*
+ * Fills the included metadata columns (after the value's) from the
+ * message: kafka_key, kafka_timestamp, kafka_partition, kafka_offset,
+ * kafka_headers, those the stream includes, in that order. False with a
+ * reason when the key or a header is not valid UTF-8 text.
+ */
+static bool
+sv_worker_metadata(SvWorker *w, const SvMessage *m, char *reason, size_t reasonlen)
+{
+	int			col = w->stream->nvalue;
+	SvValue    *v;
+
+	if (w->stream->include & SV_INCLUDE_KEY)
+	{
+		v = &w->values[col++];
+		v->isnull = m->key == NULL;
+		v->str = m->key;
+		v->len = m->key_len;
+		if (!v->isnull && !sv_worker_valid_text(m->key, m->key_len))
+		{
+			snprintf(reason, reasonlen, "the message's key is not valid UTF-8 text");
+			return false;
+		}
+	}
+	if (w->stream->include & SV_INCLUDE_TIMESTAMP)
+	{
+		v = &w->values[col++];
+		v->isnull = m->timestamp_ms < 0;
+		/* milliseconds since 1970 to microseconds since 2000 */
+		v->v.i = m->timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC;
+	}
+	if (w->stream->include & SV_INCLUDE_PARTITION)
+	{
+		v = &w->values[col++];
+		v->isnull = false;
+		v->v.i = m->partition;
+	}
+	if (w->stream->include & SV_INCLUDE_OFFSET)
+	{
+		v = &w->values[col++];
+		v->isnull = false;
+		v->v.i = m->offset;
+	}
+	if (w->stream->include & SV_INCLUDE_HEADERS)
+	{
+		v = &w->values[col++];
+		resetStringInfo(&w->headers);
+		v->isnull = !sv_kafka_headers_json(m, &w->headers);
+		v->str = w->headers.data;
+		v->len = w->headers.len;
+		if (!v->isnull && (!sv_worker_valid_text(v->str, v->len) ||
+						   strstr(v->str, "\\u0000") != NULL))
+		{
+			snprintf(reason, reasonlen, "a header of the message is not valid UTF-8 text");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Parses one message and counts it for every view, or sets it aside. */
 static void
-sv_worker_count_message(SvWorker *w, const rd_kafka_message_t *m)
+sv_worker_count_message(SvWorker *w, const SvMessage *m)
 {
 	SvParseError err;
 	char		reason[SV_REASON_LEN + 64];
@@ -700,7 +769,7 @@ sv_worker_count_message(SvWorker *w, const rd_kafka_message_t *m)
 	}
 	w->next[m->partition] = m->offset + 1;
 	w->batch_messages++;
-	if (m->payload == NULL)
+	if (m->value == NULL)
 	{
 		sv_worker_reject(w, -1, m, "message has no value (null)");
 		return;
@@ -713,9 +782,14 @@ sv_worker_count_message(SvWorker *w, const rd_kafka_message_t *m)
 		sv_worker_reject(w, -1, m, reason);
 		return;
 	}
-	if (!sv_parse_message(&w->schema, m->payload, m->len, w->values, &err))
+	if (!sv_parse_message(&w->schema, m->value, m->len, w->values, &err))
 	{
 		sv_worker_reject(w, -1, m, err.reason);
+		return;
+	}
+	if (w->stream->include != 0 && !sv_worker_metadata(w, m, reason, sizeof(reason)))
+	{
+		sv_worker_reject(w, -1, m, reason);
 		return;
 	}
 	w->slot_filled = false;
@@ -935,7 +1009,7 @@ sv_worker_batch(SvWorker *w)
 			sv_crash_point("after_fetch");
 		got = fetch.nmessages;
 		for (int i = 0; i < got; i++)
-			sv_worker_count_message(w, fetch.msgs[i]);
+			sv_worker_count_message(w, &fetch.msgs[i]);
 		sv_kafka_release(&fetch);
 		if (fetch.error_code != 0)
 		{
@@ -1430,6 +1504,12 @@ sv_worker_main(Datum arg)
 										  ALLOCSET_DEFAULT_SIZES);
 	w->msg_cxt = AllocSetContextCreate(TopMemoryContext, "streamview message",
 									   ALLOCSET_DEFAULT_SIZES);
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		initStringInfo(&w->headers);
+		MemoryContextSwitchTo(old);
+	}
 	sv_counts_init(&w->counts, w->counts_cxt);
 	pgstat_report_activity(STATE_RUNNING, "streaming");
 

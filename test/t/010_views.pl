@@ -197,7 +197,7 @@ cmp_ok($node->safe_psql('postgres', 'SELECT max(hll_cardinality(long_mixes)) FRO
 # if it ran as the worker's superuser.
 $node->safe_psql('postgres', q{
 	CREATE ROLE mallory LOGIN;
-	GRANT EXECUTE ON FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, integer),
+	GRANT EXECUTE ON FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, integer, text[], jsonb),
 	      streamview.create_view(text, text, interval, boolean), streamview.start(text) TO mallory;
 	CREATE SCHEMA mallory AUTHORIZATION mallory;
 	SET ROLE mallory;
