@@ -49,6 +49,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "parse_int.h"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define json_likely(x)		__builtin_expect(!!(x), 1)
@@ -102,6 +103,8 @@ typedef struct JsonCol
 {
 	const SvJsonStep *steps;	/* the column's path; NULL: its name */
 	int			nsteps;
+	const char *name0;			/* the first step's name; NULL: an index */
+	size_t		len0;
 	int			matched;		/* steps of the path equal to the current
 								 * location's (the column is a candidate for
 								 * members of the current container when
@@ -140,12 +143,12 @@ typedef struct JsonParser
 } JsonParser;
 
 /* Builds a reason in a buffer of cap bytes without overrunning it. */
-typedef struct ReasonBuf
+typedef struct JsonReasonBuf
 {
 	char	   *buf;
 	size_t		len;
 	size_t		cap;
-} ReasonBuf;
+} JsonReasonBuf;
 
 
 /* ---------------------------------------------------------------------
@@ -307,7 +310,7 @@ json_put_utf8(char *out, unsigned long cp)
 
 /* Starts an empty reason in buf[0..cap). */
 static void
-rb_init(ReasonBuf *rb, char *buf, size_t cap)
+json_rb_init(JsonReasonBuf *rb, char *buf, size_t cap)
 {
 	rb->buf = buf;
 	rb->len = 0;
@@ -318,7 +321,7 @@ rb_init(ReasonBuf *rb, char *buf, size_t cap)
 
 /* Appends an ASCII string, cut when the buffer is full. */
 static void
-rb_str(ReasonBuf *rb, const char *s)
+json_rb_str(JsonReasonBuf *rb, const char *s)
 {
 	if (rb->cap == 0)
 		return;
@@ -329,12 +332,12 @@ rb_str(ReasonBuf *rb, const char *s)
 
 /* Appends a signed number. */
 static void
-rb_num(ReasonBuf *rb, long long v)
+json_rb_num(JsonReasonBuf *rb, long long v)
 {
 	char		tmp[32];
 
 	snprintf(tmp, sizeof(tmp), "%lld", v);
-	rb_str(rb, tmp);
+	json_rb_str(rb, tmp);
 }
 
 /*
@@ -342,7 +345,7 @@ rb_num(ReasonBuf *rb, long long v)
  * is full.
  */
 static void
-rb_utf8(ReasonBuf *rb, const char *s)
+json_rb_utf8(JsonReasonBuf *rb, const char *s)
 {
 	size_t		n = strlen(s);
 
@@ -360,14 +363,14 @@ rb_utf8(ReasonBuf *rb, const char *s)
 }
 
 /*
- * Appends s[0..len) safely, as parse.c's rb_escaped(): valid UTF-8 is
+ * Appends s[0..len) safely, as parse.c's json_rb_escaped(): valid UTF-8 is
  * copied, control characters, DEL and invalid bytes become \xNN, a
  * backslash becomes \\ (and, with quote_too, a double quote becomes \").
  * At most maxin input bytes are used; a longer value is followed by "...".
  * A character is appended whole or not at all.
  */
 static void
-rb_escaped_q(ReasonBuf *rb, const char *str, size_t len, size_t maxin,
+json_rb_escaped_q(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin,
 			 bool quote_too)
 {
 	const unsigned char *s = (const unsigned char *) str;
@@ -429,45 +432,45 @@ rb_escaped_q(ReasonBuf *rb, const char *str, size_t len, size_t maxin,
 	}
 	rb->buf[rb->len] = '\0';
 	if (cut)
-		rb_str(rb, "...");
+		json_rb_str(rb, "...");
 }
 
-/* parse.c's rb_escaped(): double quotes are left as they are. */
+/* parse.c's json_rb_escaped(): double quotes are left as they are. */
 static void
-rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
+json_rb_escaped(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin)
 {
-	rb_escaped_q(rb, str, len, maxin, false);
+	json_rb_escaped_q(rb, str, len, maxin, false);
 }
 
-/* Appends a value in double quotes, escaped and cut as rb_escaped does. */
+/* Appends a value in double quotes, escaped and cut as json_rb_escaped does. */
 static void
-rb_quoted(ReasonBuf *rb, const char *s, size_t len)
+json_rb_quoted(JsonReasonBuf *rb, const char *s, size_t len)
 {
-	rb_str(rb, "\"");
-	rb_escaped(rb, s, len, REASON_VALUE_MAX);
-	rb_str(rb, "\"");
+	json_rb_str(rb, "\"");
+	json_rb_escaped(rb, s, len, REASON_VALUE_MAX);
+	json_rb_str(rb, "\"");
 }
 
 /* Starts the reason for a message-level failure. */
 static void
-rb_message(ReasonBuf *rb, SvParseError *err)
+json_rb_message(JsonReasonBuf *rb, SvParseError *err)
 {
-	rb_init(rb, err->reason, SV_REASON_LEN);
+	json_rb_init(rb, err->reason, SV_REASON_LEN);
 	err->field = -1;
 }
 
 /* Appends one path step as the path syntax writes it. */
 static void
-rb_step(ReasonBuf *rb, const SvJsonStep *st)
+json_rb_step(JsonReasonBuf *rb, const SvJsonStep *st)
 {
 	size_t		i;
 	bool		ident;
 
 	if (st->name == NULL)
 	{
-		rb_str(rb, "[");
-		rb_num(rb, st->index);
-		rb_str(rb, "]");
+		json_rb_str(rb, "[");
+		json_rb_num(rb, st->index);
+		json_rb_str(rb, "]");
 		return;
 	}
 	ident = st->name_len > 0;
@@ -475,14 +478,14 @@ rb_step(ReasonBuf *rb, const SvJsonStep *st)
 		ident = json_is_ident_char((unsigned char) st->name[i]);
 	if (ident)
 	{
-		rb_str(rb, ".");
-		rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX);
+		json_rb_str(rb, ".");
+		json_rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX);
 	}
 	else
 	{
-		rb_str(rb, ".\"");
-		rb_escaped_q(rb, st->name, st->name_len, REASON_PATH_MAX, true);
-		rb_str(rb, "\"");
+		json_rb_str(rb, ".\"");
+		json_rb_escaped_q(rb, st->name, st->name_len, REASON_PATH_MAX, true);
+		json_rb_str(rb, "\"");
 	}
 }
 
@@ -492,7 +495,7 @@ rb_step(ReasonBuf *rb, const SvJsonStep *st)
  * The path is cut after about REASON_PATH_MAX bytes.
  */
 static void
-rb_column(ReasonBuf *rb, JsonParser *jp, int c)
+json_rb_column(JsonReasonBuf *rb, JsonParser *jp, int c)
 {
 	const SvColumn *col = &jp->schema->columns[c];
 	const JsonCol *jc = &jp->cols[c];
@@ -500,17 +503,17 @@ rb_column(ReasonBuf *rb, JsonParser *jp, int c)
 	size_t		start;
 	int			i;
 
-	rb_init(rb, jp->err->reason, SV_REASON_LEN);
+	json_rb_init(rb, jp->err->reason, SV_REASON_LEN);
 	jp->err->field = c;
-	rb_str(rb, "column \"");
-	rb_escaped(rb, name, strlen(name), REASON_NAME_MAX);
-	rb_str(rb, "\" ($");
+	json_rb_str(rb, "column \"");
+	json_rb_escaped(rb, name, strlen(name), REASON_NAME_MAX);
+	json_rb_str(rb, "\" ($");
 	start = rb->len;
 	if (jc->steps == NULL)
 	{
 		SvJsonStep	st = {name, strlen(name), 0};
 
-		rb_step(rb, &st);
+		json_rb_step(rb, &st);
 	}
 	else
 	{
@@ -518,13 +521,13 @@ rb_column(ReasonBuf *rb, JsonParser *jp, int c)
 		{
 			if (rb->len - start > REASON_PATH_MAX)
 			{
-				rb_str(rb, "...");
+				json_rb_str(rb, "...");
 				break;
 			}
-			rb_step(rb, &jc->steps[i]);
+			json_rb_step(rb, &jc->steps[i]);
 		}
 	}
-	rb_str(rb, "): ");
+	json_rb_str(rb, "): ");
 }
 
 /* PostgreSQL's name for a column type, as parse.c says it. */
@@ -584,63 +587,16 @@ json_kind_name(JsonKind kind)
 	return "a JSON null";
 }
 
-/* Reports a message-level failure with a fixed reason; returns false. */
-static bool
-json_fail_message(SvParseError *err, const char *why)
-{
-	ReasonBuf	rb;
-
-	rb_message(&rb, err);
-	rb_str(&rb, why);
-	return false;
-}
-
 /*
- * Reports a NUL byte or invalid UTF-8 at byte pos, worded as parse.c does
- * for a delimited message.  Returns false.
+ * Reports a NUL byte or invalid UTF-8 at byte pos of the message, worded
+ * as parse.c does for a delimited message.  Returns false.
  */
 static bool
 json_fail_encoding(JsonParser *jp, size_t pos, bool is_nul)
 {
-	const unsigned char *s = (const unsigned char *) jp->data;
-	size_t		len = (size_t) (jp->end - jp->data);
-	ReasonBuf	rb;
-
-	rb_message(&rb, jp->err);
-	if (is_nul)
-	{
-		rb_str(&rb, "NUL byte (0x00) at byte offset ");
-		rb_num(&rb, (long long) pos);
-		rb_str(&rb, " of the message");
-	}
-	else
-	{
-		size_t		i;
-		size_t		n = 1;
-		unsigned char c = s[pos];
-
-		if (c >= 0xC0 && c < 0xE0)
-			n = 2;
-		else if (c >= 0xE0 && c < 0xF0)
-			n = 3;
-		else if (c >= 0xF0 && c < 0xF8)
-			n = 4;
-		if (n > len - pos)
-			n = len - pos;
-		rb_str(&rb, "invalid UTF-8 byte sequence at byte offset ");
-		rb_num(&rb, (long long) pos);
-		rb_str(&rb, " of the message:");
-		for (i = 0; i < n; i++)
-		{
-			char		hex[8];
-
-			snprintf(hex, sizeof(hex), " 0x%02x", s[pos + i]);
-			rb_str(&rb, hex);
-		}
-		if (c >= 0x80 && c < 0xC0)
-			rb_str(&rb, " (unexpected continuation byte)");
-	}
-	return false;
+	return fail_encoding(jp->schema, -1, jp->data,
+						 (size_t) (jp->end - jp->data), pos, " of the message",
+						 is_nul, jp->err);
 }
 
 /*
@@ -654,7 +610,7 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 {
 	size_t		off = (size_t) (pos - jp->data);
 	size_t		len = (size_t) (jp->end - jp->data);
-	ReasonBuf	rb;
+	JsonReasonBuf	rb;
 
 	if (off < len)
 	{
@@ -665,15 +621,15 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 		if (u[0] >= 0x80 && json_utf8_length(u, len - off) == 0)
 			return json_fail_encoding(jp, off, false);
 	}
-	rb_message(&rb, jp->err);
-	rb_str(&rb, "invalid JSON at byte ");
-	rb_num(&rb, (long long) off);
-	rb_str(&rb, ": ");
-	rb_str(&rb, what);
+	json_rb_message(&rb, jp->err);
+	json_rb_str(&rb, "invalid JSON at byte ");
+	json_rb_num(&rb, (long long) off);
+	json_rb_str(&rb, ": ");
+	json_rb_str(&rb, what);
 	if (tok != NULL)
 	{
-		rb_str(&rb, " ");
-		rb_quoted(&rb, tok, toklen);
+		json_rb_str(&rb, " ");
+		json_rb_quoted(&rb, tok, toklen);
 	}
 	return false;
 }
@@ -699,7 +655,7 @@ json_fail_expected(JsonParser *jp, const char *pos, const char *what)
 static void
 json_fail_column(JsonParser *jp, int c, const char *why)
 {
-	ReasonBuf	rb;
+	JsonReasonBuf	rb;
 	char		tmp[SV_REASON_LEN];
 
 	if (jp->conv_failed)
@@ -707,8 +663,8 @@ json_fail_column(JsonParser *jp, int c, const char *why)
 	jp->conv_failed = true;
 	/* why may be err->reason itself */
 	snprintf(tmp, sizeof(tmp), "%s", why);
-	rb_column(&rb, jp, c);
-	rb_utf8(&rb, tmp);
+	json_rb_column(&rb, jp, c);
+	json_rb_utf8(&rb, tmp);
 }
 
 /*
@@ -720,17 +676,17 @@ json_fail_value(JsonParser *jp, int c)
 {
 	const char *name = jp->schema->columns[c].name;
 	char		prefix[SV_REASON_LEN];
-	ReasonBuf	rb;
+	JsonReasonBuf	rb;
 	const char *why = jp->err->reason;
 
 	/* parse.c's prefix, built the same way */
-	rb_init(&rb, prefix, SV_REASON_LEN);
-	rb_str(&rb, "field ");
-	rb_num(&rb, (long long) c + 1);
-	rb_str(&rb, " \"");
+	json_rb_init(&rb, prefix, SV_REASON_LEN);
+	json_rb_str(&rb, "field ");
+	json_rb_num(&rb, (long long) c + 1);
+	json_rb_str(&rb, " \"");
 	if (name != NULL)
-		rb_escaped(&rb, name, strlen(name), REASON_NAME_MAX);
-	rb_str(&rb, "\": ");
+		json_rb_escaped(&rb, name, strlen(name), REASON_NAME_MAX);
+	json_rb_str(&rb, "\": ");
 	if (strncmp(why, prefix, rb.len) == 0)
 		why += rb.len;
 	json_fail_column(jp, c, why);
@@ -764,6 +720,36 @@ json_special_bytes(uint64_t w)
 	return zq | zb | ((ctl | w) & highs);
 }
 #endif
+
+/*
+ * Reports a bad escape sequence, the n bytes at s (a backslash first):
+ * "invalid JSON at byte N: before \xyz after".  A NUL byte or invalid
+ * UTF-8 right after the backslash is reported as such instead.
+ */
+static bool
+json_fail_escape(JsonParser *jp, const char *s, size_t n, const char *before,
+				 const char *after)
+{
+	size_t		off = (size_t) (s - jp->data);
+	size_t		len = (size_t) (jp->end - jp->data);
+	const unsigned char *u = (const unsigned char *) s;
+	JsonReasonBuf	rb;
+
+	if (off + 1 < len && u[1] == 0)
+		return json_fail_encoding(jp, off + 1, true);
+	if (off + 1 < len && u[1] >= 0x80 &&
+		json_utf8_length(u + 1, len - off - 1) == 0)
+		return json_fail_encoding(jp, off + 1, false);
+	json_rb_message(&rb, jp->err);
+	json_rb_str(&rb, "invalid JSON at byte ");
+	json_rb_num(&rb, (long long) off);
+	json_rb_str(&rb, ": ");
+	json_rb_str(&rb, before);
+	json_rb_str(&rb, " \\");
+	json_rb_escaped(&rb, s + 1, n - 1, 12);
+	json_rb_str(&rb, after);
+	return false;
+}
 
 /*
  * Checks the escape sequence whose backslash is at s (inside a string that
@@ -806,7 +792,7 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 
 					n = 1 + (u > 0 ? (size_t) u : 1);
 				}
-				json_fail_syntax(jp, s, "invalid escape sequence", s, n);
+				json_fail_escape(jp, s, n, "invalid escape sequence", "");
 				return NULL;
 			}
 	}
@@ -815,16 +801,18 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 	{
 		const char *t = s + 2;
 
+		/* show the hex digits there are and the byte that is not one */
 		while (t < e && t < s + 6 && json_hex((unsigned char) *t) >= 0)
 			t++;
-		json_fail_syntax(jp, s, "invalid escape sequence", s,
-						 (size_t) (t - s) + (t < e && t < s + 6 ? 1 : 0));
+		if (t < e && t < s + 6)
+			t++;
+		json_fail_escape(jp, s, (size_t) (t - s), "invalid escape sequence", "");
 		return NULL;
 	}
 	if (cp >= 0xDC00 && cp <= 0xDFFF)
 	{
-		json_fail_syntax(jp, s, "Unicode low surrogate must follow a high surrogate:",
-						 s, 6);
+		json_fail_escape(jp, s, 6, "Unicode low surrogate",
+						 " must follow a high surrogate");
 		return NULL;
 	}
 	if (cp >= 0xD800 && cp <= 0xDBFF)
@@ -832,8 +820,8 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 		lo = (e - s >= 12 && s[6] == '\\' && s[7] == 'u') ? json_hex4(s + 8) : -1;
 		if (lo < 0xDC00 || lo > 0xDFFF)
 		{
-			json_fail_syntax(jp, s, "Unicode high surrogate must be followed by a low surrogate:",
-							 s, 6);
+			json_fail_escape(jp, s, 6, "Unicode high surrogate",
+							 " must be followed by a low surrogate");
 			return NULL;
 		}
 		return s + 12;
@@ -1140,7 +1128,7 @@ json_skip(JsonParser *jp, const char *p)
 
 				if (nb == NULL)
 				{
-					json_fail_message(jp->err, "out of memory for deeply nested JSON");
+					fail_message(jp->err, "out of memory for deeply nested JSON");
 					goto done;
 				}
 				memcpy(nb, bits, cap / 8);
@@ -1255,44 +1243,27 @@ done:
  */
 
 /*
- * Does the C string cname equal s[0..len)?  (s may hold NUL bytes from
- * \u0000; cname is never read past its terminator.)
+ * Is column jc a candidate for the member name[0..len) (name != NULL) or
+ * the array element index (name == NULL) of a container at depth d: does
+ * the current location match its path so far, and step d that member?
+ * Depth 0 (the top-level object) compares with the first step kept in
+ * the state, length first.
  */
 static inline bool
-json_cname_equals(const char *cname, const char *s, size_t len)
+json_col_takes(const JsonCol *jc, int d, const char *name, size_t len,
+			   int64_t index)
 {
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-	{
-		if (cname[i] != s[i] || cname[i] == '\0')
-			return false;
-	}
-	return cname[len] == '\0';
-}
-
-/*
- * Is step d of column jc the member name[0..len) (name != NULL) or the
- * array element index (name == NULL)?
- */
-static inline bool
-json_step_matches(const JsonParser *jp, int c, int d, const char *name,
-				  size_t len, int64_t index)
-{
-	const JsonCol *jc = &jp->cols[c];
 	const SvJsonStep *st;
 
-	if (jc->steps == NULL)
-	{
-		const char *cname = jp->schema->columns[c].name;
-
-		return name != NULL && cname != NULL &&
-			json_cname_equals(cname, name, len);
-	}
+	if (d == 0)
+		return jc->len0 == len && name != NULL && jc->name0 != NULL &&
+			memcmp(jc->name0, name, len) == 0;
+	if (jc->matched != d)
+		return false;
 	st = &jc->steps[d];
 	if (name == NULL)
 		return st->name == NULL && st->index == index;
-	return st->name != NULL && st->name_len == len &&
+	return st->name_len == len && st->name != NULL &&
 		memcmp(st->name, name, len) == 0;
 }
 
@@ -1346,7 +1317,7 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 		JsonName   *nn = calloc(ncap, sizeof(JsonName));
 
 		if (nn == NULL)
-			return json_fail_message(jp->err, "out of memory for JSON member names");
+			return fail_message(jp->err, "out of memory for JSON member names");
 		for (i = 0; i < jp->names_cap; i++)
 		{
 			size_t		j;
@@ -1369,13 +1340,13 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 		if (jp->names[i].hash == h && jp->names[i].len == len &&
 			memcmp(jp->names[i].name, name, len) == 0)
 		{
-			ReasonBuf	rb;
+			JsonReasonBuf	rb;
 
-			rb_message(&rb, jp->err);
-			rb_str(&rb, "duplicate member name ");
-			rb_quoted(&rb, name, len);
-			rb_str(&rb, " at byte ");
-			rb_num(&rb, (long long) (pos - jp->data));
+			json_rb_message(&rb, jp->err);
+			json_rb_str(&rb, "duplicate member name ");
+			json_rb_quoted(&rb, name, len);
+			json_rb_str(&rb, " at byte ");
+			json_rb_num(&rb, (long long) (pos - jp->data));
 			return false;
 		}
 		i = (i + 1) & (jp->names_cap - 1);
@@ -1474,7 +1445,7 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 
 		if (jp->scratch == NULL || jp->scratch_cap - jp->scratch_used < tok.len)
 		{
-			json_fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
+			fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
 			return NULL;
 		}
 		out = jp->scratch + jp->scratch_used;
@@ -1482,11 +1453,9 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 		tok.str = out;
 		jp->scratch_used += tok.len;
 		if (has_nul)
-		{
 			json_fail_column(jp, leaf, "\\u0000 cannot be converted to text");
-			nleaf = 1;			/* nothing more to convert */
-		}
 	}
+	/* (after a failure json_convert converts nothing: flags are cleared) */
 	if (nleaf == 1)
 	{
 		jp->cols[leaf].pending = false;
@@ -1537,18 +1506,18 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 	{
 		JsonCol    *jc = &cols[c];
 
-		if (jc->matched != d || !json_step_matches(jp, c, d, name, len, index))
+		if (!json_col_takes(jc, d, name, len, index))
 			continue;
 		nmatch++;
 		if (json_unlikely(jc->consumed > d))
 		{
-			ReasonBuf	rb;
+			JsonReasonBuf	rb;
 
-			rb_column(&rb, jp, c);
-			rb_str(&rb, "duplicate member name ");
-			rb_quoted(&rb, name, len);
-			rb_str(&rb, " at byte ");
-			rb_num(&rb, (long long) (name_pos - jp->data));
+			json_rb_column(&rb, jp, c);
+			json_rb_str(&rb, "duplicate member name ");
+			json_rb_quoted(&rb, name, len);
+			json_rb_str(&rb, " at byte ");
+			json_rb_num(&rb, (long long) (name_pos - jp->data));
 			return NULL;
 		}
 		jc->consumed = d + 1;
@@ -1643,7 +1612,10 @@ json_parse_container(JsonParser *jp, const char *p, int d)
 				/* decoded where the next value would go; kept if needed */
 				if (jp->scratch == NULL ||
 					jp->scratch_cap - jp->scratch_used < len)
-					return json_fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings") ? NULL : NULL;
+				{
+					fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
+					return NULL;
+				}
 				out = jp->scratch + jp->scratch_used;
 				len = json_decode_string(name, len, out, &has_nul);
 				name = out;
@@ -1700,7 +1672,7 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 	{
 		jp->cols = malloc(sizeof(JsonCol) * (size_t) jp->ncols);
 		if (jp->cols == NULL)
-			return json_fail_message(jp->err, "out of memory for the columns");
+			return fail_message(jp->err, "out of memory for the columns");
 		*heap = true;
 	}
 	for (c = 0; c < jp->ncols; c++)
@@ -1710,6 +1682,7 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 
 		jc->steps = NULL;
 		jc->nsteps = 1;
+		jc->name0 = schema->columns[c].name;
 		jc->matched = 0;
 		jc->consumed = 0;
 		jc->pending = false;
@@ -1717,10 +1690,14 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		{
 			if (schema->paths[c].steps == NULL ||
 				schema->paths[c].nsteps > JSON_PATH_MAX_STEPS)
-				return json_fail_message(jp->err, "invalid schema: a JSON path without steps or with too many");
+				return fail_message(jp->err, "invalid schema: a JSON path without steps or with too many");
 			jc->steps = schema->paths[c].steps;
 			jc->nsteps = schema->paths[c].nsteps;
+			jc->name0 = jc->steps[0].name;
+			jc->len0 = jc->steps[0].name_len;
 		}
+		else
+			jc->len0 = jc->name0 ? strlen(jc->name0) : 0;
 		v->isnull = true;
 		v->v.i = 0;
 		v->str = jp->data;
@@ -1747,9 +1724,9 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	const char *e;
 
 	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0)
-		return json_fail_message(err, "invalid schema: no columns");
+		return fail_message(err, "invalid schema: no columns");
 	if (data == NULL || len == 0)
-		return json_fail_message(err, "empty message");
+		return fail_message(err, "empty message");
 
 	jp.schema = schema;
 	jp.data = data;
@@ -1790,15 +1767,15 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 			goto done;
 		}
 		if (*start == '[')
-			json_fail_message(err, "the message is a JSON array, not an object");
+			fail_message(err, "the message is a JSON array, not an object");
 		else if (*start == '"')
-			json_fail_message(err, "the message is a JSON string, not an object");
+			fail_message(err, "the message is a JSON string, not an object");
 		else if (*start == 't' || *start == 'f')
-			json_fail_message(err, "the message is a JSON boolean, not an object");
+			fail_message(err, "the message is a JSON boolean, not an object");
 		else if (*start == 'n')
-			json_fail_message(err, "the message is a JSON null, not an object");
+			fail_message(err, "the message is a JSON null, not an object");
 		else
-			json_fail_message(err, "the message is a JSON number, not an object");
+			fail_message(err, "the message is a JSON number, not an object");
 		goto done;
 	}
 	if (p == NULL)
@@ -2020,7 +1997,7 @@ sv_json_path_compile(const char *text, size_t len, void *(*alloc) (size_t),
 	size_t		errpos = 0;
 	const char *what = NULL;
 	SvJsonStep *steps;
-	ReasonBuf	rb;
+	JsonReasonBuf	rb;
 
 	if (text == NULL)
 	{
@@ -2046,13 +2023,13 @@ sv_json_path_compile(const char *text, size_t len, void *(*alloc) (size_t),
 	}
 	if (errbuf != NULL && errlen > 0)
 	{
-		rb_init(&rb, errbuf, errlen);
-		rb_str(&rb, "invalid JSON path \"");
-		rb_escaped(&rb, text, len, 100);
-		rb_str(&rb, "\" at byte ");
-		rb_num(&rb, (long long) errpos);
-		rb_str(&rb, ": ");
-		rb_str(&rb, what);
+		json_rb_init(&rb, errbuf, errlen);
+		json_rb_str(&rb, "invalid JSON path \"");
+		json_rb_escaped(&rb, text, len, 100);
+		json_rb_str(&rb, "\" at byte ");
+		json_rb_num(&rb, (long long) errpos);
+		json_rb_str(&rb, ": ");
+		json_rb_str(&rb, what);
 	}
 	return false;
 }
