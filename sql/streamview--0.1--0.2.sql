@@ -180,3 +180,12 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'streamview_parse_message'
 LANGUAGE C STABLE;
 REVOKE EXECUTE ON FUNCTION streamview.parse_message(text, text, text, jsonb) FROM PUBLIC;
+
+-- The last messages of a stream's topic, parsed as the worker would.
+CREATE FUNCTION streamview.peek(stream text, messages int DEFAULT 10,
+	OUT partition int, OUT "offset" bigint, OUT kafka_timestamp timestamptz,
+	OUT key text, OUT fields jsonb, OUT error text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'streamview_peek'
+LANGUAGE C VOLATILE;
+REVOKE EXECUTE ON FUNCTION streamview.peek(text, int) FROM PUBLIC;

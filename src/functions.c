@@ -31,8 +31,10 @@
 #include "catalog.h"
 #include "kafka.h"
 #include "launcher.h"
+#include "mb/pg_wchar.h"
 #include "parse.h"
 #include "query.h"
+#include "streamview.h"
 #include "schema.h"
 #include "window.h"
 
@@ -45,6 +47,8 @@ PG_FUNCTION_INFO_V1(streamview_start);
 PG_FUNCTION_INFO_V1(streamview_stop);
 PG_FUNCTION_INFO_V1(streamview_parse_message);
 PG_FUNCTION_INFO_V1(streamview_create_view);
+
+static Datum sv_values_jsonb(const SvStream *s, SvValue *values);
 
 /* Returns text argument n as a C string; NULL is an error naming it. */
 static char *
@@ -743,8 +747,6 @@ streamview_parse_message(PG_FUNCTION_ARGS)
 	SvSchema	schema;
 	SvValue    *values;
 	SvParseError err;
-	StringInfoData json;
-	ErrorContextCallback ctx;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -758,6 +760,19 @@ streamview_parse_message(PG_FUNCTION_ARGS)
 						  values, &err))
 		sv_report_parse_error(s, &err);
 	sv_parse_message_metadata(fcinfo, s, values);
+	PG_RETURN_DATUM(sv_values_jsonb(s, values));
+}
+
+/*
+ * A message's values as a jsonb object of column name to value, converted
+ * by the columns' types (a type's input may raise its own error, shown
+ * with the field in the context).
+ */
+static Datum
+sv_values_jsonb(const SvStream *s, SvValue *values)
+{
+	StringInfoData json;
+	ErrorContextCallback ctx;
 
 	initStringInfo(&json);
 	appendStringInfoChar(&json, '{');
@@ -779,7 +794,172 @@ streamview_parse_message(PG_FUNCTION_ARGS)
 	}
 	error_context_stack = ctx.previous;
 	appendStringInfoChar(&json, '}');
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data));
+}
+
+PG_FUNCTION_INFO_V1(streamview_peek);
+
+/* How long peek waits for the brokers, and for the messages, in all. */
+#define SV_PEEK_TIMEOUT_MS 5000
+
+/* One message peek read, copied out of librdkafka's buffers. */
+typedef struct SvPeeked
+{
+	SvMessage	m;				/* value and key point into copies */
+	char	   *headers;		/* JSON text, or NULL */
+} SvPeeked;
+
+/*
+ * Reads the last n messages of every partition of a stream's topic with a
+ * consumer of its own (the stream's offsets are not touched), within
+ * SV_PEEK_TIMEOUT_MS; an unreachable broker is an error naming it.
+ */
+static List *
+sv_peek_messages(const SvStream *s, int n)
+{
+	char		errbuf[512];
+	SvKafka    *volatile kafka = sv_kafka_connect(s, errbuf, sizeof(errbuf));
+	List	   *volatile out = NIL;
+
+	if (kafka == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("could not create a Kafka consumer for stream \"%s\": %s", s->name, errbuf)));
+	PG_TRY();
+	{
+		List	   *parts = sv_kafka_partitions(kafka, SV_PEEK_TIMEOUT_MS, errbuf, sizeof(errbuf));
+		List	   *assign = NIL;
+		int64	   *ends = palloc0(sizeof(int64) * (parts ? llast_int(parts) + 1 : 1));
+		TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   SV_PEEK_TIMEOUT_MS);
+		int			open = 0;
+		ListCell   *lc;
+
+		if (parts == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not read topic \"%s\" from brokers %s: %s",
+							s->topic, s->brokers, errbuf)));
+		foreach(lc, parts)
+		{
+			int64		low;
+			int64		high;
+			SvOffset   *o;
+
+			if (!sv_kafka_watermarks(kafka, lfirst_int(lc), SV_PEEK_TIMEOUT_MS, &low, &high,
+									 errbuf, sizeof(errbuf)))
+				ereport(ERROR,
+						(errcode(ERRCODE_CONNECTION_FAILURE),
+						 errmsg("could not read topic \"%s\" from brokers %s: %s",
+								s->topic, s->brokers, errbuf)));
+			ends[lfirst_int(lc)] = high;
+			if (high <= low)
+				continue;
+			o = palloc(sizeof(SvOffset));
+			o->partition = lfirst_int(lc);
+			o->next_offset = Max(low, high - n);
+			assign = lappend(assign, o);
+			open++;
+		}
+		sv_kafka_assign(kafka, assign);
+		while (open > 0 && GetCurrentTimestamp() < deadline)
+		{
+			SvFetch		fetch;
+
+			CHECK_FOR_INTERRUPTS();
+			sv_kafka_fetch(kafka, 1000, 100, &fetch);
+			for (int i = 0; i < fetch.nmessages; i++)
+			{
+				SvMessage  *m = &fetch.msgs[i];
+				SvPeeked   *p = palloc0(sizeof(SvPeeked));
+				StringInfoData h;
+
+				p->m = *m;
+				p->m.value = m->value ? pnstrdup(m->value, m->len) : NULL;
+				p->m.key = m->key ? pnstrdup(m->key, m->key_len) : NULL;
+				initStringInfo(&h);
+				p->headers = sv_kafka_headers_json(m, &h) ? h.data : NULL;
+				p->m.raw = NULL;
+				out = lappend(out, p);
+				if (m->offset + 1 >= ends[m->partition])
+					open--;
+			}
+			sv_kafka_release(&fetch);
+		}
+	}
+	PG_FINALLY();
+	{
+		sv_kafka_close(kafka);
+	}
+	PG_END_TRY();
+	return out;
+}
+
+/*
+ * peek(stream, messages): the last messages of every partition of a
+ * stream's topic, parsed as the worker would (fields as parse_message
+ * shows them, or the reason the worker would reject the message). For the
+ * stream's owner, who may also run parse_message.
+ */
+Datum
+streamview_peek(PG_FUNCTION_ARGS)
+{
+	char	   *name = sv_required_text(fcinfo, 0, "stream");
+	SvStream   *s = sv_catalog_get_stream(name, false);
+	int			n = PG_ARGISNULL(1) ? 10 : PG_GETARG_INT32(1);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	SvSchema	schema;
+	SvValue    *values;
+	ListCell   *lc;
+
+	sv_catalog_check_owner(s);
+	if (n < 1 || n > 100000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("messages must be between 1 and 100000")));
+	InitMaterializedSRF(fcinfo, 0);
+	sv_schema_build(s, &schema);
+	values = palloc0(sizeof(SvValue) * s->ncolumns);
+	foreach(lc, sv_peek_messages(s, n))
+	{
+		SvPeeked   *p = lfirst(lc);
+		Datum		row[6];
+		bool		nulls[6] = {0};
+		SvParseError err;
+		char		reason[SV_REASON_LEN + 64];
+		bool		ok;
+
+		row[0] = Int32GetDatum(p->m.partition);
+		row[1] = Int64GetDatum(p->m.offset);
+		nulls[2] = p->m.timestamp_ms < 0;
+		row[2] = TimestampTzGetDatum(p->m.timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC);
+		nulls[3] = p->m.key == NULL || !pg_verify_mbstr(PG_UTF8, p->m.key, (int) p->m.key_len, true) ||
+			memchr(p->m.key, '\0', p->m.key_len) != NULL;
+		row[3] = nulls[3] ? (Datum) 0 : PointerGetDatum(cstring_to_text_with_len(p->m.key, p->m.key_len));
+		ok = p->m.value != NULL;
+		if (!ok)
+			snprintf(reason, sizeof(reason), "message has no value (null)");
+		else if (p->m.len > (size_t) sv_max_message_bytes)
+		{
+			ok = false;
+			snprintf(reason, sizeof(reason),
+					 "message of %zu bytes exceeds streamview.max_message_bytes (%d)",
+					 p->m.len, sv_max_message_bytes);
+		}
+		else if (!sv_parse_message(&schema, p->m.value, p->m.len, values, &err))
+		{
+			ok = false;
+			strlcpy(reason, err.reason, sizeof(reason));
+		}
+		if (ok && s->include != 0)
+			ok = sv_schema_metadata(s, &p->m, p->headers, values, reason, sizeof(reason));
+		nulls[4] = !ok;
+		row[4] = ok ? sv_values_jsonb(s, values) : (Datum) 0;
+		nulls[5] = ok;
+		row[5] = ok ? (Datum) 0 : CStringGetTextDatum(reason);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+	return (Datum) 0;
 }
 
 /* ---- status ------------------------------------------------------------ */

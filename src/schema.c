@@ -26,8 +26,11 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "kafka.h"
+#include "mb/pg_wchar.h"
 #include "schema.h"
 #include "streamview.h"
+#include "window.h"
 
 static void sv_schema_check_create(const CreateStmt *stmt);
 static void sv_schema_map_column(const SvColumnDef *def, SvColumn *col);
@@ -493,4 +496,73 @@ sv_schema_append_json(StringInfo buf, const SvColumnDef *def, Datum datum)
 			break;
 	}
 	escape_json(buf, text);
+}
+
+/* Whether text is valid UTF-8 without NUL bytes (what a text value can hold). */
+static bool
+sv_schema_valid_text(const char *s, size_t len)
+{
+	return memchr(s, '\0', len) == NULL && pg_verify_mbstr(PG_UTF8, s, (int) len, true);
+}
+
+/*
+ * Fills the included metadata columns (after the value's) of values from
+ * the message and its headers as JSON text (sv_kafka_headers_json; NULL:
+ * none): kafka_key, kafka_timestamp, kafka_partition, kafka_offset,
+ * kafka_headers, those the stream includes, in that order. False with a
+ * reason when the key or a header is not valid UTF-8 text.
+ */
+bool
+sv_schema_metadata(const SvStream *stream, const SvMessage *m,
+				   const char *headers, SvValue *values, char *reason,
+				   size_t reasonlen)
+{
+	int			col = stream->nvalue;
+	SvValue    *v;
+
+	if (stream->include & SV_INCLUDE_KEY)
+	{
+		v = &values[col++];
+		v->isnull = m->key == NULL;
+		v->str = m->key;
+		v->len = m->key_len;
+		if (!v->isnull && !sv_schema_valid_text(m->key, m->key_len))
+		{
+			snprintf(reason, reasonlen, "the message's key is not valid UTF-8 text");
+			return false;
+		}
+	}
+	if (stream->include & SV_INCLUDE_TIMESTAMP)
+	{
+		v = &values[col++];
+		v->isnull = m->timestamp_ms < 0;
+		/* milliseconds since 1970 to microseconds since 2000 */
+		v->v.i = m->timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC;
+	}
+	if (stream->include & SV_INCLUDE_PARTITION)
+	{
+		v = &values[col++];
+		v->isnull = false;
+		v->v.i = m->partition;
+	}
+	if (stream->include & SV_INCLUDE_OFFSET)
+	{
+		v = &values[col++];
+		v->isnull = false;
+		v->v.i = m->offset;
+	}
+	if (stream->include & SV_INCLUDE_HEADERS)
+	{
+		v = &values[col++];
+		v->isnull = headers == NULL;
+		v->str = headers;
+		v->len = headers ? strlen(headers) : 0;
+		if (!v->isnull && (!sv_schema_valid_text(v->str, v->len) ||
+						   strstr(v->str, "\\u0000") != NULL))
+		{
+			snprintf(reason, reasonlen, "a header of the message is not valid UTF-8 text");
+			return false;
+		}
+	}
+	return true;
 }

@@ -24,4 +24,9 @@ extern bool sv_schema_is_timestamp(Oid typid);
 extern bool sv_schema_is_checked(const SvColumnDef *def);
 extern void sv_schema_check_path(const char *column, const char *path);
 
+struct SvMessage;
+extern bool sv_schema_metadata(const SvStream *stream, const struct SvMessage *m,
+							   const char *headers, SvValue *values,
+							   char *reason, size_t reasonlen);
+
 #endif							/* STREAMVIEW_SCHEMA_H */

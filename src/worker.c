@@ -687,71 +687,19 @@ sv_worker_query_view(SvWorker *w, int vi, const SvMessage *m)
 	}
 }
 
-/* Whether text is valid UTF-8 without NUL bytes (what a text value can hold). */
-static bool
-sv_worker_valid_text(const char *s, size_t len)
-{
-	return memchr(s, '\0', len) == NULL && pg_verify_mbstr(PG_UTF8, s, (int) len, true);
-}
-
-/*
- * Fills the included metadata columns (after the value's) from the
- * message: kafka_key, kafka_timestamp, kafka_partition, kafka_offset,
- * kafka_headers, those the stream includes, in that order. False with a
- * reason when the key or a header is not valid UTF-8 text.
- */
+/* Fills the message's metadata columns the stream includes; see schema.c. */
 static bool
 sv_worker_metadata(SvWorker *w, const SvMessage *m, char *reason, size_t reasonlen)
 {
-	int			col = w->stream->nvalue;
-	SvValue    *v;
+	bool		has_headers = false;
 
-	if (w->stream->include & SV_INCLUDE_KEY)
-	{
-		v = &w->values[col++];
-		v->isnull = m->key == NULL;
-		v->str = m->key;
-		v->len = m->key_len;
-		if (!v->isnull && !sv_worker_valid_text(m->key, m->key_len))
-		{
-			snprintf(reason, reasonlen, "the message's key is not valid UTF-8 text");
-			return false;
-		}
-	}
-	if (w->stream->include & SV_INCLUDE_TIMESTAMP)
-	{
-		v = &w->values[col++];
-		v->isnull = m->timestamp_ms < 0;
-		/* milliseconds since 1970 to microseconds since 2000 */
-		v->v.i = m->timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC;
-	}
-	if (w->stream->include & SV_INCLUDE_PARTITION)
-	{
-		v = &w->values[col++];
-		v->isnull = false;
-		v->v.i = m->partition;
-	}
-	if (w->stream->include & SV_INCLUDE_OFFSET)
-	{
-		v = &w->values[col++];
-		v->isnull = false;
-		v->v.i = m->offset;
-	}
 	if (w->stream->include & SV_INCLUDE_HEADERS)
 	{
-		v = &w->values[col++];
 		resetStringInfo(&w->headers);
-		v->isnull = !sv_kafka_headers_json(m, &w->headers);
-		v->str = w->headers.data;
-		v->len = w->headers.len;
-		if (!v->isnull && (!sv_worker_valid_text(v->str, v->len) ||
-						   strstr(v->str, "\\u0000") != NULL))
-		{
-			snprintf(reason, reasonlen, "a header of the message is not valid UTF-8 text");
-			return false;
-		}
+		has_headers = sv_kafka_headers_json(m, &w->headers);
 	}
-	return true;
+	return sv_schema_metadata(w->stream, m, has_headers ? w->headers.data : NULL,
+							  w->values, reason, reasonlen);
 }
 
 /* Parses one message and counts it for every view, or sets it aside. */
