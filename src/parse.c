@@ -1689,7 +1689,7 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
  * Converts one field, already known to be valid UTF-8 without NUL bytes.
  * This is the per-field work of both entry points.
  */
-static bool
+bool
 parse_field_checked(const SvSchema *schema, int field, const char *data,
 					size_t len, SvValue *value, SvParseError *err,
 					bool null_marker_applies)

@@ -48,4 +48,14 @@ extern bool fail_encoding(const SvSchema *schema, int field, const char *data,
 						  size_t len, size_t pos, const char *where,
 						  bool is_nul, SvParseError *err);
 
+/*
+ * Converts one field by its column, as sv_parse_field() (null_marker_applies)
+ * or sv_parse_value() (not) do, for a caller that has already checked that
+ * data[0..len) is valid UTF-8 without NUL bytes and that the schema and the
+ * field number are good (it checks none of that again).
+ */
+extern bool parse_field_checked(const SvSchema *schema, int field,
+								const char *data, size_t len, SvValue *value,
+								SvParseError *err, bool null_marker_applies);
+
 #endif							/* STREAMVIEW_PARSE_INT_H */
