@@ -139,7 +139,18 @@ typedef struct JsonParser
 	JsonName   *names;			/* the duplicate set; NULL until needed */
 	size_t		names_cap;
 	size_t		names_count;
+	uint64_t	names_used;		/* which slots of names_local are used */
 	JsonName	names_local[NAMES_ON_STACK];
+
+	/*
+	 * Which columns' first steps have which json_key() (0..63): bit k of
+	 * key_present says some column has key k, and then key_col[k] is one
+	 * of them; bit k of key_multi says more than one has.  A top-level
+	 * member whose key is absent is no column's, without looking further.
+	 */
+	uint64_t	key_present;
+	uint64_t	key_multi;
+	int			key_col[64];
 } JsonParser;
 
 /* Builds a reason in a buffer of cap bytes without overrunning it. */
@@ -163,11 +174,14 @@ json_is_ws(unsigned char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* Skips JSON white space from p, not beyond e. */
+/*
+ * Skips JSON white space from p, not beyond e.  Most calls meet no white
+ * space or one blank: every byte above ' ' is not white space.
+ */
 static inline const char *
 json_ws(const char *p, const char *e)
 {
-	while (p < e && json_is_ws((unsigned char) *p))
+	while (p < e && (unsigned char) *p <= ' ' && json_is_ws((unsigned char) *p))
 		p++;
 	return p;
 }
@@ -1267,6 +1281,16 @@ json_col_takes(const JsonCol *jc, int d, const char *name, size_t len,
 		memcmp(st->name, name, len) == 0;
 }
 
+/* A 6-bit summary of a member name (length, first and last byte). */
+static inline unsigned
+json_key(const char *name, size_t len)
+{
+	if (len == 0)
+		return 0;
+	return (unsigned) (len + (unsigned char) name[0] * 3u +
+					   (unsigned char) name[len - 1] * 7u) & 63u;
+}
+
 /* A hash of s[0..len) for the duplicate set. */
 static inline uint64_t
 json_hash(const char *s, size_t len)
@@ -1285,12 +1309,24 @@ json_hash(const char *s, size_t len)
 	}
 	if (len > 0)
 	{
+		size_t		i;
+
 		w = 0;
-		memcpy(&w, s, len);
+		for (i = 0; i < len; i++)
+			w |= (uint64_t) (unsigned char) s[i] << (8 * i);
 		h = (h ^ w) * k;
 		h ^= h >> 29;
 	}
 	return h * UINT64_C(0xBF58476D1CE4E5B9);
+}
+
+/* Is slot i of the duplicate set in use? */
+static inline bool
+json_name_used(const JsonParser *jp, size_t i)
+{
+	if (jp->names == jp->names_local)
+		return (jp->names_used >> i) & 1;
+	return jp->names[i].name != NULL;
 }
 
 /*
@@ -1306,10 +1342,11 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 
 	if (jp->names == NULL)
 	{
-		memset(jp->names_local, 0, sizeof(jp->names_local));
+		/* slots of names_local are valid where names_used says so */
 		jp->names = jp->names_local;
 		jp->names_cap = NAMES_ON_STACK;
 		jp->names_count = 0;
+		jp->names_used = 0;
 	}
 	if ((jp->names_count + 1) * 4 > jp->names_cap * 3)
 	{
@@ -1322,7 +1359,7 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 		{
 			size_t		j;
 
-			if (jp->names[i].name == NULL)
+			if (!json_name_used(jp, i))
 				continue;
 			j = (size_t) jp->names[i].hash & (ncap - 1);
 			while (nn[j].name != NULL)
@@ -1335,7 +1372,7 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 		jp->names_cap = ncap;
 	}
 	i = (size_t) h & (jp->names_cap - 1);
-	while (jp->names[i].name != NULL)
+	while (json_name_used(jp, i))
 	{
 		if (jp->names[i].hash == h && jp->names[i].len == len &&
 			memcmp(jp->names[i].name, name, len) == 0)
@@ -1355,6 +1392,55 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 	jp->names[i].len = len;
 	jp->names[i].hash = h;
 	jp->names_count++;
+	if (jp->names == jp->names_local)
+		jp->names_used |= UINT64_C(1) << i;
+	return true;
+}
+
+/*
+ * The everyday integer: a JSON number token of at most 18 digits, no
+ * fraction or exponent, into an int2, int4 or int8 column, in range.
+ * Sets *v exactly as sv_parse_value() would (the fuzzer checks that) and
+ * returns true; anything else returns false and takes the general path,
+ * which also words the reasons.
+ */
+static inline bool
+json_int_fast(SvType type, const char *s, size_t len, SvValue *v)
+{
+	const char *p = s;
+	const char *e = s + len;
+	bool		neg = false;
+	int64_t		acc = 0;
+	int64_t		max;
+
+	if (type == SV_TYPE_INT4)
+		max = INT32_MAX;
+	else if (type == SV_TYPE_INT8)
+		max = INT64_MAX;
+	else if (type == SV_TYPE_INT2)
+		max = INT16_MAX;
+	else
+		return false;
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	if (e - p > 18)
+		return false;
+	for (; p < e; p++)
+	{
+		if (!json_is_digit((unsigned char) *p))
+			return false;
+		acc = acc * 10 + (*p - '0');
+	}
+	/* -max - 1 (the minimum) takes the general path: rare enough */
+	if (acc > max)
+		return false;
+	v->isnull = false;
+	v->v.i = neg ? -acc : acc;
+	v->str = s;
+	v->len = len;
 	return true;
 }
 
@@ -1397,6 +1483,8 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 				goto mismatch;
 			break;
 	}
+	if (tok->kind == JK_NUMBER && json_int_fast(type, tok->str, tok->len, v))
+		return;
 	if (json_unlikely(!sv_parse_value(jp->schema, c, tok->str, tok->len, v,
 									  jp->err)))
 		json_fail_value(jp, c);
@@ -1496,13 +1584,30 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 	bool		descend = false;
 	const char *q = NULL;
 	int			c;
+	int			first;
+	int			last;
 
 	if (json_unlikely(p >= e))
 	{
 		json_fail_expected(jp, p, "a value");
 		return NULL;
 	}
-	for (c = 0; c < jp->ncols; c++)
+	/* at the top level, the key table rules out most columns at once */
+	first = 0;
+	last = jp->ncols;
+	if (d == 0)
+	{
+		unsigned	k = json_key(name, len);
+
+		if (!((jp->key_present >> k) & 1))
+			last = 0;
+		else if (!((jp->key_multi >> k) & 1))
+		{
+			first = jp->key_col[k];
+			last = first + 1;
+		}
+	}
+	for (c = first; c < last; c++)
 	{
 		JsonCol    *jc = &cols[c];
 
@@ -1702,6 +1807,18 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		v->v.i = 0;
 		v->str = jp->data;
 		v->len = 0;
+		if (jc->name0 != NULL)
+		{
+			unsigned	k = json_key(jc->name0, jc->len0);
+
+			if ((jp->key_present >> k) & 1)
+				jp->key_multi |= UINT64_C(1) << k;
+			else
+			{
+				jp->key_present |= UINT64_C(1) << k;
+				jp->key_col[k] = c;
+			}
+		}
 	}
 	return true;
 }
@@ -1741,6 +1858,9 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	jp.names = NULL;
 	jp.names_cap = 0;
 	jp.names_count = 0;
+	jp.names_used = 0;
+	jp.key_present = 0;
+	jp.key_multi = 0;
 	if (!json_init_columns(&jp, local_cols, &heap_cols))
 		goto done;
 
