@@ -46,7 +46,7 @@ include $(PGXS)
 $(OBJS): $(wildcard src/*.h)
 
 # Programs for tests, the demo and the benchmark (not installed).
-TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test
+TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test test/csv_test
 TOOL_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
 
 tools: $(TOOLS)
@@ -62,21 +62,30 @@ PARSER_SRCS = src/parse.c src/csv.c src/json.c
 test/parse_test: test/parse_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c $(PARSER_SRCS) -lm
 
+# csv.c's unit test; test/csv_test --bench compares its speed with the delimited format
+test/csv_test: test/csv_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
+	$(CC) $(TOOL_CFLAGS) -o $@ test/csv_test.c $(PARSER_SRCS) -lm
+
 all: tools
 
 # The parser under libFuzzer with AddressSanitizer; FUZZ_SECONDS of fuzzing.
 FUZZ_SECONDS ?= 10
 test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c $(PARSER_SRCS) -lm
+test/fuzz/csv_fuzz: test/fuzz/csv_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/csv_fuzz.c $(PARSER_SRCS) -lm
 
 # The corpus it grows and its findings (crash-*, ...); test/run-all.sh puts it
 # in its work directory.
 FUZZ_DIR ?= /tmp/streamview-fuzz-$(shell id -un)
-fuzz: test/fuzz/parse_fuzz
+fuzz: test/fuzz/parse_fuzz test/fuzz/csv_fuzz
 	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)
 	test/fuzz/parse_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR) test/fuzz/corpus
+	mkdir -p $(FUZZ_DIR)/csv
+	test/fuzz/csv_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/csv test/fuzz/corpus-csv
 
 .PHONY: tools fuzz
 
-EXTRA_CLEAN = $(TOOLS) test/fuzz/parse_fuzz
+EXTRA_CLEAN = $(TOOLS) test/fuzz/parse_fuzz test/fuzz/csv_fuzz
