@@ -392,6 +392,185 @@ else
 fi
 stop_fixed
 
+# --- sv_produce --rides --format, --pickup-timestamps, --header ------------
+# The same 5 rides (--seed 11) as delimited, csv and json, with timestamps
+# and headers, to a broker of its own (FIXED_PID again, for the cleanup
+# trap).  kcat -J gives each payload as a JSON string that python3 decodes;
+# formats.py parses the csv (csv module) and json values and checks them
+# against the delimited ride of the same seed.
+
+cat > "$WORK/formats.py" <<'EOF'
+import calendar, csv, decimal, io, json, re, sys, time
+
+def envelopes(path):		# kcat -J output: one JSON envelope a line
+    with open(path, encoding='utf-8') as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+def rides(path):			# the delimited values, split into fields
+    return [e['payload'].split(', ') for e in envelopes(path)]
+
+def csv_record(payload):	# the one record of a value, or None
+    recs = list(csv.reader(io.StringIO(payload, newline='')))
+    return recs[0] if len(recs) == 1 else None
+
+def json_value(payload):
+    return json.loads(payload, parse_float=decimal.Decimal)
+
+def json_fields(o):			# the documented paths, as delimited writes them
+    return [str(o['vendor_id']), o['trip']['pickup']['at'],
+            o['trip']['dropoff'], str(o['passenger_count']),
+            o['trip']['distance'], str(o['payment_type']),
+            o['total_amount'], o['items'][0]['price']]
+
+def expected_json(f):
+    D = decimal.Decimal
+    return f[:4] + [D(f[4]), f[5], D(f[6]), D(f[6])]
+
+mode, args = sys.argv[1], sys.argv[2:]
+if mode == 'delimited':		# FILE
+    d = rides(args[0])
+    print('%d values of %s fields' %
+          (len(d), ','.join(sorted({str(len(f)) for f in d}))))
+elif mode == 'csv':			# DELIMITED CSV
+    good = 0
+    for f, e in zip(rides(args[0]), envelopes(args[1])):
+        r = csv_record(e['payload'])
+        if r is not None and len(r) == 8 and r[:7] == f:
+            good += 1
+        else:
+            print('bad record %r for %r;' % (e['payload'], f), end=' ')
+    print('%d records of 8 fields, the first 7 equal to delimited' % good)
+elif mode == 'json':		# DELIMITED JSON
+    good = 0
+    for f, e in zip(rides(args[0]), envelopes(args[1])):
+        o = json_value(e['payload'])
+        if json_fields(o) == expected_json(f):
+            good += 1
+        else:
+            print('bad object %r for %r;' % (e['payload'], f), end=' ')
+    print('%d objects, their 8 paths equal to delimited' % good)
+elif mode == 'expect':		# DELIMITED: what kcat -f '%T %k %h\n' should show
+    for e in envelopes(args[0]):
+        f = e['payload'].split(', ')
+        t = calendar.timegm(time.strptime(f[1], '%Y-%m-%d %H:%M:%S'))
+        print('%d %s src=selftest,x=a=b,vendor=%s' % (t * 1000, e['key'], f[0]))
+elif mode == 'cover-csv':	# CSV: which kinds of note and quoting occur
+    recs = [(e['payload'], csv_record(e['payload'])) for e in envelopes(args[0])]
+    ok = [(p, r) for p, r in recs if r is not None and len(r) == 8]
+    kinds = [('NULL', lambda p, r: p.endswith(',')),
+             ('empty', lambda p, r: p.endswith(',""')),
+             ('LF', lambda p, r: '\n' in r[7].replace('\r\n', '')),
+             ('CR LF', lambda p, r: '\r\n' in r[7]),
+             ('quotes', lambda p, r: '"' in r[7]),
+             ('commas', lambda p, r: ',' in r[7]),
+             ('quoted numbers', lambda p, r: p.startswith('"')),
+             ('bare numbers', lambda p, r: p[0].isdigit())]
+    print('%d of %d records of 8 fields; %s' % (len(ok), len(recs), ', '.join(
+        k for k, t in kinds if any(t(p, r) for p, r in ok))))
+elif mode == 'cover-json':	# JSON: which variations occur
+    vals = [(e['payload'], json_value(e['payload'])) for e in envelopes(args[0])]
+    kinds = [('null notes', lambda p, o: o['note'] is None),
+             ('\\u escapes', lambda p, o: '\\u' in p),
+             ('surrogate pairs', lambda p, o: re.search(r'\\u[dD][89abAB]', p)),
+             ('raw UTF-8', lambda p, o: any(ord(c) > 127 for c in p)),
+             ('extra members', lambda p, o: len(o) > 7),
+             ('line breaks', lambda p, o: '\n' in p)]
+    firsts = {next(iter(o)) for p, o in vals} & {
+        'vendor_id', 'trip', 'passenger_count', 'payment_type', 'items',
+        'total_amount', 'note'}
+    print('%d objects, %d of the 7 members come first; %s' % (
+        len(vals), len(firsts), ', '.join(
+            k for k, t in kinds if any(t(p, o) for p, o in vals))))
+elif mode == 'notes':		# CSV JSON: the same note in both
+    same = 0
+    es = list(zip(envelopes(args[0]), envelopes(args[1])))
+    for c, j in es:
+        r = csv_record(c['payload'])
+        if (None if c['payload'].endswith(',') else r[7]) == \
+                json_value(j['payload'])['note']:
+            same += 1
+    print('%d of %d notes equal' % (same, len(es)))
+elif mode == 'same':		# A B: the same payloads
+    pa = [e['payload'] for e in envelopes(args[0])]
+    pb = [e['payload'] for e in envelopes(args[1])]
+    print('%d payloads, %s' % (len(pa), 'the same' if pa == pb else 'different'))
+EOF
+
+"$WORK/sv_broker" --bootstrap-file "$WORK/fm.bootstrap" f_delimited:1 \
+	f_csv:1 f_json:1 f_stdin:1 c_csv:1 c_json:1 c_json2:1 < /dev/null \
+	> "$WORK/fm.out" 2> "$WORK/fm.err" &
+FIXED_PID=$!
+for i in $(seq 100); do
+	[ -s "$WORK/fm.bootstrap" ] && break
+	sleep 0.05
+done
+if [ -s "$WORK/fm.bootstrap" ]; then
+	FM=$(cat "$WORK/fm.bootstrap")
+	FORMATS="python3 $WORK/formats.py"
+
+	for f in delimited csv json; do
+		"$PRODUCE" --brokers "$FM" --topic "f_$f" --rides 5 --seed 11 \
+			--format "$f" --pickup-timestamps --header src=selftest \
+			--header x=a=b --vendor-header vendor 2> "$WORK/f.err"
+		check "--format $f: 5 rides with --pickup-timestamps, --header and --vendor-header exit 0" "$?" 0
+		timeout 60 "$KCAT" -C -b "$FM" -t "f_$f" -o beginning -e -q -J \
+			> "$WORK/f_$f.json"
+		timeout 60 "$KCAT" -C -b "$FM" -t "f_$f" -o beginning -e -q \
+			-f '%T %k %h\n' > "$WORK/f_$f.th"
+	done
+	check "--format delimited: kcat reads 5 values of 7 fields" \
+		"$($FORMATS delimited "$WORK/f_delimited.json")" "5 values of 7 fields"
+	check "--format csv: each value is one CSV record of the same ride, plus a note" \
+		"$($FORMATS csv "$WORK/f_delimited.json" "$WORK/f_csv.json")" \
+		"5 records of 8 fields, the first 7 equal to delimited"
+	check "--format json: each value is a JSON object of the same ride at the documented paths" \
+		"$($FORMATS json "$WORK/f_delimited.json" "$WORK/f_json.json")" \
+		"5 objects, their 8 paths equal to delimited"
+	expected=$($FORMATS expect "$WORK/f_delimited.json")
+	echo "# kcat %T %k %h: $(head -n 1 "$WORK/f_delimited.th")"
+	for f in delimited csv json; do
+		check "--format $f: kcat's %T is the pickup time in ms, %h has the --header and --vendor-header headers" \
+			"$(cat "$WORK/f_$f.th")" "$expected"
+	done
+
+	printf 'a\nb\n' | "$PRODUCE" --brokers "$FM" --topic f_stdin --stdin \
+		--header src=stdin --header empty= 2> /dev/null
+	check "--stdin --header: kcat's %h shows the headers on every message" \
+		"$(timeout 60 "$KCAT" -C -b "$FM" -t f_stdin -o beginning -e -q \
+			-f '%h %s\n' | tr '\n' ' ')" "src=stdin,empty= a src=stdin,empty= b "
+
+	# more rides: every kind of note and variation shows up
+	for t in c_csv:csv c_json:json c_json2:json; do
+		"$PRODUCE" --brokers "$FM" --topic "${t%%:*}" --rides 300 --seed 11 \
+			--format "${t#*:}" 2> /dev/null
+		timeout 60 "$KCAT" -C -b "$FM" -t "${t%%:*}" -o beginning -e -q -J \
+			> "$WORK/${t%%:*}.json"
+	done
+	check "--format csv, 300 rides: notes NULL, empty, with LF, CR LF, quotes, commas; numbers quoted or not" \
+		"$($FORMATS cover-csv "$WORK/c_csv.json")" \
+		"300 of 300 records of 8 fields; NULL, empty, LF, CR LF, quotes, commas, quoted numbers, bare numbers"
+	check "--format json, 300 rides: member order, null notes, escapes, extra members, whitespace vary" \
+		"$($FORMATS cover-json "$WORK/c_json.json")" \
+		"300 objects, 7 of the 7 members come first; null notes, \\u escapes, surrogate pairs, raw UTF-8, extra members, line breaks"
+	check "--format csv and json of one seed have the same notes" \
+		"$($FORMATS notes "$WORK/c_csv.json" "$WORK/c_json.json")" \
+		"300 of 300 notes equal"
+	check "--format json: the same seed gives the same bytes" \
+		"$($FORMATS same "$WORK/c_json.json" "$WORK/c_json2.json")" \
+		"300 payloads, the same"
+
+	"$PRODUCE" --brokers "$FM" --topic f_stdin --rides 1 --format xml \
+		> /dev/null 2>&1
+	check "--format xml is refused (exit 2)" "$?" 2
+	"$PRODUCE" --brokers "$FM" --topic f_stdin --stdin --format csv \
+		< /dev/null > /dev/null 2>&1
+	check "--format with --stdin is refused (exit 2)" "$?" 2
+else
+	not_ok "--format: a broker for the format checks starts" \
+		"$(cat "$WORK/fm.err")"
+fi
+stop_fixed
+
 echo "1..$n"
 if [ "$failed" -eq 0 ]; then
 	echo "# all $n passed"

@@ -6,13 +6,73 @@
  * Three modes:
  *
  *	--rides N	generate N taxi rides in the zoomcamp format, deterministic for
- *				a given --seed.  The value is seven fields joined by ", ":
+ *				a given --seed.  The key is the vendor id as text.  Pickup
+ *				times are spread at random over [--start, --start +
+ *				--span-minutes), so rides arrive out of time order.  Message
+ *				i goes to partition i % P, P being --partitions or the
+ *				topic's partition count.  The value depends on --format (the
+ *				same --seed gives the same rides, in the same order and
+ *				partitions, in every format):
+ *
+ *		delimited (the default): seven fields joined by ", ":
  *				vendor_id, tpep_pickup_datetime, tpep_dropoff_datetime,
- *				passenger_count, trip_distance, payment_type, total_amount;
- *				the key is the vendor id as text.  Pickup times are spread
- *				at random over [--start, --start + --span-minutes), so rides
- *				arrive out of time order.  Message i goes to partition
- *				i % P, P being --partitions or the topic's partition count.
+ *				passenger_count, trip_distance, payment_type, total_amount,
+ *				e.g. "1, 2020-07-01 00:25:32, 2020-07-01 00:33:39, 1, 1.50,
+ *				2, 9.3".  Timestamps are 'YYYY-MM-DD HH:MM:SS', the distance
+ *				has two decimals, the amount one or two (9.3, 12.75, 15.0).
+ *
+ *		csv:	one RFC 4180 record, delimiter ',', no line end after it,
+ *				of eight fields: the seven above, written as in delimited,
+ *				then note, a text.  COPY t FROM ... (FORMAT csv) into eight
+ *				columns (vendor_id int, pickup timestamp, dropoff timestamp,
+ *				passengers int, distance numeric, payment int, amount
+ *				numeric, note text) reads it.  Both timestamps are always
+ *				quoted, each number is quoted or not at random.  The note is
+ *				NULL (an unquoted empty field, the record ending in ','),
+ *				the empty string (""), or text, always quoted, that may hold
+ *				commas, quotes (doubled inside the quotes), LF or CR LF line
+ *				breaks, tabs, backslashes, '/' and UTF-8 (U+00E9, U+00BD,
+ *				U+20AC, U+1F695).
+ *
+ *		json:	one JSON object (sometimes with whitespace, line breaks
+ *				too, before or after it).  Path (jsonb) and value:
+ *				  $.vendor_id		vendor_id, a number
+ *				  $.trip.pickup.at	tpep_pickup_datetime, a string
+ *				  $.trip.dropoff	tpep_dropoff_datetime, a string
+ *				  $.passenger_count	passenger_count, a number
+ *				  $.trip.distance	trip_distance, a number
+ *				  $.payment_type	payment_type, a number
+ *				  $.total_amount	total_amount, a number
+ *				  $.items[0].price	total_amount again
+ *				  $.note			the note (as in csv), a string or null
+ *				Numbers and timestamps are written as in delimited.  The
+ *				members of every object come in a random order, with random
+ *				whitespace (space, tab, LF, CR LF) between the tokens.  Some
+ *				rides carry more members that hold none of the values: a
+ *				top-level "meta", "source" or "_ignored" (an object or
+ *				array, nested, with decoy members such as "vendor_id",
+ *				"note" and "trip"), "tz" in trip.pickup, "rate_code" in
+ *				trip, "qty" in items[0] and a second element of items.
+ *				Member names and timestamps have no escapes; the note uses
+ *				\" \\ \r \t, \n or \u000a, / or \/, and for other
+ *				characters, at random, as they are or \uXXXX (surrogate
+ *				pairs such as \ud83d\ude95 above U+FFFF); so reading the
+ *				note with jsonb needs a UTF8 database.
+ *
+ *				The seven ride values come from the same random draws in
+ *				every format; csv and json draw their extra randomness from
+ *				further generators seeded from --seed: the notes from one
+ *				(so a ride's note is the same in csv and json), quoting,
+ *				order and whitespace from another.
+ *
+ *				--pickup-timestamps: each message's timestamp (CreateTime,
+ *				ms since epoch) is the ride's pickup time read as UTC, so
+ *				that a consumer can take event time from it; otherwise it is
+ *				the time of producing.  Needs --start after 1970-01-01
+ *				00:00:00.  (A real broker may soon delete messages this old
+ *				by retention.ms.)
+ *				--vendor-header NAME: each message carries a header NAME
+ *				whose value is the vendor id as text (after any --header).
  *
  *	--stdin		one message per input line (without its newline), to
  *				--partition (default 0; -1 lets librdkafka choose by key).
@@ -36,11 +96,14 @@
  *				--out is refused (a marker is not a message); --rate has no
  *				effect.
  *
- * --rate R throttles --rides and --stdin to R messages/s.  --out FILE writes one
- * line per delivered message, in delivery order:
+ * --rate R throttles --rides and --stdin to R messages/s.  --header NAME=VALUE
+ * (up to 16, in the order given) adds a header to every message of --rides
+ * and --stdin.  --out FILE writes one line per delivered message, in delivery
+ * order:
  *		partition <TAB> offset <TAB> key <TAB> value
  * where bytes below 0x20, 0x7f and the backslash are written as \xHH, and
- * a NULL key or value as \N.
+ * a NULL key or value as \N (so COPY reads it; timestamps and headers are
+ * not in it: kcat -f '%p\t%o\t%T\t%h\n' shows them).
  *
  * Exit status is 0 only if every message was delivered (--marker: if the
  * broker stored the marker); 1 on failure, 2 on a usage error.
@@ -76,6 +139,9 @@
 #define FLUSH_TIMEOUT_MS 60000
 #define MAX_ERRORS_SHOWN 10
 #define MARKER_TIMEOUT_S 10		/* connect/send/receive of the marker */
+#define VALUE_MAX		4096	/* room for one ride's value, any format */
+#define NOTE_MAX		256		/* room for one ride's note */
+#define MAX_HEADERS		16		/* --header options */
 
 typedef enum Mode
 {
@@ -84,6 +150,21 @@ typedef enum Mode
 	MODE_STDIN,
 	MODE_MARKER
 } Mode;
+
+/* --format: how --rides writes a ride */
+typedef enum Format
+{
+	FORMAT_DELIMITED,
+	FORMAT_CSV,
+	FORMAT_JSON
+} Format;
+
+/* --header NAME=VALUE */
+typedef struct Header
+{
+	const char *name;
+	const char *value;
+} Header;
 
 /* Command-line options */
 typedef struct Options
@@ -102,6 +183,13 @@ typedef struct Options
 	int64_t		start;			/* seconds since 1970-01-01 (UTC-like) */
 	long		span_minutes;
 	long		keys;			/* > 0: payment_type in 1..keys */
+	Format		format;
+	bool		pickup_timestamps;	/* message timestamp = pickup time */
+	const char *vendor_header;	/* header name for the vendor id, or NULL */
+
+	/* --rides, --stdin */
+	Header		headers[MAX_HEADERS];
+	int			n_headers;
 
 	/* --stdin, --marker */
 	int32_t		partition;
@@ -380,25 +468,65 @@ throttle_wait(Throttle *t, rd_kafka_t *rk)
 }
 
 /*
+ * The headers of one message: the --header ones, then vendor_header (if
+ * not NULL) with the given value.  NULL if there are none.
+ */
+static rd_kafka_headers_t *
+make_headers(const Options *opt, const char *vendor_header,
+			 const char *vendor)
+{
+	rd_kafka_headers_t *hdrs;
+	int			i;
+
+	if (opt->n_headers == 0 && vendor_header == NULL)
+		return NULL;
+	hdrs = rd_kafka_headers_new((size_t) opt->n_headers + 1);
+	for (i = 0; i < opt->n_headers; i++)
+		rd_kafka_header_add(hdrs, opt->headers[i].name, -1,
+							opt->headers[i].value, -1);
+	if (vendor_header != NULL)
+		rd_kafka_header_add(hdrs, vendor_header, -1, vendor, -1);
+	return hdrs;
+}
+
+/*
  * Produce one message (copied by librdkafka), retrying while the local
- * queue is full.  key and value may be NULL.  Returns false on error.
+ * queue is full.  key and value may be NULL.  timestamp is in ms since the
+ * epoch, 0 for now.  hdrs (may be NULL) passes to librdkafka, or is freed
+ * here on failure.  Returns false on error.
  */
 static bool
 produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
 			const void *key, size_t key_len,
-			const void *value, size_t value_len)
+			const void *value, size_t value_len,
+			int64_t timestamp, rd_kafka_headers_t *hdrs)
 {
 	for (;;)
 	{
 		rd_kafka_resp_err_t err;
 
-		err = rd_kafka_producev(rk,
-								RD_KAFKA_V_RKT(rkt),
-								RD_KAFKA_V_PARTITION(partition),
-								RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-								RD_KAFKA_V_KEY((void *) key, key_len),
-								RD_KAFKA_V_VALUE((void *) value, value_len),
-								RD_KAFKA_V_END);
+		/* on failure the headers stay ours, so a retry can reuse them */
+		if (hdrs != NULL)
+			err = rd_kafka_producev(rk,
+									RD_KAFKA_V_RKT(rkt),
+									RD_KAFKA_V_PARTITION(partition),
+									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+									RD_KAFKA_V_KEY((void *) key, key_len),
+									RD_KAFKA_V_VALUE((void *) value,
+													 value_len),
+									RD_KAFKA_V_TIMESTAMP(timestamp),
+									RD_KAFKA_V_HEADERS(hdrs),
+									RD_KAFKA_V_END);
+		else
+			err = rd_kafka_producev(rk,
+									RD_KAFKA_V_RKT(rkt),
+									RD_KAFKA_V_PARTITION(partition),
+									RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+									RD_KAFKA_V_KEY((void *) key, key_len),
+									RD_KAFKA_V_VALUE((void *) value,
+													 value_len),
+									RD_KAFKA_V_TIMESTAMP(timestamp),
+									RD_KAFKA_V_END);
 		if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		{
 			n_produced++;
@@ -410,6 +538,8 @@ produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
 		{
 			fprintf(stderr, "sv_produce: produce failed: %s\n",
 					rd_kafka_err2str(err));
+			if (hdrs != NULL)
+				rd_kafka_headers_destroy(hdrs);
 			return false;
 		}
 		rd_kafka_poll(rk, 100);
@@ -456,6 +586,522 @@ topic_partition_count(rd_kafka_t *rk, rd_kafka_topic_t *rkt)
 }
 
 /*
+ * --rides: one ride, its values and their text as the delimited format
+ * writes them, and (csv, json) its note.
+ */
+typedef struct Ride
+{
+	int64_t		vendor;
+	int64_t		pickup;			/* seconds since epoch */
+	int64_t		dropoff;
+	int64_t		passengers;
+	int64_t		distance;		/* hundredths */
+	int64_t		payment;
+	int64_t		amount;			/* hundredths */
+	char		vendor_s[24];
+	char		pickup_s[20];
+	char		dropoff_s[20];
+	char		passengers_s[24];
+	char		distance_s[48];
+	char		payment_s[24];
+	char		amount_s[32];
+	bool		note_null;
+	char		note[NOTE_MAX];
+} Ride;
+
+/*
+ * A value being built in a fixed buffer; when it would not fit, overflow
+ * is set and nothing more is added.
+ */
+typedef struct Buf
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	bool		overflow;
+} Buf;
+
+static void
+buf_add(Buf *b, const void *s, size_t n)
+{
+	if (b->overflow || n > b->cap - b->len)
+	{
+		b->overflow = true;
+		return;
+	}
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+}
+
+static void
+buf_puts(Buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void
+buf_putc(Buf *b, char c)
+{
+	buf_add(b, &c, 1);
+}
+
+/*
+ * True with probability 1/n.
+ */
+static bool
+one_in(uint64_t *x, uint64_t n)
+{
+	return next_random(x) % n == 0;
+}
+
+/*
+ * Pieces of notes: commas, quotes, line breaks, tabs, backslashes, '/' and
+ * UTF-8 of two, three and four bytes (U+00E9, U+00BD, U+20AC, U+1F695).
+ */
+static const char *const note_pieces[] = {
+	"late, rush hour",
+	"driver said \"hi\"",
+	"a,b,,c",
+	"first line\nsecond line",
+	"windows line\r\nnext line",
+	"caf\xc3\xa9",
+	"taxi \xf0\x9f\x9a\x95",
+	"back\\slash",
+	"tab\there",
+	"\"quoted\"",
+	", starts with a comma",
+	"ends with a quote\"",
+	"plain",
+	"50/50 split",
+	"\xc2\xbd price",
+	"\xe2\x82\xac" "5 tip",
+};
+static const char *const note_separators[] = {" ", ", ", "; ", " / "};
+
+#define lengthof(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Draw a ride's note: NULL one time in ten, the empty string one time in
+ * ten, else one to three pieces joined by separators.
+ */
+static void
+make_note(Ride *r, uint64_t *x)
+{
+	uint64_t	kind = next_random(x) % 10;
+	Buf			b = {r->note, 0, sizeof(r->note) - 1, false};
+	int			pieces;
+	int			i;
+
+	r->note_null = kind == 0;
+	if (kind > 1)
+	{
+		pieces = 1 + (int) (next_random(x) % 3);
+		for (i = 0; i < pieces; i++)
+		{
+			if (i > 0)
+				buf_puts(&b, note_separators[next_random(x) %
+											 lengthof(note_separators)]);
+			buf_puts(&b, note_pieces[next_random(x) % lengthof(note_pieces)]);
+		}
+	}
+	r->note[b.len] = '\0';		/* the pieces always fit */
+}
+
+/*
+ * One CSV field: quoted, its quotes doubled, or as it is.
+ */
+static void
+csv_field(Buf *b, const char *s, bool quoted)
+{
+	if (!quoted)
+	{
+		buf_puts(b, s);
+		return;
+	}
+	buf_putc(b, '"');
+	for (; *s != '\0'; s++)
+	{
+		if (*s == '"')
+			buf_putc(b, '"');
+		buf_putc(b, *s);
+	}
+	buf_putc(b, '"');
+}
+
+/*
+ * --format csv: the seven fields and the note, numbers quoted at random.
+ */
+static void
+ride_csv(Buf *b, const Ride *r, uint64_t *x)
+{
+	csv_field(b, r->vendor_s, one_in(x, 2));
+	buf_putc(b, ',');
+	csv_field(b, r->pickup_s, true);
+	buf_putc(b, ',');
+	csv_field(b, r->dropoff_s, true);
+	buf_putc(b, ',');
+	csv_field(b, r->passengers_s, one_in(x, 2));
+	buf_putc(b, ',');
+	csv_field(b, r->distance_s, one_in(x, 2));
+	buf_putc(b, ',');
+	csv_field(b, r->payment_s, one_in(x, 2));
+	buf_putc(b, ',');
+	csv_field(b, r->amount_s, one_in(x, 2));
+	buf_putc(b, ',');
+	if (!r->note_null)
+		csv_field(b, r->note, true);
+}
+
+/*
+ * Whitespace between JSON tokens: mostly none or one space, sometimes
+ * more, a tab or a line break.
+ */
+static void
+json_ws(Buf *b, uint64_t *x)
+{
+	static const char *const ws[] = {
+		"", "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+		" ", " ", " ", " ", " ", " ", " ", " ", " ", " ", " ", " ",
+		"  ", "\t", "\n", "\n\t", "\r\n "
+	};
+
+	buf_puts(b, ws[next_random(x) % lengthof(ws)]);
+}
+
+/*
+ * A \uXXXX escape, hex digits in lower or upper case.
+ */
+static void
+json_u(Buf *b, uint32_t u, bool upper)
+{
+	char		e[8];
+
+	snprintf(e, sizeof(e), upper ? "\\u%04X" : "\\u%04x", (unsigned) u);
+	buf_puts(b, e);
+}
+
+/*
+ * A JSON string of the UTF-8 text s (well formed, no NUL), escapes drawn
+ * at random: non-ASCII characters as raw UTF-8 or \uXXXX (a surrogate pair
+ * above U+FFFF), LF as \n or \u000a, '/' as / or \/, other ASCII
+ * characters sometimes as \uXXXX.
+ */
+static void
+json_string(Buf *b, const char *s, uint64_t *x)
+{
+	const unsigned char *p = (const unsigned char *) s;
+
+	buf_putc(b, '"');
+	while (*p != '\0')
+	{
+		unsigned int c = *p;
+		bool		upper = one_in(x, 2);
+
+		if (c >= 0x80)
+		{
+			int			n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			uint32_t	cp = c & (0x7fu >> n);
+			int			k;
+
+			for (k = 1; k < n; k++)
+				cp = cp << 6 | (p[k] & 0x3f);
+			if (one_in(x, 2))
+				buf_add(b, p, (size_t) n);
+			else if (cp >= 0x10000)
+			{
+				json_u(b, 0xd800 + ((cp - 0x10000) >> 10), upper);
+				json_u(b, 0xdc00 + ((cp - 0x10000) & 0x3ff), upper);
+			}
+			else
+				json_u(b, cp, upper);
+			p += n;
+			continue;
+		}
+		switch (c)
+		{
+			case '"':
+				buf_puts(b, "\\\"");
+				break;
+			case '\\':
+				buf_puts(b, "\\\\");
+				break;
+			case '\n':
+				if (one_in(x, 4))
+					json_u(b, c, upper);
+				else
+					buf_puts(b, "\\n");
+				break;
+			case '\r':
+				buf_puts(b, "\\r");
+				break;
+			case '\t':
+				buf_puts(b, "\\t");
+				break;
+			case '/':
+				buf_puts(b, one_in(x, 2) ? "\\/" : "/");
+				break;
+			default:
+				if (c < 0x20 || one_in(x, 16))
+					json_u(b, c, upper);
+				else
+					buf_putc(b, (char) c);
+		}
+		p++;
+	}
+	buf_putc(b, '"');
+}
+
+/*
+ * A string with no escapes (a timestamp).
+ */
+static void
+json_plain_string(Buf *b, const char *s)
+{
+	buf_putc(b, '"');
+	buf_puts(b, s);
+	buf_putc(b, '"');
+}
+
+/*
+ * order[0..n) = a random permutation of 0..n-1 (Fisher-Yates).
+ */
+static void
+shuffle(int *order, int n, uint64_t *x)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--)
+	{
+		int			j = (int) (next_random(x) % (uint64_t) (i + 1));
+		int			t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
+/*
+ * The start of an object member: a comma unless it is the first, the name
+ * and the colon, whitespace around each.
+ */
+static void
+json_member(Buf *b, uint64_t *x, bool first, const char *name)
+{
+	json_ws(b, x);
+	if (!first)
+	{
+		buf_putc(b, ',');
+		json_ws(b, x);
+	}
+	json_plain_string(b, name);
+	json_ws(b, x);
+	buf_putc(b, ':');
+	json_ws(b, x);
+}
+
+/*
+ * The end of an object or array.
+ */
+static void
+json_close(Buf *b, uint64_t *x, char c)
+{
+	json_ws(b, x);
+	buf_putc(b, c);
+}
+
+/*
+ * trip.pickup: {"at": pickup}, sometimes with "tz".
+ */
+static void
+json_pickup(Buf *b, const Ride *r, uint64_t *x)
+{
+	int			order[2];
+	int			n = one_in(x, 4) ? 2 : 1;
+	int			i;
+
+	shuffle(order, n, x);
+	buf_putc(b, '{');
+	for (i = 0; i < n; i++)
+	{
+		if (order[i] == 0)
+		{
+			json_member(b, x, i == 0, "at");
+			json_plain_string(b, r->pickup_s);
+		}
+		else
+		{
+			json_member(b, x, i == 0, "tz");
+			json_plain_string(b, "UTC");
+		}
+	}
+	json_close(b, x, '}');
+}
+
+/*
+ * trip: {"pickup": ..., "dropoff": dropoff, "distance": distance},
+ * sometimes with "rate_code".
+ */
+static void
+json_trip(Buf *b, const Ride *r, uint64_t *x)
+{
+	int			order[4];
+	int			n = one_in(x, 4) ? 4 : 3;
+	int			i;
+
+	shuffle(order, n, x);
+	buf_putc(b, '{');
+	for (i = 0; i < n; i++)
+	{
+		switch (order[i])
+		{
+			case 0:
+				json_member(b, x, i == 0, "pickup");
+				json_pickup(b, r, x);
+				break;
+			case 1:
+				json_member(b, x, i == 0, "dropoff");
+				json_plain_string(b, r->dropoff_s);
+				break;
+			case 2:
+				json_member(b, x, i == 0, "distance");
+				buf_puts(b, r->distance_s);
+				break;
+			default:
+				json_member(b, x, i == 0, "rate_code");
+				buf_putc(b, (char) ('1' + next_random(x) % 6));
+				break;
+		}
+	}
+	json_close(b, x, '}');
+}
+
+/*
+ * items: [{"price": amount}], sometimes with "qty", sometimes followed by
+ * a second item.
+ */
+static void
+json_items(Buf *b, const Ride *r, uint64_t *x)
+{
+	int			order[2];
+	int			n = one_in(x, 4) ? 2 : 1;
+	int			i;
+
+	shuffle(order, n, x);
+	buf_putc(b, '[');
+	json_ws(b, x);
+	buf_putc(b, '{');
+	for (i = 0; i < n; i++)
+	{
+		if (order[i] == 0)
+		{
+			json_member(b, x, i == 0, "price");
+			buf_puts(b, r->amount_s);
+		}
+		else
+		{
+			json_member(b, x, i == 0, "qty");
+			buf_putc(b, '1');
+		}
+	}
+	json_close(b, x, '}');
+	if (one_in(x, 4))
+	{
+		json_ws(b, x);
+		buf_putc(b, ',');
+		json_ws(b, x);
+		buf_puts(b, "{\"price\": 0.50, \"kind\": \"toll\"}");
+	}
+	json_close(b, x, ']');
+}
+
+/*
+ * Extra members no column reads: names, and values nested, with decoys.
+ */
+static const char *const json_decoy_names[] = {"meta", "source", "_ignored"};
+static const char *const json_decoys[] = {
+	"{\"vendor_id\": 99, \"note\": \"decoy\", \"trip\": {\"pickup\": "
+	"{\"at\": \"1999-12-31 23:59:59\"}, \"distance\": -1}}",
+	"[1, -2.5e3, true, false, null, \"x\\\"]}\", [], {}, "
+	"[[{\"total_amount\": 0}]]]",
+	"{\"list\": [{\"a\": [1, {\"b\": null}]}], \"s\": \"{\\\"not\\\": [json\","
+	" \"items\": [{\"price\": -1}]}",
+	"{}",
+	"[]",
+};
+
+/*
+ * --format json: the members in a random order, one in four times with
+ * an extra one.
+ */
+static void
+ride_json(Buf *b, const Ride *r, uint64_t *x)
+{
+	enum
+	{
+		J_VENDOR, J_TRIP, J_PASSENGERS, J_PAYMENT, J_ITEMS, J_AMOUNT,
+		J_NOTE, J_EXTRA, J_MEMBERS
+	};
+	int			order[J_MEMBERS];
+	int			n = one_in(x, 4) ? J_MEMBERS : J_MEMBERS - 1;
+	int			i;
+
+	shuffle(order, n, x);
+	if (one_in(x, 8))
+		json_ws(b, x);
+	buf_putc(b, '{');
+	for (i = 0; i < n; i++)
+	{
+		bool		first = i == 0;
+
+		switch (order[i])
+		{
+			case J_VENDOR:
+				json_member(b, x, first, "vendor_id");
+				buf_puts(b, r->vendor_s);
+				break;
+			case J_TRIP:
+				json_member(b, x, first, "trip");
+				json_trip(b, r, x);
+				break;
+			case J_PASSENGERS:
+				json_member(b, x, first, "passenger_count");
+				buf_puts(b, r->passengers_s);
+				break;
+			case J_PAYMENT:
+				json_member(b, x, first, "payment_type");
+				buf_puts(b, r->payment_s);
+				break;
+			case J_ITEMS:
+				json_member(b, x, first, "items");
+				json_items(b, r, x);
+				break;
+			case J_AMOUNT:
+				json_member(b, x, first, "total_amount");
+				buf_puts(b, r->amount_s);
+				break;
+			case J_NOTE:
+				json_member(b, x, first, "note");
+				if (r->note_null)
+					buf_puts(b, "null");
+				else
+					json_string(b, r->note, x);
+				break;
+			default:
+				json_member(b, x, first, json_decoy_names[
+					next_random(x) % lengthof(json_decoy_names)]);
+				buf_puts(b, json_decoys[next_random(x) %
+										lengthof(json_decoys)]);
+				break;
+		}
+	}
+	json_close(b, x, '}');
+	if (one_in(x, 8))
+		json_ws(b, x);
+}
+
+/*
  * --rides: generate and produce the rides.
  */
 static bool
@@ -463,6 +1109,12 @@ produce_rides(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 			  Throttle *th)
 {
 	uint64_t	state = opt->seed;
+	/*
+	 * csv's and json's own draws, so that the rides stay those of state:
+	 * the notes (the same in both formats), and quoting, order, whitespace
+	 */
+	uint64_t	notes = opt->seed ^ UINT64_C(0x2545F4914F6CDD1D);
+	uint64_t	extra = opt->seed ^ UINT64_C(0x5851F42D4C957F2D);
 	int			partitions = opt->partitions;
 	int64_t		span = (int64_t) opt->span_minutes * 60;
 	long		i;
@@ -472,36 +1124,64 @@ produce_rides(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 
 	for (i = 0; i < opt->rides; i++)
 	{
-		char		value[256];
+		char		value[VALUE_MAX];
 		char		key[16];
-		char		pickup_s[20];
-		char		dropoff_s[20];
-		char		amount_s[32];
-		int64_t		vendor = random_between(&state, 1, opt->vendors);
-		int64_t		pickup = opt->start + random_between(&state, 0, span - 1);
-		int64_t		dropoff = pickup + random_between(&state, 60, 3600);
-		int64_t		passengers = random_between(&state, 1, 6);
-		int64_t		distance = random_between(&state, 10, 3000);
-		int64_t		payment = random_between(&state, 1,
-											 opt->keys > 0 ? opt->keys : 4);
-		int64_t		amount = random_between(&state, 300, 15000);
+		Ride		r;
 		int			key_len;
-		int			value_len;
+		size_t		value_len;
 
-		format_timestamp(pickup_s, pickup);
-		format_timestamp(dropoff_s, dropoff);
-		format_amount(amount_s, sizeof(amount_s), amount);
-		key_len = snprintf(key, sizeof(key), "%" PRId64, vendor);
-		value_len = snprintf(value, sizeof(value),
-							 "%" PRId64 ", %s, %s, %" PRId64 ", %" PRId64
-							 ".%02" PRId64 ", %" PRId64 ", %s",
-							 vendor, pickup_s, dropoff_s, passengers,
-							 distance / 100, distance % 100, payment,
-							 amount_s);
+		r.vendor = random_between(&state, 1, opt->vendors);
+		r.pickup = opt->start + random_between(&state, 0, span - 1);
+		r.dropoff = r.pickup + random_between(&state, 60, 3600);
+		r.passengers = random_between(&state, 1, 6);
+		r.distance = random_between(&state, 10, 3000);
+		r.payment = random_between(&state, 1, opt->keys > 0 ? opt->keys : 4);
+		r.amount = random_between(&state, 300, 15000);
+
+		format_timestamp(r.pickup_s, r.pickup);
+		format_timestamp(r.dropoff_s, r.dropoff);
+		format_amount(r.amount_s, sizeof(r.amount_s), r.amount);
+		key_len = snprintf(key, sizeof(key), "%" PRId64, r.vendor);
+		if (opt->format == FORMAT_DELIMITED)
+			value_len = (size_t) snprintf(value, sizeof(value),
+										  "%" PRId64 ", %s, %s, %" PRId64
+										  ", %" PRId64 ".%02" PRId64
+										  ", %" PRId64 ", %s",
+										  r.vendor, r.pickup_s, r.dropoff_s,
+										  r.passengers, r.distance / 100,
+										  r.distance % 100, r.payment,
+										  r.amount_s);
+		else
+		{
+			Buf			b = {value, 0, sizeof(value), false};
+
+			snprintf(r.vendor_s, sizeof(r.vendor_s), "%" PRId64, r.vendor);
+			snprintf(r.passengers_s, sizeof(r.passengers_s), "%" PRId64,
+					 r.passengers);
+			snprintf(r.distance_s, sizeof(r.distance_s),
+					 "%" PRId64 ".%02" PRId64, r.distance / 100,
+					 r.distance % 100);
+			snprintf(r.payment_s, sizeof(r.payment_s), "%" PRId64,
+					 r.payment);
+			make_note(&r, &notes);
+			if (opt->format == FORMAT_CSV)
+				ride_csv(&b, &r, &extra);
+			else
+				ride_json(&b, &r, &extra);
+			if (b.overflow)
+			{
+				fprintf(stderr, "sv_produce: ride %ld longer than %d bytes\n",
+						i, VALUE_MAX);
+				return false;
+			}
+			value_len = b.len;
+		}
 
 		throttle_wait(th, rk);
 		if (!produce_one(rk, rkt, (int32_t) (i % partitions),
-						 key, (size_t) key_len, value, (size_t) value_len))
+						 key, (size_t) key_len, value, value_len,
+						 opt->pickup_timestamps ? r.pickup * 1000 : 0,
+						 make_headers(opt, opt->vendor_header, key)))
 			return false;
 	}
 	return true;
@@ -613,7 +1293,8 @@ produce_stdin(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 		throttle_wait(th, rk);
 		if (!produce_one(rk, rkt, opt->partition, key, key_len,
 						 null_value ? NULL : value,
-						 null_value ? 0 : value_len))
+						 null_value ? 0 : value_len,
+						 0, make_headers(opt, NULL, NULL)))
 		{
 			ok = false;
 			break;
@@ -1082,15 +1763,62 @@ usage(int status)
 			"MODE is one of\n"
 			"  --rides N [--seed S] [--partitions P] [--vendors V] "
 			"[--start 'YYYY-MM-DD HH:MM:SS']\n"
-			"            [--span-minutes M] [--keys K]\n"
+			"            [--span-minutes M] [--keys K] "
+			"[--format delimited|csv|json]\n"
+			"            [--pickup-timestamps] [--vendor-header NAME] "
+			"[--header NAME=VALUE ...]\n"
 			"  --stdin [--partition P] [--key-delim C] [--unescape] "
 			"[--null-value]\n"
+			"            [--header NAME=VALUE ...]\n"
 			"  --marker [--partition P]   append a COMMIT control record "
 			"to partition P\n"
 			"            (default 0) of a librdkafka mock cluster and print "
 			"\"marker at offset N\";\n"
 			"            consumers skip it; no --out (it is no message), "
-			"--rate has no effect\n");
+			"--rate has no effect\n"
+			"--header NAME=VALUE (up to %d, in this order) goes on every "
+			"message.\n"
+			"--out FILE: partition, offset, key, value per delivered message, "
+			"tab-separated,\n"
+			"  bytes < 0x20, 0x7f and \\ as \\xHH, NULL as \\N.\n"
+			"\n"
+			"--rides: the key is the vendor id; the same --seed gives the "
+			"same rides in every\n"
+			"--format, whose values are:\n"
+			"  delimited  (default) vendor_id, pickup, dropoff, "
+			"passenger_count, trip_distance,\n"
+			"             payment_type, total_amount joined by \", \", e.g.\n"
+			"             1, 2020-07-01 00:25:32, 2020-07-01 00:33:39, 1, "
+			"1.50, 2, 9.3\n"
+			"  csv        one RFC 4180 record, ',' separated, no line end: the "
+			"seven fields above\n"
+			"             as written there, then a note; COPY ... (FORMAT csv) "
+			"reads it into 8\n"
+			"             columns.  Timestamps always quoted, numbers quoted "
+			"at random; the note\n"
+			"             is NULL (unquoted empty), \"\" (empty) or quoted "
+			"text with commas, \"\",\n"
+			"             LF, CR LF, tabs, backslashes, '/', UTF-8\n"
+			"  json       one object (whitespace may surround it); jsonb paths "
+			"$.vendor_id,\n"
+			"             $.trip.pickup.at, $.trip.dropoff (strings), "
+			"$.passenger_count,\n"
+			"             $.trip.distance, $.payment_type, $.total_amount, "
+			"$.items[0].price\n"
+			"             (= total_amount), numbers as in delimited, and $.note "
+			"(the csv note,\n"
+			"             or null).  Members in random order, random "
+			"whitespace, extra members\n"
+			"             (with decoys) to ignore; the note with JSON escapes "
+			"(\\\" \\\\ \\/ \\n\n"
+			"             \\uXXXX, surrogate pairs) or raw UTF-8\n"
+			"  --pickup-timestamps    each message's timestamp (CreateTime, "
+			"ms) is its pickup\n"
+			"                         time as UTC (needs --start after "
+			"1970-01-01 00:00:00)\n"
+			"  --vendor-header NAME   each message has a header NAME = the "
+			"vendor id (after\n"
+			"                         any --header)\n", MAX_HEADERS);
 	exit(status);
 }
 
@@ -1136,7 +1864,8 @@ main(int argc, char **argv)
 	{
 		OPT_SEED = 256, OPT_PARTITIONS, OPT_VENDORS, OPT_START, OPT_SPAN,
 		OPT_RATE, OPT_KEYS, OPT_PARTITION, OPT_KEY_DELIM, OPT_UNESCAPE,
-		OPT_NULL_VALUE, OPT_OUT, OPT_MARKER
+		OPT_NULL_VALUE, OPT_OUT, OPT_MARKER, OPT_FORMAT, OPT_PICKUP_TS,
+		OPT_HEADER, OPT_VENDOR_HEADER
 	};
 	static const struct option long_opts[] = {
 		{"brokers", required_argument, NULL, 'b'},
@@ -1156,6 +1885,10 @@ main(int argc, char **argv)
 		{"unescape", no_argument, NULL, OPT_UNESCAPE},
 		{"null-value", no_argument, NULL, OPT_NULL_VALUE},
 		{"out", required_argument, NULL, OPT_OUT},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"pickup-timestamps", no_argument, NULL, OPT_PICKUP_TS},
+		{"header", required_argument, NULL, OPT_HEADER},
+		{"vendor-header", required_argument, NULL, OPT_VENDOR_HEADER},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -1268,6 +2001,54 @@ main(int argc, char **argv)
 			case OPT_OUT:
 				opt.out_path = optarg;
 				break;
+			case OPT_FORMAT:
+				if (strcmp(optarg, "delimited") == 0)
+					opt.format = FORMAT_DELIMITED;
+				else if (strcmp(optarg, "csv") == 0)
+					opt.format = FORMAT_CSV;
+				else if (strcmp(optarg, "json") == 0)
+					opt.format = FORMAT_JSON;
+				else
+				{
+					fprintf(stderr, "sv_produce: bad --format \"%s\" "
+							"(want delimited, csv or json)\n", optarg);
+					usage(2);
+				}
+				break;
+			case OPT_PICKUP_TS:
+				opt.pickup_timestamps = true;
+				break;
+			case OPT_HEADER:
+				{
+					char	   *eq = strchr(optarg, '=');
+
+					if (eq == NULL || eq == optarg)
+					{
+						fprintf(stderr, "sv_produce: --header wants "
+								"NAME=VALUE\n");
+						usage(2);
+					}
+					if (opt.n_headers == MAX_HEADERS)
+					{
+						fprintf(stderr, "sv_produce: more than %d "
+								"--header\n", MAX_HEADERS);
+						usage(2);
+					}
+					*eq = '\0';
+					opt.headers[opt.n_headers].name = optarg;
+					opt.headers[opt.n_headers].value = eq + 1;
+					opt.n_headers++;
+				}
+				break;
+			case OPT_VENDOR_HEADER:
+				if (optarg[0] == '\0')
+				{
+					fprintf(stderr, "sv_produce: --vendor-header wants a "
+							"name\n");
+					usage(2);
+				}
+				opt.vendor_header = optarg;
+				break;
 			case 'X':
 				{
 					char	   *eq = strchr(optarg, '=');
@@ -1295,6 +2076,26 @@ main(int argc, char **argv)
 	{
 		fprintf(stderr, "sv_produce: --marker takes no --out "
 				"(a marker is not a message)\n");
+		usage(2);
+	}
+	if (opt.mode != MODE_RIDES &&
+		(opt.format != FORMAT_DELIMITED || opt.pickup_timestamps ||
+		 opt.vendor_header != NULL))
+	{
+		fprintf(stderr, "sv_produce: --format, --pickup-timestamps and "
+				"--vendor-header go with --rides only\n");
+		usage(2);
+	}
+	if (opt.mode == MODE_MARKER && opt.n_headers > 0)
+	{
+		fprintf(stderr, "sv_produce: --marker takes no --header "
+				"(a marker is not a message)\n");
+		usage(2);
+	}
+	if (opt.pickup_timestamps && opt.start <= 0)
+	{
+		fprintf(stderr, "sv_produce: --pickup-timestamps wants --start "
+				"after 1970-01-01 00:00:00\n");
 		usage(2);
 	}
 	if (opt.mode == MODE_MARKER && opt.partition < 0)
