@@ -179,7 +179,7 @@ sub expected_counts
 	$node->safe_psql('postgres', qq{
 		CREATE TABLE $into AS
 		SELECT ws AS window_start $keycol, count(*) AS count
-		  FROM (SELECT string_to_array(v, ', ') AS f FROM $from) m,
+		  FROM (SELECT string_to_array(v, ', ') AS f, k FROM $from) m,
 		       LATERAL (SELECT f[$time_field]::timestamp AS t) x,
 		       LATERAL generate_series(
 		           to_timestamp((floor((extract(epoch FROM t) - $size_s) / $slide_s) + 1) * $slide_s)

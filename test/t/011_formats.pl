@@ -1,0 +1,117 @@
+# Message formats and Kafka metadata: the key, timestamp, partition, offset
+# and headers as columns (event time from the Kafka timestamp, a view
+# grouped by the key, a filter on a header), checked window by window
+# against counts computed in SQL from what the producer sent; malformed
+# metadata rejected with its reason.
+use strict;
+use warnings;
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use StreamviewTest;
+
+my $broker = start_broker('meta:3', 'badkey:1');
+my $node = new_node('formats');
+my $tools = $ENV{SV_TOOLS} // 'test/broker';
+
+# Rides whose Kafka timestamp is their pickup time, with a constant header
+# and the vendor as a header.
+my $meta = PostgreSQL::Test::Utils::tempdir() . '/meta.tsv';
+system("$tools/sv_produce", '--brokers', $broker->{bootstrap}, '--topic', 'meta',
+	'--rides', '3000', '--seed', '301', '--pickup-timestamps',
+	'--header', 'source=sv_produce', '--vendor-header', 'vendor', '--out', $meta) == 0
+  or die 'sv_produce failed';
+
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('meta', '$broker->{bootstrap}', 'meta',
+	  'vendor_id int, tpep_pickup_datetime timestamp, tpep_dropoff_datetime timestamp,
+	   passenger_count int, trip_distance real, payment_type int, total_amount real',
+	  include => ARRAY['key', 'timestamp', 'partition', 'offset', 'headers']);
+	SELECT streamview.create_window_view('by_key', 'meta', 'kafka_timestamp',
+	  ARRAY['kafka_key'], '10 minutes', '5 minutes');
+	SELECT streamview.create_view('by_header', \$q\$
+	  SELECT window_start, kafka_headers ->> 'vendor' AS vendor, count(*) AS n
+	  FROM meta, streamview.tumble(kafka_timestamp, '1 hour')
+	  WHERE kafka_headers ->> 'source' = 'sv_produce'
+	  GROUP BY 1, 2 \$q\$);
+	SELECT streamview.create_view('positions', \$q\$
+	  SELECT window_start, kafka_partition, count(*) AS n, min(kafka_offset) AS first,
+	         max(kafka_offset) AS last
+	  FROM meta, streamview.tumble(kafka_timestamp, '100 days')
+	  GROUP BY 1, 2 \$q\$);
+	SELECT streamview.start('meta')});
+ok(wait_for_committed($node, 'meta', 3000), 'consumed the rides with metadata');
+load_produced($node, 'produced', $meta);
+
+# by_key: windows on the Kafka timestamp (the pickup time, UTC) per key.
+expected_counts($node, 'exp_key', 'produced', 2, 'k', 600, 300);
+is(count_mismatches($node, 'exp_key', q{
+	SELECT window_start AT TIME ZONE 'UTC' AS window_start, kafka_key AS key, count FROM by_key}),
+	'0', 'a count view on kafka_timestamp grouped by kafka_key: every count exact');
+
+# by_header: hourly counts per vendor header, filtered on another header.
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+	  (SELECT date_trunc('hour', f[2]::timestamp) AS h, f[1] AS vendor, count(*) AS n
+	     FROM (SELECT string_to_array(v, ', ') AS f FROM produced) m GROUP BY 1, 2
+	   EXCEPT ALL
+	   SELECT window_start AT TIME ZONE 'UTC', vendor, n FROM by_header)
+	  UNION ALL
+	  (SELECT window_start AT TIME ZONE 'UTC', vendor, n FROM by_header
+	   EXCEPT ALL
+	   SELECT date_trunc('hour', f[2]::timestamp), f[1], count(*)
+	     FROM (SELECT string_to_array(v, ', ') AS f FROM produced) m GROUP BY 1, 2)) d}),
+	'0', 'a query view filtering and grouping on kafka_headers: exact');
+
+# positions: per partition, the offsets the producer got.
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s:%s:%s:%s', kafka_partition, n, first, last), ' ' ORDER BY kafka_partition)
+	  FROM (SELECT kafka_partition, sum(n) AS n, min(first) AS first, max(last) AS last
+	          FROM positions GROUP BY 1) x}),
+	$node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s:%s:%s:%s', p, n, first, last), ' ' ORDER BY p)
+	  FROM (SELECT p, count(*) AS n, min(o) AS first, max(o) AS last FROM produced GROUP BY 1) x}),
+	'kafka_partition and kafka_offset are the message\'s');
+
+# A key that is not UTF-8 text is a rejection for the whole stream.
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('badkey', '$broker->{bootstrap}', 'badkey', 'a int',
+	  include => ARRAY['key']);
+	SELECT streamview.start('badkey')});
+open my $in, '|-', "$tools/sv_produce", '--brokers', $broker->{bootstrap}, '--topic', 'badkey',
+  '--stdin', '--partition', '0', '--key-delim', '|', '--unescape'
+  or die "sv_produce: $!";
+print $in "good|1\n", "bad\\xff|2\n", "|3\n";
+close $in or die 'sv_produce failed';
+ok(wait_for_committed($node, 'badkey', 3), 'consumed the keyed messages');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s %s', "offset", reason), ',' ORDER BY "offset")
+	  FROM streamview.rejects WHERE stream = 'badkey'}),
+	"1 the message's key is not valid UTF-8 text", 'an invalid UTF-8 key is rejected with its reason');
+
+# peek: the last messages of every partition, parsed as the worker would,
+# without touching the stream's offsets.
+my $offsets = committed_offsets($node, 'meta');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) || ' ' || count(DISTINCT partition) || ' ' || count(error) || ' '
+	    || bool_and(fields ->> 'kafka_key' = key AND key = fields ->> 'vendor_id'
+	                AND (fields ->> 'tpep_pickup_datetime')::timestamp = kafka_timestamp AT TIME ZONE 'UTC'
+	                AND (fields ->> 'kafka_offset')::bigint = "offset"
+	                AND fields -> 'kafka_headers' ->> 'source' = 'sv_produce')
+	  FROM streamview.peek('meta', 2)}),
+	'6 3 0 true', 'peek shows the last 2 messages of each of the 3 partitions, parsed');
+is(committed_offsets($node, 'meta'), $offsets, 'without moving the stream');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s %s %s', "offset", fields IS NULL, coalesce(error, '-')), ',' ORDER BY "offset")
+	  FROM streamview.peek('badkey')}),
+	"0 f -,1 t the message's key is not valid UTF-8 text,2 f -",
+	'and says why a message would be rejected');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_stream('nowhere', '127.0.0.1:1', 'nowhere', 'a int')});
+my ($rc, $out, $err) = $node->psql('postgres', "SELECT * FROM streamview.peek('nowhere')");
+like($err, qr/ERROR:  could not read topic "nowhere" from brokers 127\.0\.0\.1:1: /,
+	'peek with the broker down is an error naming the broker');
+
+$node->stop;
+done_testing();
