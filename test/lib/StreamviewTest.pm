@@ -127,7 +127,8 @@ sub new_node
 {
 	my ($name, $extra, %opt) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	$node->init;
+	# utf8 => 1: a UTF8 database whatever the environment's locale says
+	$node->init($opt{utf8} ? (extra => [ '--encoding=UTF8', '--locale=C' ]) : ());
 	$node->append_conf('postgresql.conf', <<"EOF");
 shared_preload_libraries = 'streamview'
 max_worker_processes = 16

@@ -11,8 +11,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('meta:3', 'badkey:1');
-my $node = new_node('formats');
+my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2');
+my $node = new_node('formats', '', utf8 => 1);
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
 
 # Rides whose Kafka timestamp is their pickup time, with a constant header
@@ -89,6 +89,132 @@ is($node->safe_psql('postgres', q{
 	SELECT string_agg(format('%s %s', "offset", reason), ',' ORDER BY "offset")
 	  FROM streamview.rejects WHERE stream = 'badkey'}),
 	"1 the message's key is not valid UTF-8 text", 'an invalid UTF-8 key is rejected with its reason');
+
+# Windows of 10 minutes sliding by 5 per vendor from a table of (vendor,
+# pickup), in plain SQL (the epoch arithmetic of expected_counts).
+sub expected_windows
+{
+	my ($into, $from) = @_;
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE $into AS
+		SELECT ws AS window_start, vendor::text AS key, count(*) AS count
+		  FROM $from,
+		       LATERAL generate_series(
+		           to_timestamp((floor((extract(epoch FROM pickup) - 600) / 300) + 1) * 300)
+		             AT TIME ZONE 'UTC',
+		           pickup, interval '5 minutes') ws
+		 GROUP BY 1, 2});
+	return;
+}
+
+# JSON: rides as nested objects with members in any order, escapes and
+# decoys; columns by name and by path.
+my $json = PostgreSQL::Test::Utils::tempdir() . '/json.tsv';
+system("$tools/sv_produce", '--brokers', $broker->{bootstrap}, '--topic', 'json',
+	'--rides', '3000', '--seed', '311', '--format', 'json', '--out', $json) == 0
+  or die 'sv_produce failed';
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('json_rides', '$broker->{bootstrap}', 'json',
+	  'vendor_id int, pickup timestamp, dropoff timestamp, passenger_count int,
+	   trip_distance real, payment_type int, total_amount real, price numeric(10,2), note text',
+	  format => 'json',
+	  column_paths => '{"pickup": "\$.trip.pickup.at", "dropoff": "\$.trip.dropoff",
+	                    "trip_distance": "\$.trip.distance", "price": "\$.items[0].price"}');
+	SELECT streamview.create_window_view('json_counts', 'json_rides', 'pickup',
+	  ARRAY['vendor_id'], '10 minutes', '5 minutes');
+	SELECT streamview.create_view('json_stats', \$q\$
+	  SELECT window_start, vendor_id, sum(price) AS revenue, count(note) AS notes,
+	         max(length(note)) AS longest, sum(passenger_count) AS passengers
+	  FROM json_rides, streamview.tumble(pickup, '1 hour')
+	  GROUP BY 1, 2 \$q\$);
+	SELECT streamview.start('json_rides')});
+ok(wait_for_committed($node, 'json_rides', 3000), 'consumed the JSON rides');
+is($node->safe_psql('postgres', "SELECT count(*) FROM streamview.rejects WHERE stream = 'json_rides'"),
+	'0', 'no JSON ride rejected');
+load_produced($node, 'produced_json', $json);
+$node->safe_psql('postgres', q{
+	CREATE TABLE json_table AS
+	SELECT (j ->> 'vendor_id')::int AS vendor, (j #>> '{trip,pickup,at}')::timestamp AS pickup,
+	       (j #>> '{items,0,price}')::numeric(10,2) AS price, j ->> 'note' AS note,
+	       (j ->> 'passenger_count')::int AS passengers
+	  FROM (SELECT v::jsonb AS j FROM produced_json) m});
+expected_windows('exp_json', 'json_table');
+is(count_mismatches($node, 'exp_json',
+	'SELECT window_start, vendor_id::text AS key, count FROM json_counts'),
+	'0', 'JSON: sliding counts per vendor exact (pickup by path)');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+	  (SELECT date_trunc('hour', pickup), vendor, sum(price), count(note), max(length(note)), sum(passengers)
+	     FROM json_table GROUP BY 1, 2
+	   EXCEPT ALL
+	   SELECT window_start, vendor_id, revenue, notes, longest, passengers FROM json_stats)
+	  UNION ALL
+	  (SELECT window_start, vendor_id, revenue, notes, longest, passengers FROM json_stats
+	   EXCEPT ALL
+	   SELECT date_trunc('hour', pickup), vendor, sum(price), count(note), max(length(note)), sum(passengers)
+	     FROM json_table GROUP BY 1, 2)) d}),
+	'0', 'JSON: a price by array path, notes with escapes and nulls, all exact');
+
+# CSV: quoted fields with commas, doubled quotes and line breaks, NULL and
+# empty notes; PostgreSQL's own COPY (FORMAT csv) is the oracle.
+my $csv = PostgreSQL::Test::Utils::tempdir() . '/csv.tsv';
+system("$tools/sv_produce", '--brokers', $broker->{bootstrap}, '--topic', 'csv',
+	'--rides', '3000', '--seed', '321', '--format', 'csv', '--out', $csv) == 0
+  or die 'sv_produce failed';
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('csv_rides', '$broker->{bootstrap}', 'csv',
+	  'vendor_id int, pickup timestamp, dropoff timestamp, passenger_count int,
+	   trip_distance real, payment_type int, total_amount real, note text', format => 'csv');
+	SELECT streamview.create_window_view('csv_counts', 'csv_rides', 'pickup',
+	  ARRAY['vendor_id'], '10 minutes', '5 minutes');
+	SELECT streamview.create_view('csv_stats', \$q\$
+	  SELECT window_start, vendor_id, count(note) AS notes, count(*) FILTER (WHERE note = '') AS empty,
+	         sum(length(note)) AS chars, sum(total_amount::numeric) AS revenue
+	  FROM csv_rides, streamview.tumble(pickup, '1 hour')
+	  GROUP BY 1, 2 \$q\$);
+	SELECT streamview.start('csv_rides')});
+ok(wait_for_committed($node, 'csv_rides', 3000), 'consumed the CSV rides');
+is($node->safe_psql('postgres', "SELECT count(*) FROM streamview.rejects WHERE stream = 'csv_rides'"),
+	'0', 'no CSV ride rejected');
+# the records as they were sent, one per line (COPY's text escapes undone)
+my $records = PostgreSQL::Test::Utils::tempdir() . '/records.csv';
+open my $tsv, '<', $csv or die $!;
+open my $rec, '>', $records or die $!;
+while (my $line = <$tsv>)
+{
+	chomp $line;
+	my $v = (split /\t/, $line, 4)[3];
+	$v =~ s/\\x([0-9a-f]{2})/chr(hex($1))/ge;    # sv_produce writes \xHH only
+	print $rec "$v\n";
+}
+close $rec;
+close $tsv;
+chmod 0644, $records;
+$node->safe_psql('postgres', qq{
+	CREATE TABLE csv_table (vendor int, pickup timestamp, dropoff timestamp, passengers int,
+	  distance real, payment int, amount real, note text);
+	COPY csv_table FROM '$records' (FORMAT csv)});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM csv_table'), '3000', 'COPY read the 3000 records');
+expected_windows('exp_csv', 'csv_table');
+is(count_mismatches($node, 'exp_csv',
+	'SELECT window_start, vendor_id::text AS key, count FROM csv_counts'),
+	'0', 'CSV: sliding counts per vendor exact');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+	  (SELECT date_trunc('hour', pickup), vendor, count(note), count(*) FILTER (WHERE note = ''),
+	          sum(length(note)), sum(amount::numeric)
+	     FROM csv_table GROUP BY 1, 2
+	   EXCEPT ALL
+	   SELECT window_start, vendor_id, notes, empty, chars, revenue FROM csv_stats)
+	  UNION ALL
+	  (SELECT window_start, vendor_id, notes, empty, chars, revenue FROM csv_stats
+	   EXCEPT ALL
+	   SELECT date_trunc('hour', pickup), vendor, count(note), count(*) FILTER (WHERE note = ''),
+	          sum(length(note)), sum(amount::numeric)
+	     FROM csv_table GROUP BY 1, 2)) d}),
+	'0', 'CSV: notes (NULL, empty, quoted with commas, quotes and line breaks) exactly as COPY reads them');
+cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM csv_table WHERE note LIKE '%' || chr(10) || '%'}),
+	'>', 0, 'with line breaks inside quoted fields');
 
 # peek: the last messages of every partition, parsed as the worker would,
 # without touching the stream's offsets.
