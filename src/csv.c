@@ -50,7 +50,11 @@
  * Speed: a line without quotes, CR or LF (the usual case) takes a fast path
  * like parse.c's split_ascii(): one pass that checks for NUL and non-ASCII
  * bytes, looks for quotes and line breaks and splits at the delimiter, 16
- * bytes at a time with SSE2.  Each field is then converted as
+ * bytes at a time with SSE2.  A line whose quoted fields are whole fields
+ * without doubled quotes takes a second fast path of the same kind that
+ * also follows the quotes.  Non-ASCII lines take them after a UTF-8 check;
+ * everything else (doubled quotes, quotes inside fields, problems) takes
+ * the general path, byte by byte.  Each field is then converted as
  * sv_parse_field() converts an unquoted field (the null marker applies) and
  * sv_parse_value() a field with quotes (it does not), by parse.c's
  * parse_field_checked() as sv_parse_message() does, since the whole message
@@ -77,7 +81,9 @@
 #define csv_unlikely(x)	(x)
 #endif
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__SSE2__)
+/* CSV_NO_SSE2: test the portable loops on x86 too */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__SSE2__) && \
+	!defined(CSV_NO_SSE2)
 #define CSV_HAVE_SSE2 1
 #include <emmintrin.h>
 #endif
@@ -87,8 +93,8 @@
 /* Outcome of the fast path's scan. */
 typedef enum CsvScan
 {
-	CSV_SCAN_DONE,				/* plain ASCII, split: fields are slices */
-	CSV_SCAN_SPECIAL,			/* a quote, CR or LF: take the general path */
+	CSV_SCAN_DONE,				/* split: every field a slice of the message */
+	CSV_SCAN_SPECIAL,			/* quotes or line breaks it cannot take */
 	CSV_SCAN_NOT_ASCII			/* a NUL or a byte >= 0x80: check UTF-8 first */
 } CsvScan;
 
@@ -102,7 +108,7 @@ typedef enum CsvProblem
 	CSV_CARRIAGE_RETURN			/* CR outside quotes, not the terminator */
 } CsvProblem;
 
-/* Splitting state of the fast path: fields found, where the next starts. */
+/* Splitting state of csv_split_plain(): fields found, where the next starts. */
 typedef struct CsvSplit
 {
 	SvValue    *values;
