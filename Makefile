@@ -46,7 +46,7 @@ include $(PGXS)
 $(OBJS): $(wildcard src/*.h)
 
 # Programs for tests, the demo and the benchmark (not installed).
-TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test test/csv_test
+TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test test/csv_test test/json_test
 TOOL_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
 
 tools: $(TOOLS)
@@ -66,6 +66,10 @@ test/parse_test: test/parse_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/par
 test/csv_test: test/csv_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/csv_test.c $(PARSER_SRCS) -lm
 
+# json.c's unit test
+test/json_test: test/json_test.c $(PARSER_SRCS) src/parse.h src/parse_int.h
+	$(CC) $(TOOL_CFLAGS) -o $@ test/json_test.c $(PARSER_SRCS) -lm
+
 all: tools
 
 # The parser under libFuzzer with AddressSanitizer; FUZZ_SECONDS of fuzzing.
@@ -74,18 +78,23 @@ test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h $(PARSER_SRC
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c $(PARSER_SRCS) -lm
 test/fuzz/csv_fuzz: test/fuzz/csv_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/csv_fuzz.c $(PARSER_SRCS) -lm
+test/fuzz/json_fuzz: test/fuzz/json_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/json_fuzz.c $(PARSER_SRCS) -lm
 
 # The corpus it grows and its findings (crash-*, ...); test/run-all.sh puts it
 # in its work directory.
 FUZZ_DIR ?= /tmp/streamview-fuzz-$(shell id -un)
-fuzz: test/fuzz/parse_fuzz test/fuzz/csv_fuzz
+fuzz: test/fuzz/parse_fuzz test/fuzz/csv_fuzz test/fuzz/json_fuzz
 	rm -rf $(FUZZ_DIR) && mkdir -p $(FUZZ_DIR)
 	test/fuzz/parse_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR) test/fuzz/corpus
 	mkdir -p $(FUZZ_DIR)/csv
 	test/fuzz/csv_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/csv test/fuzz/corpus-csv
+	mkdir -p $(FUZZ_DIR)/json
+	test/fuzz/json_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/json test/fuzz/corpus-json
 
 .PHONY: tools fuzz
 
-EXTRA_CLEAN = $(TOOLS) test/fuzz/parse_fuzz test/fuzz/csv_fuzz
+EXTRA_CLEAN = $(TOOLS) test/fuzz/parse_fuzz test/fuzz/csv_fuzz test/fuzz/json_fuzz

@@ -33,10 +33,12 @@
  *     schema's scratch buffer; all others are used in place.
  *
  * Errors: a broken message (invalid JSON, invalid UTF-8 or a NUL byte, not
- * an object, a duplicate member) stops the parse at once with field -1 (or
- * the column whose path met the duplicate).  A value that does not convert
- * is remembered (the first one) and the parse goes on, so that a message
- * that is also broken JSON is reported as broken JSON.
+ * an object) stops the parse at once, with field -1.  A duplicate member
+ * name (field -1, or the column whose path met it) and a value that does
+ * not convert (its column) are deferred: the parse goes on, converting
+ * nothing more, so that a message that is also broken JSON is reported as
+ * broken JSON; otherwise the first duplicate is reported, or if there is
+ * none, the first value that failed.
  *
  * src/json.c
  *
@@ -76,6 +78,11 @@
 #define COLS_ON_STACK	32		/* columns' states */
 #define NAMES_ON_STACK	32		/* hash set slots, a power of two */
 #define SKIP_WORDS_ON_STACK 16	/* 64 nesting levels per word */
+
+/* Deferred failures, the weightier last (JsonParser.deferred). */
+#define DEFER_NONE		0
+#define DEFER_VALUE		1
+#define DEFER_DUPLICATE 2
 
 /* The kinds of JSON values. */
 typedef enum JsonKind
@@ -132,7 +139,8 @@ typedef struct JsonParser
 	SvParseError *err;
 	JsonCol    *cols;
 	int			ncols;
-	bool		conv_failed;	/* *err holds the first value that failed */
+	int			deferred;		/* what *err holds: DEFER_NONE, DEFER_VALUE
+								 * (a value that failed), DEFER_DUPLICATE */
 	char	   *scratch;		/* decoded strings; NULL: none given */
 	size_t		scratch_cap;
 	size_t		scratch_used;
@@ -624,7 +632,7 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 {
 	size_t		off = (size_t) (pos - jp->data);
 	size_t		len = (size_t) (jp->end - jp->data);
-	JsonReasonBuf	rb;
+	JsonReasonBuf rb;
 
 	if (off < len)
 	{
@@ -669,12 +677,12 @@ json_fail_expected(JsonParser *jp, const char *pos, const char *what)
 static void
 json_fail_column(JsonParser *jp, int c, const char *why)
 {
-	JsonReasonBuf	rb;
+	JsonReasonBuf rb;
 	char		tmp[SV_REASON_LEN];
 
-	if (jp->conv_failed)
+	if (jp->deferred != DEFER_NONE)
 		return;
-	jp->conv_failed = true;
+	jp->deferred = DEFER_VALUE;
 	/* why may be err->reason itself */
 	snprintf(tmp, sizeof(tmp), "%s", why);
 	json_rb_column(&rb, jp, c);
@@ -690,7 +698,7 @@ json_fail_value(JsonParser *jp, int c)
 {
 	const char *name = jp->schema->columns[c].name;
 	char		prefix[SV_REASON_LEN];
-	JsonReasonBuf	rb;
+	JsonReasonBuf rb;
 	const char *why = jp->err->reason;
 
 	/* parse.c's prefix, built the same way */
@@ -747,7 +755,7 @@ json_fail_escape(JsonParser *jp, const char *s, size_t n, const char *before,
 	size_t		off = (size_t) (s - jp->data);
 	size_t		len = (size_t) (jp->end - jp->data);
 	const unsigned char *u = (const unsigned char *) s;
-	JsonReasonBuf	rb;
+	JsonReasonBuf rb;
 
 	if (off + 1 < len && u[1] == 0)
 		return json_fail_encoding(jp, off + 1, true);
@@ -1332,7 +1340,7 @@ json_name_used(const JsonParser *jp, size_t i)
 /*
  * Adds the top-level member name[0..len) (decoded; it stays where it is
  * until the message is done) to the duplicate set.  Returns false after
- * reporting a duplicate (found at pos) or a failed allocation.
+ * a failed allocation; a duplicate (found at pos) is a deferred failure.
  */
 static bool
 json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
@@ -1377,14 +1385,19 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 		if (jp->names[i].hash == h && jp->names[i].len == len &&
 			memcmp(jp->names[i].name, name, len) == 0)
 		{
-			JsonReasonBuf	rb;
+			/* deferred, as a column's duplicate is */
+			if (jp->deferred != DEFER_DUPLICATE)
+			{
+				JsonReasonBuf rb;
 
-			json_rb_message(&rb, jp->err);
-			json_rb_str(&rb, "duplicate member name ");
-			json_rb_quoted(&rb, name, len);
-			json_rb_str(&rb, " at byte ");
-			json_rb_num(&rb, (long long) (pos - jp->data));
-			return false;
+				json_rb_message(&rb, jp->err);
+				json_rb_str(&rb, "duplicate member name ");
+				json_rb_quoted(&rb, name, len);
+				json_rb_str(&rb, " at byte ");
+				json_rb_num(&rb, (long long) (pos - jp->data));
+				jp->deferred = DEFER_DUPLICATE;
+			}
+			return true;
 		}
 		i = (i + 1) & (jp->names_cap - 1);
 	}
@@ -1455,7 +1468,7 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 	SvType		type = jp->schema->columns[c].type;
 	SvValue    *v = &jp->values[c];
 
-	if (jp->conv_failed)
+	if (jp->deferred != DEFER_NONE)
 		return;
 	switch (tok->kind)
 	{
@@ -1526,7 +1539,7 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 		if (q == NULL)
 			return NULL;
 	}
-	if (esc && !jp->conv_failed)
+	if (esc && jp->deferred == DEFER_NONE)
 	{
 		char	   *out;
 		bool		has_nul;
@@ -1616,14 +1629,19 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 		nmatch++;
 		if (json_unlikely(jc->consumed > d))
 		{
-			JsonReasonBuf	rb;
+			/* deferred, so that broken JSON later on is what is reported */
+			if (jp->deferred != DEFER_DUPLICATE)
+			{
+				JsonReasonBuf rb;
 
-			json_rb_column(&rb, jp, c);
-			json_rb_str(&rb, "duplicate member name ");
-			json_rb_quoted(&rb, name, len);
-			json_rb_str(&rb, " at byte ");
-			json_rb_num(&rb, (long long) (name_pos - jp->data));
-			return NULL;
+				json_rb_column(&rb, jp, c);
+				json_rb_str(&rb, "duplicate member name ");
+				json_rb_quoted(&rb, name, len);
+				json_rb_str(&rb, " at byte ");
+				json_rb_num(&rb, (long long) (name_pos - jp->data));
+				jp->deferred = DEFER_DUPLICATE;
+			}
+			return json_skip(jp, p);
 		}
 		jc->consumed = d + 1;
 		if (jc->nsteps == d + 1)
@@ -1851,7 +1869,7 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	jp.values = values;
 	jp.err = err;
 	jp.ncols = schema->ncolumns;
-	jp.conv_failed = false;
+	jp.deferred = DEFER_NONE;
 	jp.scratch = schema->scratch ? schema->scratch->buf : NULL;
 	jp.scratch_cap = schema->scratch ? schema->scratch->cap : 0;
 	jp.scratch_used = 0;
@@ -1906,7 +1924,7 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 		json_fail_expected(&jp, p, "the end of the message after the object");
 		goto done;
 	}
-	ok = !jp.conv_failed;
+	ok = (jp.deferred == DEFER_NONE);
 
 done:
 	if (heap_cols)
@@ -2117,7 +2135,7 @@ sv_json_path_compile(const char *text, size_t len, void *(*alloc) (size_t),
 	size_t		errpos = 0;
 	const char *what = NULL;
 	SvJsonStep *steps;
-	JsonReasonBuf	rb;
+	JsonReasonBuf rb;
 
 	if (text == NULL)
 	{

@@ -76,7 +76,7 @@ export TMPDIR="$work/tmp"
 suite() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
 echo "== parser unit tests"
-rc=0; prove -e '' test/parse_test test/csv_test 2>&1 | tee "$work/logs/parse_test.log" || rc=1; suite $rc
+rc=0; prove -e '' test/parse_test test/csv_test test/json_test 2>&1 | tee "$work/logs/parse_test.log" || rc=1; suite $rc
 
 echo "== parser fuzzing (libFuzzer + AddressSanitizer, ${FUZZ_SECONDS:-10} s per fuzzer)"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_DIR="$work/fuzz" \
