@@ -171,7 +171,10 @@ P=64
 while [ $((P * 40000)) -lt "$N" ]; do P=$((P * 2)); done
 PS=$P
 while [ $((PS * 40000)) -lt $((4 * N)) ]; do PS=$((PS * 2)); done
-topics="rides:$P hc:$P fresh:$P fresh0:$P"
+# JSON values are about three times as long as delimited ones
+PJ=$P
+while [ $((PJ * 13000)) -lt "$N" ]; do PJ=$((PJ * 2)); done
+topics="rides:$P hc:$P fresh:$P fresh0:$P rides_json:$PJ rides_csv:$P"
 [ "$SCALING" = 1 ] && topics="$topics scale1:$PS scale2:$PS scale4:$PS"
 log "work directory $W; starting the broker ($topics)"
 # shellcheck disable=SC2086
@@ -200,6 +203,11 @@ BULK="-X linger.ms=200 -X batch.size=262144"
 produce rides "$N" 1 --out "$W/rides.tsv" $BULK
 # shellcheck disable=SC2086
 produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
+# the same rides (seed 1) as JSON and as CSV, for the formats' rows
+# shellcheck disable=SC2086
+produce rides_json "$N" 1 --format json $BULK
+# shellcheck disable=SC2086
+produce rides_csv "$N" 1 --format csv $BULK
 
 # ---- cluster -----------------------------------------------------------
 log "initdb and start a throwaway cluster (port $PORT)"
@@ -297,6 +305,23 @@ rides_stream() { # name topic [more create_stream arguments]
 vendor_view() { # view stream
 	q -c "SELECT streamview.create_window_view('$1', '$2', 'tpep_pickup_datetime',
 		ARRAY['vendor_id'], '10 minutes', '5 minutes')" >/dev/null
+}
+
+# A stream over the JSON or CSV rides (sv_produce --format) with the count view.
+format_stream() { # name topic format
+	if [ "$3" = json ]; then
+		q -c "SELECT streamview.create_stream(name => '$1', brokers => '$B', topic => '$2',
+			columns => 'vendor_id int, tpep_pickup_datetime timestamp, tpep_dropoff_datetime timestamp,
+			            passenger_count int, trip_distance real, payment_type int, total_amount real',
+			format => 'json', column_paths => '{\"tpep_pickup_datetime\": \"\$.trip.pickup.at\",
+			  \"tpep_dropoff_datetime\": \"\$.trip.dropoff\", \"trip_distance\": \"\$.trip.distance\"}')" >/dev/null
+	else
+		q -c "SELECT streamview.create_stream(name => '$1', brokers => '$B', topic => '$2',
+			columns => 'vendor_id int, tpep_pickup_datetime timestamp, tpep_dropoff_datetime timestamp,
+			            passenger_count int, trip_distance real, payment_type int, total_amount real,
+			            note text', format => 'csv')" >/dev/null
+	fi
+	vendor_view "${1}_counts" "$1"
 }
 
 # The issue-9 query view: WHERE and six aggregates per vendor, 10/5 minutes.
@@ -422,6 +447,10 @@ load_produced rides "$W/rides.tsv"
 floor_runs=()
 sv_runs=()
 qv_runs=()
+json_runs=()
+csv_runs=()
+HAVE_FORMATS=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_stream'
+	AND 'column_paths' = ANY (proargnames)")
 HAVE_VIEWS=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_view'
 	AND pronamespace = 'streamview'::regnamespace")
 for i in $(seq "$RUNS"); do
@@ -436,6 +465,18 @@ for i in $(seq "$RUNS"); do
 	log "  streamview: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
 	sv_runs+=("$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_HWM_KB $D_ANON_KB $D_FIRST_MS/$D_STALL_MS $check")
 	[ "$check" = OK ] || SV_BAD_CHECK=$check
+	if [ "$HAVE_FORMATS" = 1 ]; then
+		for fmt in json csv; do
+			format_stream "${fmt}$i" "rides_$fmt" "$fmt"
+			drain "${fmt}$i" "$N"
+			# the same rides as the delimited topic: the same counts
+			check=$(verdict "$(check_counts rides 'f[1]::int' \
+				"SELECT window_start, vendor_id AS key, count FROM ${fmt}${i}_counts")")
+			log "  $fmt: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
+			run="$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_FIRST_MS/$D_STALL_MS $check"
+			if [ "$fmt" = json ]; then json_runs+=("$run"); else csv_runs+=("$run"); fi
+		done
+	fi
 	if [ "$HAVE_VIEWS" = 1 ]; then
 		rides_stream "stats$i" rides
 		stats_view "vendor_stats$i" "stats$i"
@@ -452,6 +493,10 @@ done
 if [ "$HAVE_VIEWS" = 1 ]; then
 	read -r _ QV_WHOLE_S QV_WHOLE QV_STEADY QV_FS QV_CHECK <<<"$(median_of "${qv_runs[@]}")"
 	QV_CHECK=${QV_BAD_CHECK:-$QV_CHECK}
+fi
+if [ "$HAVE_FORMATS" = 1 ]; then
+	read -r _ JS_WHOLE_S JS_WHOLE JS_STEADY JS_FS JS_CHECK <<<"$(median_of "${json_runs[@]}")"
+	read -r _ CS_WHOLE_S CS_WHOLE CS_STEADY CS_FS CS_CHECK <<<"$(median_of "${csv_runs[@]}")"
 fi
 floor=$(median_of "${floor_runs[@]}" | cut -d' ' -f2-)
 FLOOR_WHOLE_S=$(kv whole_s "$floor")
@@ -698,6 +743,12 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 		"$FLOOR_WHOLE_S" "$(fmt "$FLOOR_WHOLE")" "$(fmt "$FLOOR_STEADY")" "-" "-"
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id (median of $RUNS)" "$N" \
 		"$SV_WHOLE_S" "$(fmt "$SV_WHOLE")" "$(fmt "$SV_STEADY")" "$SV_FS" "$SV_CHECK"
+	if [ "$HAVE_FORMATS" = 1 ]; then
+		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "the same rides as JSON (3 paths)" "$N" \
+			"$JS_WHOLE_S" "$(fmt "$JS_WHOLE")" "$(fmt "$JS_STEADY")" "$JS_FS" "$JS_CHECK"
+		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "the same rides as quoted CSV (+ a note)" "$N" \
+			"$CS_WHOLE_S" "$(fmt "$CS_WHOLE")" "$(fmt "$CS_STEADY")" "$CS_FS" "$CS_CHECK"
+	fi
 	if [ "$HAVE_VIEWS" = 1 ]; then
 		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "query view vendor_stats: WHERE + 6 aggregates" "$N" \
 			"$QV_WHOLE_S" "$(fmt "$QV_WHOLE")" "$(fmt "$QV_STEADY")" "$QV_FS" "$QV_CHECK"
@@ -727,6 +778,12 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	if [ "$HAVE_PAR" = 1 ]; then
 		printf "%-52s %14s  %-16s %s\n" "parallelism 2/floor, steady state" \
 			"$(ratio "$P2_STEADY" "$FLOOR_STEADY")" "" ""
+	fi
+	if [ "$HAVE_FORMATS" = 1 ]; then
+		R_JS=$(ratio "$JS_STEADY" "$SV_STEADY")
+		R_CS=$(ratio "$CS_STEADY" "$SV_STEADY")
+		printf "%-52s %14s  %-16s %s\n" "JSON/delimited, steady state" "$R_JS" ">= 0.6" "$(pass "$R_JS" '>=' 0.6)"
+		printf "%-52s %14s  %-16s %s\n" "CSV/delimited, steady state" "$R_CS" ">= 0.9" "$(pass "$R_CS" '>=' 0.9)"
 	fi
 	if [ "$HAVE_VIEWS" = 1 ]; then
 		R_QV=$(ratio "$QV_STEADY" "$SV_STEADY")
