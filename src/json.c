@@ -64,6 +64,9 @@
 #if (defined(__GNUC__) || defined(__clang__)) && \
 	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define JSON_HAVE_CTZ_LE 1
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #endif
 
 /* the longest column path, in steps (sv_json_path_compile refuses more) */
@@ -869,6 +872,28 @@ json_scan_string(JsonParser *jp, const char *p, bool *has_esc)
 		unsigned char c;
 
 #ifdef JSON_HAVE_CTZ_LE
+#ifdef __SSE2__
+
+		/*
+		 * 16 bytes at a time: '"', '\\', and (as signed bytes) everything
+		 * below 0x20, which includes the bytes of 0x80 and up
+		 */
+		while (e - s >= 16)
+		{
+			__m128i		v = _mm_loadu_si128((const __m128i *) s);
+			__m128i		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			__m128i		b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+			__m128i		lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+			int			m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), lo));
+
+			if (m != 0)
+			{
+				s += __builtin_ctz((unsigned) m);
+				goto special;
+			}
+			s += 16;
+		}
+#endif
 		while (e - s >= 8)
 		{
 			uint64_t	w;
@@ -889,6 +914,9 @@ json_scan_string(JsonParser *jp, const char *p, bool *has_esc)
 			json_fail_syntax(jp, e, "unterminated string", NULL, 0);
 			return NULL;
 		}
+#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+special:
+#endif
 		c = (unsigned char) *s;
 		if (c == '"')
 		{
@@ -1458,8 +1486,9 @@ json_int_fast(SvType type, const char *s, size_t len, SvValue *v)
 }
 
 /*
- * Gives column c the value tok: hands its text to sv_parse_value() when
- * the column's type takes that kind of JSON value, else records why not.
+ * Gives column c the value tok: converts its text as sv_parse_value()
+ * does when the column's type takes that kind of JSON value, else records
+ * why not.
  * After a first failure values are no longer converted.
  */
 static void
@@ -1498,8 +1527,14 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 	}
 	if (tok->kind == JK_NUMBER && json_int_fast(type, tok->str, tok->len, v))
 		return;
-	if (json_unlikely(!sv_parse_value(jp->schema, c, tok->str, tok->len, v,
-									  jp->err)))
+	/*
+	 * sv_parse_value() without its checks: the text is valid UTF-8 without
+	 * NUL bytes (json_scan_string checked the message's strings, decoding
+	 * makes valid UTF-8 and \u0000 was refused above; the rest is ASCII),
+	 * and the column is one of the schema's.
+	 */
+	if (json_unlikely(!parse_field_checked(jp->schema, c, tok->str, tok->len,
+										   v, jp->err, false)))
 		json_fail_value(jp, c);
 	return;
 
