@@ -11,8 +11,11 @@
  * jansson because it was measurably faster on the zoomcamp rides and is
  * fuzzed like parse.c (see the README's measurement table): it validates
  * the whole message as it goes, but materializes only the members that
- * columns take, and hands their text to sv_parse_value(), so a value in
- * JSON converts exactly as the same text in a delimited message would.
+ * columns take, and converts their text as sv_parse_value() does (through
+ * parse.c's parse_field_checked), so a value in JSON converts exactly as
+ * the same text in a delimited message would.  Integers without fraction
+ * or exponent in int columns are converted in place (json_int_fast), with
+ * the same result.
  *
  * How a message is read:
  *   - The members that no column takes are skipped by json_skip(), which
@@ -22,13 +25,17 @@
  *   - The parser descends only into members that some column's path goes
  *     through, and paths have at most JSON_PATH_MAX_STEPS steps, so the
  *     recursion of json_parse_container() is bounded by that.
+ *   - A top-level member's name is matched to the columns through a 6-bit
+ *     key (length, first and last byte) of the columns' first steps, built
+ *     per message, so most members are ruled out at once.
  *   - Each column has a little state (JsonCol): how many steps of its path
  *     the current location matches, and how many it has consumed.  A column
  *     that meets a step it already consumed has met a duplicate member name
  *     along its path; duplicates among the other top-level names are found
  *     with a small hash set (also on the stack until it grows).
  *   - Strings are checked (escapes, surrogate pairs, UTF-8, control
- *     characters) 8 bytes at a time while they hold nothing special.  A
+ *     characters) 16 bytes (SSE2) or 8 bytes at a time while they hold
+ *     nothing special.  A
  *     string that a column takes and that has escapes is decoded into the
  *     schema's scratch buffer; all others are used in place.
  *
@@ -328,8 +335,9 @@ json_put_utf8(char *out, unsigned long cp)
 
 /* ---------------------------------------------------------------------
  * Failure reasons (never on the success path).  The reason builders are
- * parse.c's (so a column name is escaped and cut the same way), with the
- * buffer size as a field so that the path compiler can use them too.
+ * copies of parse.c's (so a column name is escaped and cut the same way),
+ * with the buffer size as a field so that the path compiler can use them
+ * too; encoding failures use parse.c's own fail_encoding().
  * ---------------------------------------------------------------------
  */
 
