@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2');
+my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1');
 my $node = new_node('formats', '', utf8 => 1);
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
 
@@ -215,6 +215,53 @@ is($node->safe_psql('postgres', q{
 	'0', 'CSV: notes (NULL, empty, quoted with commas, quotes and line breaks) exactly as COPY reads them');
 cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM csv_table WHERE note LIKE '%' || chr(10) || '%'}),
 	'>', 0, 'with line breaks inside quoted fields');
+
+# Malformed messages of each format: set aside with the exact reason, the
+# good ones around them counted.
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('badjson', '$broker->{bootstrap}', 'badjson',
+	  'vendor_id int, pickup timestamp', format => 'json',
+	  column_paths => '{"pickup": "\$.trip.pickup.at"}');
+	SELECT streamview.create_window_view('badjson_counts', 'badjson', 'pickup', '{}', '1 hour');
+	SELECT streamview.create_stream('badcsv', '$broker->{bootstrap}', 'badcsv',
+	  'vendor_id int, pickup timestamp, note text', format => 'csv');
+	SELECT streamview.create_window_view('badcsv_counts', 'badcsv', 'pickup', '{}', '1 hour');
+	SELECT streamview.start('badjson');
+	SELECT streamview.start('badcsv')});
+produce_lines($broker, 'badjson', 0,
+	'{"vendor_id": 1, "trip": {"pickup": {"at": "2020-07-01 00:25:32"}}}',
+	'{"vendor_id": 1.5, "trip": {"pickup": {"at": "2020-07-01 00:25:32"}}}',
+	'{"vendor_id": 2, "trip": {"pickup": {"at": 1593563132}}}',
+	'[1, 2]',
+	'{"vendor_id": 2, "trip": {"pickup": {"at": "2020-07-01 00:35:00"}}}');
+produce_lines($broker, 'badcsv', 0,
+	'1,"2020-07-01 00:25:32","fine, ""quoted"""',
+	'2,"2020-07-01 00:25:32","unterminated',
+	'3,2020-07-01 00:25:32',
+	'x,"2020-07-01 00:25:32",',
+	'4,"2020-07-01 00:35:00",""');
+ok(wait_for_committed($node, 'badjson', 5) && wait_for_committed($node, 'badcsv', 5),
+	'consumed the malformed messages');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s: %s', "offset", reason), E'\n' ORDER BY "offset")
+	  FROM streamview.rejects WHERE stream = 'badjson'}),
+	join("\n",
+		'1: column "vendor_id" ($.vendor_id): invalid input syntax for type integer: "1.5"',
+		'2: column "pickup" ($.trip.pickup.at): cannot convert a JSON number to type timestamp without time zone',
+		'3: the message is a JSON array, not an object'),
+	'JSON: each malformed message rejected with its reason');
+is($node->safe_psql('postgres', 'SELECT sum(count) FROM badjson_counts'), '2',
+	'and the good JSON messages counted');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s: %s', "offset", reason), E'\n' ORDER BY "offset")
+	  FROM streamview.rejects WHERE stream = 'badcsv'}),
+	join("\n",
+		'1: field 3 "note": unterminated quoted field (opened at byte offset 24)',
+		'2: expected 3 fields, found 2',
+		'3: field 1 "vendor_id": invalid input syntax for type integer: "x"'),
+	'CSV: each malformed message rejected with its reason');
+is($node->safe_psql('postgres', 'SELECT sum(count) FROM badcsv_counts'), '2',
+	'and the good CSV messages counted');
 
 # peek: the last messages of every partition, parsed as the worker would,
 # without touching the stream's offsets.
