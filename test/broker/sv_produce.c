@@ -21,6 +21,13 @@
  *				2, 9.3".  Timestamps are 'YYYY-MM-DD HH:MM:SS', the distance
  *				has two decimals, the amount one or two (9.3, 12.75, 15.0).
  *
+ *		json-compact: the paths of json below, as most producers write
+ *				an object: fixed member order, no whitespace, no decoys, no
+ *				note (for the benchmark), e.g. {"vendor_id":1,"trip":
+ *				{"pickup":{"at":"2020-07-01 00:25:32"},"dropoff":
+ *				"2020-07-01 00:33:39","distance":1.50},"passenger_count":1,
+ *				"payment_type":2,"total_amount":9.3}
+ *
  *		csv:	one RFC 4180 record, delimiter ',', no line end after it,
  *				of eight fields: the seven above, written as in delimited,
  *				then note, a text.  COPY t FROM ... (FORMAT csv) into eight
@@ -156,7 +163,8 @@ typedef enum Format
 {
 	FORMAT_DELIMITED,
 	FORMAT_CSV,
-	FORMAT_JSON
+	FORMAT_JSON,
+	FORMAT_JSON_COMPACT
 } Format;
 
 /* --header NAME=VALUE */
@@ -1032,6 +1040,31 @@ static const char *const json_decoys[] = {
 };
 
 /*
+ * One ride as a compact JSON object the way most producers write one: the
+ * same paths as ride_json ($.trip.pickup.at, ...), members in a fixed
+ * order, no whitespace, no decoys, the note without escapes (or null).
+ */
+static void
+ride_json_compact(Buf *b, const Ride *r)
+{
+	buf_puts(b, "{\"vendor_id\":");
+	buf_puts(b, r->vendor_s);
+	buf_puts(b, ",\"trip\":{\"pickup\":{\"at\":\"");
+	buf_puts(b, r->pickup_s);
+	buf_puts(b, "\"},\"dropoff\":\"");
+	buf_puts(b, r->dropoff_s);
+	buf_puts(b, "\",\"distance\":");
+	buf_puts(b, r->distance_s);
+	buf_puts(b, "},\"passenger_count\":");
+	buf_puts(b, r->passengers_s);
+	buf_puts(b, ",\"payment_type\":");
+	buf_puts(b, r->payment_s);
+	buf_puts(b, ",\"total_amount\":");
+	buf_puts(b, r->amount_s);
+	buf_puts(b, "}");
+}
+
+/*
  * --format json: the members in a random order, one in four times with
  * an extra one.
  */
@@ -1166,6 +1199,8 @@ produce_rides(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 			make_note(&r, &notes);
 			if (opt->format == FORMAT_CSV)
 				ride_csv(&b, &r, &extra);
+			else if (opt->format == FORMAT_JSON_COMPACT)
+				ride_json_compact(&b, &r);
 			else
 				ride_json(&b, &r, &extra);
 			if (b.overflow)
@@ -1764,7 +1799,7 @@ usage(int status)
 			"  --rides N [--seed S] [--partitions P] [--vendors V] "
 			"[--start 'YYYY-MM-DD HH:MM:SS']\n"
 			"            [--span-minutes M] [--keys K] "
-			"[--format delimited|csv|json]\n"
+			"[--format delimited|csv|json|json-compact]\n"
 			"            [--pickup-timestamps] [--vendor-header NAME] "
 			"[--header NAME=VALUE ...]\n"
 			"  --stdin [--partition P] [--key-delim C] [--unescape] "
@@ -1790,6 +1825,8 @@ usage(int status)
 			"             payment_type, total_amount joined by \", \", e.g.\n"
 			"             1, 2020-07-01 00:25:32, 2020-07-01 00:33:39, 1, "
 			"1.50, 2, 9.3\n"
+			"  json-compact  json's paths in a fixed order, no whitespace, "
+			"no note\n"
 			"  csv        one RFC 4180 record, ',' separated, no line end: the "
 			"seven fields above\n"
 			"             as written there, then a note; COPY ... (FORMAT csv) "
@@ -2008,10 +2045,12 @@ main(int argc, char **argv)
 					opt.format = FORMAT_CSV;
 				else if (strcmp(optarg, "json") == 0)
 					opt.format = FORMAT_JSON;
+				else if (strcmp(optarg, "json-compact") == 0)
+					opt.format = FORMAT_JSON_COMPACT;
 				else
 				{
 					fprintf(stderr, "sv_produce: bad --format \"%s\" "
-							"(want delimited, csv or json)\n", optarg);
+							"(want delimited, csv, json or json-compact)\n", optarg);
 					usage(2);
 				}
 				break;
