@@ -47,14 +47,18 @@
  * message that is wrong in the same way gets the same reason in both
  * formats.
  *
- * Speed: a line without quotes, CR or LF (the usual case) takes a fast path
- * like parse.c's split_ascii(): one pass that checks for NUL and non-ASCII
+ * Speed: a line of ASCII without quotes, CR or LF takes a fast path like
+ * parse.c's split_ascii(): one pass that checks for NUL and non-ASCII
  * bytes, looks for quotes and line breaks and splits at the delimiter, 16
  * bytes at a time with SSE2.  A line whose quoted fields are whole fields
- * without doubled quotes takes a second fast path of the same kind that
- * also follows the quotes.  Non-ASCII lines take them after a UTF-8 check;
- * everything else (doubled quotes, quotes inside fields, problems) takes
- * the general path, byte by byte.  Each field is then converted as
+ * (doubled quotes, delimiters, CR and LF inside them allowed) or that has
+ * non-ASCII bytes takes a second fast path, which follows the quotes with
+ * bit masks of 64 bytes at a time and no branch per quote (a stream's
+ * lines quote their fields in any mix, and branches would mispredict); the
+ * UTF-8 check of parse.c follows it when the line is not ASCII.  What
+ * neither takes (a quote inside an unquoted field, problems) goes to the
+ * general path, byte by byte, which also words the reasons.  Each field is
+ * then converted as
  * sv_parse_field() converts an unquoted field (the null marker applies) and
  * sv_parse_value() a field with quotes (it does not), by parse.c's
  * parse_field_checked() as sv_parse_message() does, since the whole message
@@ -90,12 +94,12 @@
 
 #define CSV_QUOTE	'"'
 
-/* Outcome of the fast path's scan. */
+/* Outcome of a fast path's scan. */
 typedef enum CsvScan
 {
 	CSV_SCAN_DONE,				/* split: every field a slice of the message */
 	CSV_SCAN_SPECIAL,			/* quotes or line breaks it cannot take */
-	CSV_SCAN_NOT_ASCII			/* a NUL or a byte >= 0x80: check UTF-8 first */
+	CSV_SCAN_NOT_ASCII			/* csv_split_plain(): a NUL or a byte >= 0x80 */
 } CsvScan;
 
 /* What is wrong with a message's quoting or line breaks. */
@@ -236,135 +240,297 @@ csv_split_plain(const char *data, size_t len, unsigned char delim,
 	return CSV_SCAN_DONE;
 }
 
-/* Splitting state of csv_split_quoted(). */
-typedef struct CsvQuotedSplit
+/* Where the bytes that matter are in a block of 64 bytes: bit i, byte i. */
+typedef struct CsvMasks
 {
-	SvValue    *values;
-	int			ncols;
-	long		nfields;
-	size_t		start;			/* where the current field starts */
-	bool		in_quotes;		/* between a field's quotes */
-	bool		quoted;			/* the current field starts with a quote */
-} CsvQuotedSplit;
+	uint64_t	quote;
+	uint64_t	delim;
+	uint64_t	eol;			/* CR or LF */
+	uint64_t	high;			/* NUL or >= 0x80 */
+} CsvMasks;
 
 /*
- * Takes one byte of csv_split_quoted() that matters, data[p]: a quote, the
- * delimiter, CR or LF.  Returns false when the line needs the general path:
- * a quote that does not start a field or end a quoted one (doubled quotes,
- * quotes inside unquoted fields, data after a closing quote), or CR or LF
- * outside quotes.
+ * The masks of the last, short block of a message: data[base..len), fewer
+ * than 64 bytes.  With 16 bytes or more in the message, a piece shorter
+ * than 16 is loaded as the 16 bytes that end at len and its masks shifted,
+ * so nothing outside data[0..len) is read and nothing is copied.  high is
+ * only zero or not.
  */
-static inline bool
-csv_quoted_event(CsvQuotedSplit *st, const char *data, size_t len, size_t p,
-				 char delim)
+static inline void
+csv_tail_masks(const char *data, size_t len, size_t base, unsigned char delim,
+			   CsvMasks *m)
 {
-	char		c = data[p];
+	size_t		off;
 
-	if (c == CSV_QUOTE)
+	m->quote = m->delim = m->eol = m->high = 0;
+#ifdef CSV_HAVE_SSE2
+	if (csv_likely(len >= 16))
 	{
-		if (st->in_quotes)
+		const __m128i quotes = _mm_set1_epi8(CSV_QUOTE);
+		const __m128i delims = _mm_set1_epi8((char) delim);
+		const __m128i crs = _mm_set1_epi8('\r');
+		const __m128i lfs = _mm_set1_epi8('\n');
+		__m128i		any = _mm_setzero_si128();
+		__m128i		least = _mm_set1_epi8((char) 0xff);
+
+		for (off = base; off < len; off += 16)
 		{
-			/* the closing quote, if the delimiter or the end follows */
-			st->in_quotes = false;
-			return p + 1 == len || data[p + 1] == delim;
-		}
-		if (p != st->start)
-			return false;
-		st->in_quotes = true;
-		st->quoted = true;
-		return true;
-	}
-	if (st->in_quotes)
-		return true;			/* the delimiter, CR or LF inside quotes */
-	if (c != delim)
-		return false;			/* CR or LF outside quotes */
-	if (csv_likely(st->nfields < st->ncols))
-	{
-		SvValue    *v = &st->values[st->nfields];
+			size_t		at = (off + 16 <= len) ? off : len - 16;
+			int			drop = (int) (off - at);	/* bytes before off */
+			int			shift = (int) (off - base);
+			__m128i		v = _mm_loadu_si128((const __m128i *) (data + at));
 
-		/* a quoted field ends with its closing quote at p - 1 */
-		v->isnull = st->quoted;
-		v->str = data + st->start + st->quoted;
-		v->len = p - st->start - 2 * (size_t) st->quoted;
+			any = _mm_or_si128(any, v);
+			least = _mm_min_epu8(least, v);
+			m->quote |= (uint64_t) ((unsigned int) _mm_movemask_epi8(_mm_cmpeq_epi8(v, quotes)) >> drop) << shift;
+			m->delim |= (uint64_t) ((unsigned int) _mm_movemask_epi8(_mm_cmpeq_epi8(v, delims)) >> drop) << shift;
+			m->eol |= (uint64_t) ((unsigned int) _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, crs),
+																				 _mm_cmpeq_epi8(v, lfs))) >> drop) << shift;
+		}
+		/* a byte >= 0x80 sets a high bit of the OR, a NUL zeroes the minimum */
+		m->high = (uint64_t) (unsigned int) (_mm_movemask_epi8(any) |
+											 _mm_movemask_epi8(_mm_cmpeq_epi8(least, _mm_setzero_si128())));
+		return;
 	}
-	st->nfields++;
-	st->start = p + 1;
-	st->quoted = false;
-	return true;
+#endif
+	for (off = base; off < len; off++)
+	{
+		unsigned char c = (unsigned char) data[off];
+		uint64_t	bit = UINT64_C(1) << (off - base);
+
+		if (c == CSV_QUOTE)
+			m->quote |= bit;
+		if (c == delim)
+			m->delim |= bit;
+		if (c == '\r' || c == '\n')
+			m->eol |= bit;
+		if (c == 0 || c >= 0x80)
+			m->high |= bit;
+	}
 }
 
 /*
- * The fast path for lines with quotes: like csv_split_plain(), one pass
- * that splits at the delimiter, here outside quotes, and takes a field in
- * quotes as the slice inside them.  It gives up (CSV_SCAN_SPECIAL) on
- * anything else with quotes or line breaks (see csv_quoted_event()), and
- * unless allow_high (the caller has checked the message's UTF-8) on NUL
- * and non-ASCII bytes (CSV_SCAN_NOT_ASCII).  On CSV_SCAN_DONE, as
- * csv_split_plain(), with values[i].isnull true for quoted fields.
+ * The masks of the 64 bytes at p, all of them inside the message; high is
+ * only non-zero or zero here (the caller only asks whether there is one).
+ */
+static inline void
+csv_block_masks(const char *p, unsigned char delim, CsvMasks *m)
+{
+#ifdef CSV_HAVE_SSE2
+	const __m128i quotes = _mm_set1_epi8(CSV_QUOTE);
+	const __m128i delims = _mm_set1_epi8((char) delim);
+	const __m128i crs = _mm_set1_epi8('\r');
+	const __m128i lfs = _mm_set1_epi8('\n');
+	__m128i		v[4];
+	__m128i		any,
+				least;
+	int			k;
+
+	m->quote = m->delim = m->eol = 0;
+	for (k = 0; k < 4; k++)
+	{
+		v[k] = _mm_loadu_si128((const __m128i *) (p + 16 * k));
+		m->quote |= (uint64_t) (unsigned int) _mm_movemask_epi8(_mm_cmpeq_epi8(v[k], quotes)) << (16 * k);
+		m->delim |= (uint64_t) (unsigned int) _mm_movemask_epi8(_mm_cmpeq_epi8(v[k], delims)) << (16 * k);
+		m->eol |= (uint64_t) (unsigned int) _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v[k], crs),
+																			_mm_cmpeq_epi8(v[k], lfs))) << (16 * k);
+	}
+	/* a byte >= 0x80 sets a high bit of the OR, a NUL zeroes the minimum */
+	any = _mm_or_si128(_mm_or_si128(v[0], v[1]), _mm_or_si128(v[2], v[3]));
+	least = _mm_min_epu8(_mm_min_epu8(v[0], v[1]), _mm_min_epu8(v[2], v[3]));
+	m->high = (uint64_t) (unsigned int) (_mm_movemask_epi8(any) |
+										 _mm_movemask_epi8(_mm_cmpeq_epi8(least, _mm_setzero_si128())));
+#else
+	csv_tail_masks(p, 64, 0, delim, m);
+#endif
+}
+
+/*
+ * Bit i of the result is the parity of bits 0..i of x.  Of the quote bits
+ * of a block: the bytes inside quotes, opening quotes included and closing
+ * quotes not.
+ */
+static inline uint64_t
+csv_prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
+
+/*
+ * Records field nfield, data[start..end), found by csv_split_quoted(),
+ * which has checked that a field starting with a quote ends with its
+ * closing quote: such a field's value is the slice inside the quotes, and
+ * values[i].isnull notes that it was quoted.  Without branches: the lines
+ * of a stream quote their fields in any mix.
+ */
+static inline void
+csv_quoted_field(SvValue *values, int ncols, long nfield, const char *data,
+				 size_t len, size_t start, size_t end)
+{
+	if (csv_likely(nfield < ncols))
+	{
+		SvValue    *v = &values[nfield];
+
+		/*
+		 * an empty field (start == end) starts with the next delimiter, or
+		 * at len after the last one, which data[len - 1] then is
+		 */
+		size_t		quoted = data[start < len ? start : len - 1] == CSV_QUOTE;
+
+		v->isnull = quoted;
+		v->str = data + start + quoted;
+		v->len = end - start - 2 * quoted;
+	}
+}
+
+/*
+ * The fast path for lines with quotes (or non-ASCII bytes): splits
+ * data[0..len) 64 bytes at a time by bit masks, without a branch per
+ * byte or per quote.  It takes the lines whose quoted fields are whole
+ * fields: a field that starts with a quote ends with its closing quote,
+ * which the delimiter or the end follows; inside quotes anything goes, a
+ * doubled quote included.  Anything else (a quote inside an unquoted field,
+ * data after a closing quote, an unterminated quote, CR or LF outside
+ * quotes) gives CSV_SCAN_SPECIAL, for the general path.  On CSV_SCAN_DONE
+ * *nfields is the number of fields and values[0..min(nfields, ncols)) hold
+ * their slices, isnull true for quoted ones (a doubled quote is still two
+ * quotes there: *first_doubled is the offset of the first doubled quote's
+ * second quote, or len if there is none); *high says whether the
+ * line has NUL or non-ASCII bytes, which the caller then checks.
+ *
+ * The bits inside quotes are the prefix XOR of the quote bits, carried
+ * from block to block.  A quote bit inside is an opening quote, outside a
+ * closing one.  Delimiters count outside quotes only.  An opening quote
+ * must start a field, or follow a closing quote at once (the second quote
+ * of a doubled one, which reopens); after a closing quote comes a
+ * delimiter, such a reopening quote, or the end.
  */
 static CsvScan
 csv_split_quoted(const char *data, size_t len, unsigned char delim,
-				 SvValue *values, int ncols, long *nfields, bool allow_high)
+				 SvValue *values, int ncols, long *nfields, size_t *first_doubled,
+				 bool *high)
 {
-	CsvQuotedSplit st = {values, ncols, 0, 0, false, false};
-	size_t		i = 0;
+	uint64_t	in_quotes = 0;	/* all ones when a block starts in quotes */
+	uint64_t	field_start = 1;	/* bit 0 of this block starts a field */
+	uint64_t	after_close = 0;	/* bit 0 of this block follows a closing
+									 * quote */
+	size_t		doubled_at = len;
+	uint64_t	any_high = 0;
+	long		nf = 0;
+	size_t		start = 0;
+	size_t		base;
 
-#ifdef CSV_HAVE_SSE2
+	for (base = 0; base < len; base += 64)
 	{
-		const __m128i delims = _mm_set1_epi8((char) delim);
-		const __m128i quotes = _mm_set1_epi8(CSV_QUOTE);
-		const __m128i crs = _mm_set1_epi8('\r');
-		const __m128i lfs = _mm_set1_epi8('\n');
-		const __m128i zero = _mm_setzero_si128();
+		uint64_t	valid = (len - base >= 64) ? ~UINT64_C(0) :
+			(UINT64_C(1) << (len - base)) - 1;
+		uint64_t	inside,
+					delims,
+					opening,
+					closing,
+					after,
+					reopening;
+		CsvMasks	m;
 
-		for (; i + 16 <= len; i += 16)
+		if (csv_likely(len - base >= 64))
+			csv_block_masks(data + base, delim, &m);
+		else
+			csv_tail_masks(data, len, base, delim, &m);
+		any_high |= m.high;
+		inside = csv_prefix_xor(m.quote) ^ in_quotes;
+		in_quotes = (uint64_t) 0 - (inside >> 63);
+		delims = m.delim & ~inside;
+		opening = m.quote & inside;
+		closing = m.quote & ~inside;
+		after = (closing << 1) | after_close;
+		reopening = opening & after;
+		if (csv_unlikely(((m.eol & ~inside) |
+						  (opening & ~(((delims << 1) | field_start) | after)) |
+						  (after & valid & ~(delims | reopening))) != 0))
+			return CSV_SCAN_SPECIAL;
+		if (csv_unlikely(reopening != 0) && doubled_at == len)
+			doubled_at = base + (size_t) __builtin_ctzll(reopening);
+		field_start = delims >> 63;
+		after_close = closing >> 63;
+
+		while (delims != 0)
 		{
-			__m128i		v = _mm_loadu_si128((const __m128i *) (data + i));
-			unsigned int mask;
+			size_t		pos = base + (size_t) __builtin_ctzll(delims);
 
-			if (!allow_high &&
-				csv_unlikely((_mm_movemask_epi8(v) |
-							  _mm_movemask_epi8(_mm_cmpeq_epi8(v, zero))) != 0))
-				return CSV_SCAN_NOT_ASCII;
-			mask = (unsigned int) _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delims),
-																			  _mm_cmpeq_epi8(v, quotes)),
-																 _mm_or_si128(_mm_cmpeq_epi8(v, crs),
-																			  _mm_cmpeq_epi8(v, lfs))));
-			while (mask != 0)
-			{
-				if (csv_unlikely(!csv_quoted_event(&st, data, len,
-												   i + (size_t) __builtin_ctz(mask),
-												   (char) delim)))
-					return CSV_SCAN_SPECIAL;
-				mask &= mask - 1;
-			}
+			csv_quoted_field(values, ncols, nf, data, len, start, pos);
+			nf++;
+			start = pos + 1;
+			delims &= delims - 1;
 		}
 	}
-#endif
-	for (; i < len; i++)
-	{
-		unsigned char c = (unsigned char) data[i];
-
-		if (c == delim || c == CSV_QUOTE || c == '\r' || c == '\n')
-		{
-			if (csv_unlikely(!csv_quoted_event(&st, data, len, i, (char) delim)))
-				return CSV_SCAN_SPECIAL;
-		}
-		else if (!allow_high && csv_unlikely(c == 0 || c >= 0x80))
-			return CSV_SCAN_NOT_ASCII;
-	}
-	if (st.in_quotes)
+	if (in_quotes)
 		return CSV_SCAN_SPECIAL;	/* unterminated */
-	if (st.nfields < ncols)
-	{
-		SvValue    *v = &values[st.nfields];
-
-		v->isnull = st.quoted;
-		v->str = data + st.start + st.quoted;
-		v->len = len - st.start - 2 * (size_t) st.quoted;
-	}
-	*nfields = st.nfields + 1;
+	csv_quoted_field(values, ncols, nf, data, len, start, len);
+	*nfields = nf + 1;
+	*first_doubled = doubled_at;
+	*high = any_high != 0;
 	return CSV_SCAN_DONE;
+}
+
+/*
+ * Turns the doubled quotes of the quoted fields that csv_split_quoted()
+ * found in data[0..len) into single ones, in the scratch buffer; the first
+ * doubled quote is at offset first (fields before it have none).  Returns
+ * false with a reason when there is no scratch buffer of at least len
+ * bytes.
+ */
+static bool
+csv_undouble(const SvSchema *schema, const char *data, size_t len,
+			 size_t first, SvValue *values, long nfields, SvParseError *err)
+{
+	char	   *out = NULL;
+	long		i;
+
+	for (i = 0; i < nfields && i < schema->ncolumns; i++)
+	{
+		SvValue    *v = &values[i];
+		const char *src = v->str;
+		size_t		srclen = v->len;
+		const char *q;
+		size_t		j,
+					n;
+
+		if (!v->isnull || (size_t) (src - data) + srclen < first ||
+			(q = memchr(src, CSV_QUOTE, srclen)) == NULL)
+			continue;
+		if (out == NULL)
+		{
+			if (schema->scratch == NULL || schema->scratch->buf == NULL ||
+				schema->scratch->cap < len)
+				return fail_message(err, "invalid schema: the scratch buffer is missing or smaller than the message");
+			out = schema->scratch->buf;
+		}
+		/* inside the quotes, quotes come in pairs: copy the runs between */
+		j = n = (size_t) (q - src);
+		memcpy(out, src, n);
+		while (j < srclen)
+		{
+			size_t		e;
+
+			out[n++] = CSV_QUOTE;
+			j += 2;
+			q = (j < srclen) ? memchr(src + j, CSV_QUOTE, srclen - j) : NULL;
+			e = q ? (size_t) (q - src) : srclen;
+			memcpy(out + n, src + j, e - j);
+			n += e - j;
+			j = e;
+		}
+		v->str = out;
+		v->len = n;
+		out += n;
+	}
+	return true;
 }
 
 /*
@@ -642,27 +808,36 @@ sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 		return fail_message(err, "empty message");
 
 	/*
-	 * Plain lines, then lines with quotes, then (after a UTF-8 check) lines
-	 * with other bytes take a fast path; whatever is left, the general one.
+	 * Plain ASCII lines take the first fast path, lines with whole quoted
+	 * fields or other bytes the second (the UTF-8 check comes after it, but
+	 * before anything is reported), the rest the general path.
 	 */
-	scan = csv_split_plain(data, n, delim, values, schema->ncolumns, &nfields);
-	if (csv_unlikely(scan == CSV_SCAN_SPECIAL))
-		scan = csv_split_quoted(data, n, delim, values, schema->ncolumns,
-								&nfields, false);
+	scan = data[0] == CSV_QUOTE ? CSV_SCAN_SPECIAL :
+		csv_split_plain(data, n, delim, values, schema->ncolumns, &nfields);
 	if (csv_unlikely(scan != CSV_SCAN_DONE))
 	{
-		bool		is_nul = false;
-		size_t		bad = utf8_check(data, len, &is_nul);
+		size_t		first_doubled = n;
+		bool		high = true;
 
-		if (bad != len)
-			return fail_encoding(schema,
-								 is_nul ? -1 : csv_field_of_offset(schema, data, bad),
-								 data, len, bad, " of the message", is_nul, err);
-		if (scan == CSV_SCAN_NOT_ASCII)
-			scan = csv_split_quoted(data, n, delim, values, schema->ncolumns,
-									&nfields, true);
-		if (scan != CSV_SCAN_DONE &&
-			!csv_split_general(schema, data, n, values, &nfields, err))
+		scan = csv_split_quoted(data, n, delim, values, schema->ncolumns,
+								&nfields, &first_doubled, &high);
+		if (high)
+		{
+			bool		is_nul = false;
+			size_t		bad = utf8_check(data, len, &is_nul);
+
+			if (bad != len)
+				return fail_encoding(schema,
+									 is_nul ? -1 : csv_field_of_offset(schema, data, bad),
+									 data, len, bad, " of the message", is_nul, err);
+		}
+		if (scan != CSV_SCAN_DONE)
+		{
+			if (!csv_split_general(schema, data, n, values, &nfields, err))
+				return false;
+		}
+		else if (first_doubled < n &&
+				 !csv_undouble(schema, data, n, first_doubled, values, nfields, err))
 			return false;
 	}
 

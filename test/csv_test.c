@@ -931,6 +931,58 @@ test_long_and_scratch(void)
 }
 
 
+/* ---- every byte at every place of the 64-byte blocks ---- */
+
+static void
+test_block_boundaries(void)
+{
+	static const SvColumn cols[] = {
+		{"p", SV_TYPE_TEXT, -1, -1, -1},
+		{"q", SV_TYPE_TEXT, -1, -1, -1},
+		{"e", SV_TYPE_TEXT, -1, -1, -1},
+		{"z", SV_TYPE_TEXT, -1, -1, -1},
+	};
+	SvSchema	s = csv_schema(cols, 4, ",", "");
+	char		line[256];
+	char		want[64];
+	size_t		pad;
+	int			good = 1,
+				bad_unterminated = 0,
+				bad_after = 0;
+
+	for (pad = 0; pad <= 140; pad++)
+	{
+		size_t		n;
+
+		/* pad bytes, then "q""r,s<LF>t","",z */
+		memset(line, 'p', pad);
+		n = pad + (size_t) sprintf(line + pad, ",\"q\"\"r,s\nt\",\"\",z");
+		if (!parse(&s, line, n) || vals[0].len != pad || vals[0].isnull != (pad == 0) ||
+			vals[1].len != 7 || memcmp(vals[1].str, "q\"r,s\nt", 7) != 0 ||
+			vals[2].isnull || vals[2].len != 0 || vals[3].len != 1 ||
+			vals[3].str != line + n - 1)
+		{
+			if (good)
+				diag("pad %zu: %s", pad, perr.reason);
+			good = 0;
+		}
+		/* the same, the quoted field not closed */
+		n = pad + (size_t) sprintf(line + pad, ",\"q\"\"r,s\nt,z");
+		snprintf(want, sizeof(want), "unterminated quoted field (opened at byte offset %zu)", pad + 1);
+		if (parse(&s, line, n) || perr.field != 1 || strstr(perr.reason, want) == NULL)
+			bad_unterminated++;
+		/* data after the closing quote */
+		n = pad + (size_t) sprintf(line + pad, ",\"q\"\"r\"x,\"\",z");
+		snprintf(want, sizeof(want), "extra data after the closing quote at byte offset %zu", pad + 7);
+		if (parse(&s, line, n) || perr.field != 1 || strstr(perr.reason, want) == NULL)
+			bad_after++;
+	}
+	ok(good, "a quoted field with a doubled quote, a delimiter and a LF, after 0..140 bytes");
+	ok(bad_unterminated == 0, "unterminated after 0..140 bytes: the opening quote's offset");
+	ok(bad_after == 0, "extra data after the closing quote after 0..140 bytes: its offset");
+}
+
+
 /* ---- round trip: fields written as CSV come back ---- */
 
 static unsigned int rng = 12345;
@@ -1175,6 +1227,7 @@ main(int argc, char **argv)
 	test_delimiters();
 	test_encoding();
 	test_long_and_scratch();
+	test_block_boundaries();
 	test_round_trip();
 	test_garbage();
 	printf("1..%d\n", test_no);
