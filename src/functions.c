@@ -29,6 +29,7 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "kafka.h"
 #include "launcher.h"
 #include "mb/pg_wchar.h"
@@ -500,7 +501,7 @@ static Oid
 sv_create_results_table(const char *name, const SvStream *s, const SvView *v,
 						Oid time_type)
 {
-	List	   *names = stringToQualifiedNameList(name);
+	List	   *names = sv_qualified_name_list(name);
 	RangeVar   *rv = makeRangeVarFromNameList(names);
 	Oid			nsp = RangeVarGetCreationNamespace(rv);
 	StringInfoData sql;
@@ -584,7 +585,7 @@ streamview_create_window_view(PG_FUNCTION_ARGS)
 static Oid
 sv_create_query_table(const char *name, const SvQuery *q)
 {
-	List	   *names = stringToQualifiedNameList(name);
+	List	   *names = sv_qualified_name_list(name);
 	RangeVar   *rv = makeRangeVarFromNameList(names);
 	Oid			nsp = RangeVarGetCreationNamespace(rv);
 	char	   *qualified = quote_qualified_identifier(get_namespace_name(nsp), rv->relname);
@@ -647,13 +648,13 @@ Datum
 streamview_drop_window_view(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
+	RangeVar   *rv = makeRangeVarFromNameList(sv_qualified_name_list(name));
 	Oid			relid = RangeVarGetRelid(rv, NoLock, false);
 	SvView	   *v = sv_catalog_get_view(relid, false);
 	SvStream   *s = sv_catalog_get_stream(v->stream, false);
 	StringInfoData sql;
 
-	if (!pg_class_ownercheck(relid, GetUserId()))
+	if (!sv_owns_relation(relid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid))));

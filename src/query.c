@@ -36,6 +36,7 @@
 #include "utils/ruleutils.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "query.h"
 #include "schema.h"
 #include "streamview.h"
@@ -192,7 +193,7 @@ sv_query_stream_subquery(const SvStream *stream, RangeVar *rv)
 static bool
 sv_query_check_function(Oid funcid, void *context)
 {
-	if (pg_proc_aclcheck(funcid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+	if (!sv_may_execute(funcid, GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for function %s", get_func_name(funcid))));

@@ -26,6 +26,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "kafka.h"
 #include "mb/pg_wchar.h"
 #include "schema.h"
@@ -434,8 +435,10 @@ sv_schema_datum(const SvColumnDef *def, const SvValue *value)
 				Timestamp	ts = (Timestamp) value->v.i;
 
 				/* timestamp(p): round as the type's input would */
-				if (def->typmod >= 0)
-					AdjustTimestampForTypmod(&ts, def->typmod);
+				if (!sv_round_timestamp(&ts, def->typmod))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							 errmsg("timestamp out of range")));
 				return TimestampGetDatum(ts);
 			}
 		case TEXTOID:

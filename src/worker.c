@@ -40,6 +40,7 @@
 
 #include "aggregate.h"
 #include "catalog.h"
+#include "compat.h"
 #include "eval.h"
 #include "kafka.h"
 #include "launcher.h"
@@ -492,9 +493,7 @@ sv_worker_windows(SvWorker *w, int vi, const SvMessage *m,
 	uint32		keyhash;
 	int64		first;
 	int			n;
-	bool		bad = false;
-
-	if (run->time_typmod >= 0 && AdjustTimestampForTypmodError(&time, run->time_typmod, &bad))
+	if (!sv_round_timestamp(&time, run->time_typmod))
 	{
 		sv_worker_reject(w, vi, m, "time is out of range");
 		return;
@@ -1280,7 +1279,7 @@ sv_worker_connect(SvWorker *w)
 	w->kafka = sv_kafka_connect(w->stream, errbuf, sizeof(errbuf));
 	if (w->kafka == NULL)
 		sv_worker_fail("could not create Kafka consumer: %s", errbuf);
-	w->waits = CreateWaitEventSet(w->session_cxt, 3);
+	w->waits = sv_wait_event_set(w->session_cxt, 3);
 	AddWaitEventToSet(w->waits, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	AddWaitEventToSet(w->waits, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 	AddWaitEventToSet(w->waits, WL_SOCKET_READABLE, sv_kafka_wait_fd(w->kafka),
