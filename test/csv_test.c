@@ -1146,55 +1146,127 @@ now_sec(void)
 }
 
 /*
+ * Writes ride k (0..NRIDES-1) as sv_produce --format csv writes its rides:
+ * the timestamps quoted, the other fields quoted or not by the bits of
+ * variant, then a note (NULL, "", or quoted text with commas, doubled
+ * quotes, line breaks, UTF-8), chosen by variant too.
+ */
+static size_t
+ride_with_note(int k, int variant, char *out)
+{
+	static const char *const notes[] = {
+		NULL, "", "late, rush hour", "driver said \"hi\"", "first line\nsecond line",
+		"caf\xc3\xa9 / taxi \xf0\x9f\x9a\x95", "windows line\r\nnext line", "a,b,,c; back\\slash"
+	};
+	char		plain[160];
+	const char *note = notes[(variant + k) % 8];
+	const char *p = plain;
+	size_t		n = 0;
+	int			field = 0;
+
+	ride_as_csv(rides[k], 0, plain);
+	for (;;)
+	{
+		const char *e = strchr(p, ',');
+		size_t		flen = e ? (size_t) (e - p) : strlen(p);
+		int			q = field == 1 || field == 2 || ((variant >> (field % 5)) & 1);
+
+		if (q)
+			out[n++] = '"';
+		memcpy(out + n, p, flen);
+		n += flen;
+		if (q)
+			out[n++] = '"';
+		out[n++] = ',';
+		if (e == NULL)
+			break;
+		p = e + 1;
+		field++;
+	}
+	if (note != NULL)
+	{
+		out[n++] = '"';
+		for (; *note; note++)
+		{
+			if (*note == '"')
+				out[n++] = '"';
+			out[n++] = *note;
+		}
+		out[n++] = '"';
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/*
  * Times the zoomcamp rides: the delimited format (", "), and as csv plain,
- * fully quoted, with the timestamps quoted, and the delimited text read as
- * csv (", " with delimiter ','), in interleaved rounds; prints the best
- * round's ns per message of each.
+ * fully quoted, with the timestamps quoted, the delimited text read as csv
+ * (", " with delimiter ','), and 64 lines quoted as sv_produce --format csv
+ * quotes them, with its note column (so more bytes and an eighth field),
+ * in interleaved rounds; prints the best round's ns per message of each.
  */
 static int
 bench(long count)
 {
 	static const char *const names[] = {
 		"delimited \", \"", "csv plain", "csv fully quoted",
-		"csv timestamps quoted", "csv \", \" (spaces kept)"
+		"csv timestamps quoted", "csv \", \" (spaces kept)",
+		"csv mixed quoting + note"
 	};
 	enum
 	{
-		NKINDS = 5, ROUNDS = 7
+		NKINDS = 6, ROUNDS = 7, NMIXED = 64
 	};
-	char		lines[NKINDS][NRIDES][160];
-	size_t		lens[NKINDS][NRIDES];
+	static char lines[NKINDS][NMIXED][200];
+	size_t		lens[NKINDS][NMIXED];
+	int			nlines[NKINDS];
 	double		best[NKINDS];
 	SvSchema	csv = zoom_csv();
-	SvValue		v[NZOOM];
+	SvColumn	note_cols[NZOOM + 1];
+	SvSchema	csv_note = zoom_csv();
+	SvValue		v[NZOOM + 1];
 	SvParseError e;
 	long		failed = 0;
+	double		bytes[NKINDS];
 	int64_t		checksum = 0;
 	int			k,
 				r,
 				kind;
 
-	for (k = 0; k < NRIDES; k++)
-	{
-		strcpy(lines[0][k], rides[k]);
-		lens[0][k] = strlen(rides[k]);
-		for (kind = 1; kind < NKINDS; kind++)
-			lens[kind][k] = ride_as_csv(rides[k], kind - 1, lines[kind][k]);
-	}
+	memcpy(note_cols, zoom_cols, sizeof(zoom_cols));
+	note_cols[NZOOM].name = "note";
+	note_cols[NZOOM].type = SV_TYPE_TEXT;
+	note_cols[NZOOM].max_chars = note_cols[NZOOM].precision = note_cols[NZOOM].scale = -1;
+	csv_note.columns = note_cols;
+	csv_note.ncolumns = NZOOM + 1;
 	for (kind = 0; kind < NKINDS; kind++)
+	{
+		nlines[kind] = kind == NKINDS - 1 ? NMIXED : NRIDES;
+		bytes[kind] = 0;
+		for (k = 0; k < nlines[kind]; k++)
+		{
+			if (kind == 0)
+				lens[0][k] = (size_t) sprintf(lines[0][k], "%s", rides[k]);
+			else if (kind == NKINDS - 1)
+				lens[kind][k] = ride_with_note(k % NRIDES, k / NRIDES, lines[kind][k]);
+			else
+				lens[kind][k] = ride_as_csv(rides[k], kind - 1, lines[kind][k]);
+			bytes[kind] += (double) lens[kind][k] / nlines[kind];
+		}
 		best[kind] = 1e30;
+	}
 	for (r = 0; r < ROUNDS; r++)
 	{
 		for (kind = 0; kind < NKINDS; kind++)
 		{
-			const SvSchema *s = kind == 0 ? &zoom : &csv;
+			const SvSchema *s = kind == 0 ? &zoom : kind == NKINDS - 1 ? &csv_note : &csv;
 			double		t0 = now_sec(),
 						t;
 			long		i;
 
 			for (i = 0; i < count; i++)
 			{
-				int			j = (int) (i % NRIDES);
+				int			j = (int) (i % nlines[kind]);
 
 				if (!sv_parse_message(s, lines[kind][j], lens[kind][j], v, &e))
 					failed++;
@@ -1206,9 +1278,9 @@ bench(long count)
 		}
 	}
 	for (kind = 0; kind < NKINDS; kind++)
-		printf("%-26s %6.1f ns/message  %.2f M messages/s  rate %.2f x delimited  (%s)\n",
+		printf("%-26s %6.1f ns/message  %.2f M messages/s  rate %.2f x delimited  (%.1f bytes, e.g. %s)\n",
 			   names[kind], best[kind] * 1e9, 1e-6 / best[kind], best[0] / best[kind],
-			   lines[kind][0]);
+			   bytes[kind], lines[kind][0]);
 	printf("best of %d rounds of %ld messages each; failed %ld, checksum %lld\n",
 		   ROUNDS, count, failed, (long long) checksum);
 	return failed != 0;
