@@ -64,7 +64,8 @@ sv_round_timestamp(Timestamp *ts, int32 typmod)
 	{
 		bool		bad = false;
 
-		return !AdjustTimestampForTypmodError(ts, typmod, &bad);
+		/* true when it could round (the PostgreSQL 16+ contract as well) */
+		return AdjustTimestampForTypmodError(ts, typmod, &bad) && !bad;
 	}
 #endif
 }

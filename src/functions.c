@@ -88,10 +88,11 @@ sv_stream_delimiter(FunctionCallInfo fcinfo, const char *format)
 		return delimiter ? delimiter : ", ";
 	if (strcmp(format, "csv") == 0)
 	{
-		if (delimiter && strlen(delimiter) != 1)
+		if (delimiter && (strlen(delimiter) != 1 || strchr("\"\r\n", delimiter[0]) != NULL ||
+						  (unsigned char) delimiter[0] >= 0x80))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the delimiter of format csv must be one single-byte character"),
+					 errmsg("the delimiter of format csv must be one ASCII character other than a quote, CR and LF"),
 					 errhint("Use for example ',', ';', '|' or E'\\t'.")));
 		return delimiter ? delimiter : ",";
 	}

@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1');
+my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1');
 my $node = new_node('formats', '', utf8 => 1);
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
 
@@ -262,6 +262,22 @@ is($node->safe_psql('postgres', q{
 	'CSV: each malformed message rejected with its reason');
 is($node->safe_psql('postgres', 'SELECT sum(count) FROM badcsv_counts'), '2',
 	'and the good CSV messages counted');
+
+# A time column of type timestamp(0): rounded as PostgreSQL's input rounds
+# before windows are assigned (00:04:59.6 is 00:05:00), never rejected.
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('typmod', '$broker->{bootstrap}', 'typmod',
+	  'vendor_id int, pickup timestamp(0)');
+	SELECT streamview.create_window_view('typmod_counts', 'typmod', 'pickup', '{}', '5 minutes');
+	SELECT streamview.start('typmod')});
+produce_lines($broker, 'typmod', 0, '1, 2020-07-01 00:04:59.6', '1, 2020-07-01 00:04:59.4');
+ok(wait_for_committed($node, 'typmod', 2), 'consumed the timestamp(0) rides');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(to_char(window_start, 'HH24:MI') || '=' || count, ' ' ORDER BY window_start)
+	  FROM typmod_counts}),
+	'00:00=1 00:05=1', 'timestamp(0) times rounded like PostgreSQL input');
+is($node->safe_psql('postgres', "SELECT count(*) FROM streamview.rejects WHERE stream = 'typmod'"),
+	'0', 'and none rejected');
 
 # peek: the last messages of every partition, parsed as the worker would,
 # without touching the stream's offsets.
