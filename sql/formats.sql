@@ -15,6 +15,7 @@ SELECT name, format, delimiter FROM streamview.streams WHERE name IN ('c1', 'c2'
 
 -- Refused.
 SELECT sv_try($$SELECT streamview.create_stream('x', 'localhost:9092', 't', 'a int', format => 'csv', delimiter => ', ')$$) AS csv_long_delimiter;
+SELECT sv_try($$SELECT streamview.create_stream('x', 'localhost:9092', 't', 'a int', format => 'csv', delimiter => '"')$$) AS csv_quote_delimiter;
 SELECT sv_try($$SELECT streamview.create_stream('x', 'localhost:9092', 't', 'a int', format => 'json', delimiter => ',')$$) AS json_delimiter;
 SELECT sv_try($$SELECT streamview.create_stream('x', 'localhost:9092', 't', 'a int', format => 'xml')$$) AS unknown_format;
 SELECT sv_try($$SELECT streamview.create_stream('x', 'localhost:9092', 't', 'a int', include => ARRAY['key', 'value'])$$) AS unknown_include;
