@@ -563,40 +563,6 @@ json_rb_column(JsonReasonBuf *rb, JsonParser *jp, int c)
 	json_rb_str(rb, "): ");
 }
 
-/* PostgreSQL's name for a column type, as parse.c says it. */
-static const char *
-json_type_name(SvType type)
-{
-	switch (type)
-	{
-		case SV_TYPE_INT2:
-			return "smallint";
-		case SV_TYPE_INT4:
-			return "integer";
-		case SV_TYPE_INT8:
-			return "bigint";
-		case SV_TYPE_FLOAT4:
-			return "real";
-		case SV_TYPE_FLOAT8:
-			return "double precision";
-		case SV_TYPE_NUMERIC:
-			return "numeric";
-		case SV_TYPE_BOOL:
-			return "boolean";
-		case SV_TYPE_TEXT:
-			return "text";
-		case SV_TYPE_DATE:
-			return "date";
-		case SV_TYPE_TIMESTAMP:
-			return "timestamp without time zone";
-		case SV_TYPE_TIMESTAMPTZ:
-			return "timestamp with time zone";
-		case SV_TYPE_OTHER:
-			break;
-	}
-	return "unknown";
-}
-
 /* "a JSON object" and so on, for reasons. */
 static const char *
 json_kind_name(JsonKind kind)
@@ -1551,7 +1517,7 @@ mismatch:
 		char		why[128];
 
 		snprintf(why, sizeof(why), "cannot convert %s to type %s",
-				 json_kind_name(tok->kind), json_type_name(type));
+				 json_kind_name(tok->kind), type_name(type));
 		json_fail_column(jp, c, why);
 	}
 }

@@ -458,8 +458,8 @@ fail_message(SvParseError *err, const char *why)
 	return false;
 }
 
-/* PostgreSQL's name for a column type, for reasons. */
-static const char *
+/* PostgreSQL's name for a column type, for reasons (parse_int.h). */
+const char *
 type_name(SvType type)
 {
 	switch (type)

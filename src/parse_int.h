@@ -36,6 +36,9 @@ extern void rb_num(ReasonBuf *rb, long long v);
 extern void rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema,
 					 int field);
 
+/* PostgreSQL's name for a column type ("timestamp without time zone"). */
+extern const char *type_name(SvType type);
+
 /* A message-level failure with a fixed reason; returns false. */
 extern bool fail_message(SvParseError *err, const char *why);
 
