@@ -1670,7 +1670,7 @@ produce_marker(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 	size_t		topic_len = strlen(opt->topic);
 	int32_t		leader;
 	char		host[256];
-	int			port;
+	int			port = 0;
 	uint8_t    *req;
 	uint8_t    *resp = NULL;
 	size_t		o = 4;			/* the size goes first, when known */
