@@ -186,10 +186,13 @@ ANALYZE hop_events;
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
-SET force_parallel_mode = on;
+-- (force_parallel_mode, renamed debug_parallel_query in PostgreSQL 16)
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+  THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS parallel;
 SELECT count(*), count(DISTINCT w.window_start), sum(extract(epoch FROM w.window_start))
   FROM hop_events e, streamview.hop(e.ts, '10 minutes', '5 minutes') w;
-RESET force_parallel_mode;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+  THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'off', false) AS parallel;
 RESET min_parallel_table_scan_size;
 RESET parallel_tuple_cost;
 RESET parallel_setup_cost;
