@@ -107,11 +107,15 @@ if ls test/t/*.pl >/dev/null 2>&1; then
 	for t in test/t/*.pl; do
 		name=$(basename "$t" .pl)
 		out="$work/logs/$name.log"
-		# the name goes out before the file runs, so a long one is seen alive
+		# the name goes out before the file runs, so a long one is seen alive;
+		# PostgreSQL 15's harness puts its files under TESTDIR, later ones
+		# under TESTDATADIR and TESTLOGDIR (relative to the checkout if unset,
+		# where the server cannot find the files the tests COPY)
 		printf '== %s ... ' "$t"
 		start=$SECONDS
 		rc=0
-		(cd "$top" && as_pg env TESTDIR="$work/tap" PG_REGRESS=/bin/true \
+		(cd "$top" && as_pg env TESTDIR="$work/tap" TESTDATADIR="$work/tap/tmp_check" \
+			TESTLOGDIR="$work/tap/tmp_check/log" PG_REGRESS=/bin/true \
 			SV_TOOLS="$top/test/broker" \
 			prove -I "$pgxs/test/perl" -I "$top/test/lib" ${PROVE_FLAGS:-} "$t") \
 			>"$out" 2>&1 || rc=$?
