@@ -986,8 +986,14 @@ sv_worker_batch(SvWorker *w)
 		sv_worker_wait(w, left);
 	}
 	sv_kafka_emit_logs(w->kafka);
-	/* past records never delivered (transaction markers) */
-	sv_kafka_positions(w->kafka, w->next, w->nparts);
+	/*
+	 * Past records never delivered (transaction markers). Not after a
+	 * consumer error: librdkafka 2.8 moves the position past the offset an
+	 * out-of-range error names, which would skip a message the gap handling
+	 * must report as lost; the next clean batch takes the positions.
+	 */
+	if (!w->batch_error)
+		sv_kafka_positions(w->kafka, w->next, w->nparts);
 	fetched = GetCurrentTimestamp();
 	if (w->nqueries > 0)
 		sv_worker_eval_end(w);
