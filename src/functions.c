@@ -367,7 +367,8 @@ streamview_start(PG_FUNCTION_ARGS)
 	sv_catalog_set_running(name, true);
 	if (sv_launcher_start_stream(s->id, name, s->parallelism) && s->running)
 		ereport(NOTICE,
-				(errmsg("stream \"%s\" is already running", name)));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("stream \"%s\" is already running", name)));
 	PG_RETURN_VOID();
 }
 
@@ -385,7 +386,8 @@ streamview_stop(PG_FUNCTION_ARGS)
 	sv_catalog_set_running(name, false);
 	if (!sv_launcher_stop_stream(s->id) && !s->running)
 		ereport(NOTICE,
-				(errmsg("stream \"%s\" is not running", name)));
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("stream \"%s\" is not running", name)));
 	PG_RETURN_VOID();
 }
 
