@@ -59,15 +59,15 @@ test/broker/sv_produce: test/broker/sv_produce.c
 
 PARSER_SRCS = src/parse.c src/csv.c src/json.c
 
-test/parse_test: test/parse_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
+test/parse_test: test/parse_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c $(PARSER_SRCS) -lm
 
 # csv.c's unit test; test/csv_test --bench compares its speed with the delimited format
-test/csv_test: test/csv_test.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
+test/csv_test: test/csv_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/csv_test.c $(PARSER_SRCS) -lm
 
 # json.c's unit test
-test/json_test: test/json_test.c $(PARSER_SRCS) src/parse.h src/parse_int.h
+test/json_test: test/json_test.c test/tap.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/json_test.c $(PARSER_SRCS) -lm
 
 all: tools

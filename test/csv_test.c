@@ -28,82 +28,10 @@
 #include <time.h>
 
 #include "parse.h"
+#include "tap.h"
 #include "zoomcamp_schema.h"
 
 #define MAXCOLS 16
-
-static int	test_no = 0;
-static int	failures = 0;
-
-/* Prints one TAP line. */
-static void
-ok(int cond, const char *fmt,...)
-{
-	va_list		ap;
-
-	test_no++;
-	if (!cond)
-		failures++;
-	printf("%sok %d - ", cond ? "" : "not ", test_no);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-/* Prints a TAP diagnostic line. */
-static void
-diag(const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-/* Is s valid UTF-8 (simple reference implementation, no overlongs)? */
-static int
-valid_utf8(const char *str)
-{
-	const unsigned char *s = (const unsigned char *) str;
-
-	while (*s)
-	{
-		unsigned int cp;
-		int			n,
-					i;
-
-		if (*s < 0x80)
-		{
-			s++;
-			continue;
-		}
-		if ((*s & 0xE0) == 0xC0)
-			n = 2, cp = *s & 0x1F;
-		else if ((*s & 0xF0) == 0xE0)
-			n = 3, cp = *s & 0x0F;
-		else if ((*s & 0xF8) == 0xF0)
-			n = 4, cp = *s & 0x07;
-		else
-			return 0;
-		for (i = 1; i < n; i++)
-		{
-			if ((s[i] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i] & 0x3F);
-		}
-		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-			(n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-			(cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		s += n;
-	}
-	return 1;
-}
-
 
 /* ---- schemas ---- */
 
