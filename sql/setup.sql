@@ -27,6 +27,8 @@ SELECT c.relname FROM pg_class c
 CREATE DATABASE sv_other;
 \c sv_other
 \set VERBOSITY default
+-- (PostgreSQL 18 adds a CONTEXT line naming the script's line)
+\set SHOW_CONTEXT never
 CREATE EXTENSION streamview;
 \c contrib_regression
 DROP DATABASE sv_other;

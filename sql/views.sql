@@ -21,7 +21,8 @@ SELECT streamview.create_view('vendor_stats', $$
 $$);
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull
   FROM pg_attribute a WHERE a.attrelid = 'vendor_stats'::regclass AND a.attnum > 0 ORDER BY a.attnum;
-SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'vendor_stats'::regclass;
+SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'vendor_stats'::regclass
+   AND contype <> 'n';  -- (PostgreSQL 18 lists NOT NULL constraints too)
 SELECT obj_description('vendor_stats'::regclass, 'pg_class');
 SELECT stream, time_column, group_by, size, slide, query IS NOT NULL AS has_query
   FROM streamview.window_views WHERE view = 'vendor_stats'::regclass;
@@ -37,7 +38,8 @@ SELECT streamview.create_view('typed', $$
 $$);
 SELECT a.attname, format_type(a.atttypid, a.atttypmod)
   FROM pg_attribute a WHERE a.attrelid = 'typed'::regclass AND a.attnum > 0 ORDER BY a.attnum;
-SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'typed'::regclass;
+SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'typed'::regclass
+   AND contype <> 'n';  -- (PostgreSQL 18 lists NOT NULL constraints too)
 
 -- min/max keep the argument's type without its length (bpchar, not char(1))
 -- and its collation.

@@ -9,7 +9,8 @@
  * AdjustTimestampForTypmod gained an escontext in 16, the *_ownercheck and
  * *_aclcheck functions of single catalogs became object_* in 16, and
  * CreateWaitEventSet takes a ResourceOwner instead of a memory context in
- * 17).
+ * 17). PostgreSQL 18 dropped pg_attribute_noreturn() for pg_noreturn and
+ * added RTE_GROUP to grouped queries.
  */
 #ifndef STREAMVIEW_COMPAT_H
 #define STREAMVIEW_COMPAT_H
@@ -25,6 +26,41 @@
 #include "utils/acl.h"
 #include "utils/datetime.h"
 #include "utils/regproc.h"
+#if PG_VERSION_NUM >= 180000
+#include "optimizer/optimizer.h"
+#endif
+
+/*
+ * Marks a function that never returns. PostgreSQL 18 replaced the suffix
+ * pg_attribute_noreturn() with the prefix pg_noreturn (C11's _Noreturn);
+ * before 18, gcc and clang take the attribute as a prefix as well.
+ */
+#if PG_VERSION_NUM < 180000
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
+/*
+ * PostgreSQL 18's parser gives a grouped query an RTE_GROUP range table
+ * entry, and the Vars of its target list and HAVING that stand for grouped
+ * expressions point to it. sv_flatten_group_vars puts the grouped
+ * expressions back, as 15 and 17 leave them (no planner: NULL root is
+ * right for a query without grouping sets, which views refuse);
+ * sv_rte_is_group tells that entry apart.
+ */
+#if PG_VERSION_NUM >= 180000
+static inline void
+sv_flatten_group_vars(Query *q)
+{
+	if (!q->hasGroupRTE)
+		return;
+	q->targetList = (List *) flatten_group_exprs(NULL, q, (Node *) q->targetList);
+	q->havingQual = flatten_group_exprs(NULL, q, q->havingQual);
+}
+#define sv_rte_is_group(rte) ((rte)->rtekind == RTE_GROUP)
+#else
+#define sv_flatten_group_vars(q) ((void) (q))
+#define sv_rte_is_group(rte) ((void) (rte), false)
+#endif
 
 /* "schema.name" as a List of String nodes; errors are raised. */
 #if PG_VERSION_NUM >= 160000

@@ -23,12 +23,13 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "compat.h"
 #include "window.h"
 
 PG_FUNCTION_INFO_V1(streamview_hop);
 PG_FUNCTION_INFO_V1(streamview_tumble);
 
-static void sv_hop_past_range(void) pg_attribute_noreturn();
+pg_noreturn static void sv_hop_past_range(void);
 
 /* The error for a window reaching past the range of timestamps. */
 static void

@@ -687,11 +687,14 @@ sv_query_describe(const char *sql)
 	raw->stmt_len = 0;
 	q = parse_analyze_fixedparams(raw, sql, NULL, 0, NULL);
 	sv_query_check_query(q);
+	sv_flatten_group_vars(q);
 	for (int i = 1; i <= list_length(q->rtable); i++)
 	{
 		RangeTblEntry *rte = rt_fetch(i, q->rtable);
 
-		if (rte->rtekind == RTE_SUBQUERY)
+		if (sv_rte_is_group(rte))
+			continue;
+		else if (rte->rtekind == RTE_SUBQUERY)
 			stream_rte = i;
 		else if (rte->rtekind == RTE_FUNCTION)
 			window_rte = i;

@@ -14,12 +14,29 @@
 # checkout (ignored by git), and the last line before the summary says so.
 #
 # Environment: FUZZ_SECONDS (default 10), PROVE_FLAGS (extra prove options
-# for the end-to-end tests, e.g. -v).
+# for the end-to-end tests, e.g. -v), SV_PG (the PostgreSQL major to test on
+# this machine, default 15).
+#
+#   bash test/run-all.sh --pg 17     the same suites on PostgreSQL 17, in a
+#                                    Debian trixie root (18: sid; 15: bookworm)
+#                                    that test/root.sh builds on first use and
+#                                    reuses afterwards; needs root (or sudo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--pg" ]; then
+	[ -n "${2:-}" ] || { echo "usage: bash test/run-all.sh [--pg MAJOR]" >&2; exit 2; }
+	if [ "$(id -u)" -eq 0 ]; then
+		exec bash test/root.sh run "$2" bash test/run-all.sh
+	fi
+	exec sudo FUZZ_SECONDS="${FUZZ_SECONDS:-10}" PROVE_FLAGS="${PROVE_FLAGS:-}" \
+		bash test/root.sh run "$2" bash test/run-all.sh
+fi
 bash test/setup.sh
 
-export PATH="/usr/lib/postgresql/15/bin:$PATH"
+PG=${SV_PG:-15}
+export PATH="/usr/lib/postgresql/$PG/bin:$PATH"
+echo "== PostgreSQL $(pg_config --version | sed 's/^PostgreSQL //'), librdkafka" \
+	"$(dpkg-query -W -f='${Version} ' 'librdkafka1*' 2>/dev/null || echo '?'), $(. /etc/os-release && echo "$PRETTY_NAME")"
 checkout=$(pwd)
 top=$checkout
 passed=0
@@ -91,7 +108,7 @@ fi
 echo "== pg_regress and pgTAP (private cluster)"
 pgxs=$(dirname "$(pg_config --pgxs)")/..
 as_pg "$pgxs/test/regress/pg_regress" --inputdir="$top" \
-	--bindir=/usr/lib/postgresql/15/bin \
+	--bindir="$(pg_config --bindir)" \
 	--temp-instance="$work/regress-instance" --temp-config="$top/test/regress.conf" \
 	--outputdir="$work/regress" --dbname=contrib_regression \
 	$(sed -n 's/^REGRESS = //p' "$top/Makefile") && suite 0 || {
