@@ -27,7 +27,19 @@ SELECT sv_try($$SELECT streamview.create_stream('y', 'localhost:9092', 't', 'a i
 SELECT sv_try($$SELECT streamview.create_stream('y', 'localhost:9092', 't', 'a int', format => 'json', column_paths => '{"b": "$.x"}')$$) AS paths_unknown_column;
 SELECT sv_try($$SELECT streamview.create_stream('y', 'localhost:9092', 't', 'a int', format => 'json', column_paths => '{"a": 1}')$$) AS path_not_string;
 
+-- json and jsonb columns take any JSON value as itself: a string stays a
+-- JSON string (as json_populate_record has it); from a delimited or CSV
+-- field, the field's text is parsed as JSON.
+SELECT streamview.create_stream('jj', 'localhost:9092', 't', 'a jsonb, b json, c text', format => 'json');
+SELECT streamview.parse_message('jj', '{"a": "abc", "b": "x\"y", "c": "abc"}');
+SELECT streamview.parse_message('jj', '{"a": {"k": [1, "v"]}, "b": 1.50, "c": {"k": 1}}');
+SELECT streamview.parse_message('jj', '{"a": true, "b": null}');
+SELECT streamview.parse_message('jj', '{"a": "\u0000"}');
+SELECT streamview.create_stream('cj', 'localhost:9092', 't', 'a jsonb, b int', format => 'csv');
+SELECT streamview.parse_message('cj', '"{""k"": ""v""}",1');
+SELECT streamview.parse_message('cj', 'abc,1');
+
 -- A view may use the metadata like any column.
 SELECT streamview.create_window_view('per_key', 'meta', 'kafka_timestamp', ARRAY['kafka_key'], '1 minute');
 SELECT streamview.drop_window_view('per_key');
-SELECT streamview.drop_stream(name) FROM streamview.streams WHERE name IN ('meta', 'c1', 'c2', 'j1', 'x') ORDER BY name;
+SELECT streamview.drop_stream(name) FROM streamview.streams WHERE name IN ('meta', 'c1', 'c2', 'j1', 'x', 'jj', 'cj') ORDER BY name;

@@ -113,6 +113,9 @@ typedef struct JsonToken
 	const char *str;			/* the value's text: a string's contents
 								 * (decoded), else the JSON text */
 	size_t		len;
+	const char *raw;			/* the value's JSON text in the message (a
+								 * string's with its quotes and escapes) */
+	size_t		raw_len;
 } JsonToken;
 
 /* Per-column state while a message is parsed. */
@@ -1473,6 +1476,14 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 
 	if (jp->deferred != DEFER_NONE)
 		return;
+	/* json and jsonb take any value but null as its JSON text */
+	if (type == SV_TYPE_JSON && tok->kind != JK_NULL)
+	{
+		v->isnull = false;
+		v->str = tok->raw;
+		v->len = tok->raw_len;
+		return;
+	}
 	switch (tok->kind)
 	{
 		case JK_NULL:
@@ -1548,6 +1559,8 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 		if (q == NULL)
 			return NULL;
 	}
+	tok.raw = p;
+	tok.raw_len = (size_t) (q - p);
 	if (esc && jp->deferred == DEFER_NONE)
 	{
 		char	   *out;

@@ -486,6 +486,8 @@ type_name(SvType type)
 			return "timestamp without time zone";
 		case SV_TYPE_TIMESTAMPTZ:
 			return "timestamp with time zone";
+		case SV_TYPE_JSON:
+			return "json";
 		case SV_TYPE_OTHER:
 			break;
 	}
@@ -1712,7 +1714,7 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 	}
 	value->isnull = false;
 
-	if (col->type == SV_TYPE_OTHER)
+	if (col->type == SV_TYPE_OTHER || col->type == SV_TYPE_JSON)
 		return true;
 	if (col->type == SV_TYPE_TEXT)
 	{

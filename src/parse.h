@@ -35,6 +35,9 @@ typedef enum SvType
 	SV_TYPE_DATE,
 	SV_TYPE_TIMESTAMP,
 	SV_TYPE_TIMESTAMPTZ,
+	SV_TYPE_JSON,				/* json, jsonb: as SV_TYPE_OTHER, but a JSON
+								 * message gives any value (a string too) as
+								 * its JSON text */
 	SV_TYPE_OTHER				/* passed through as a slice; the caller checks it */
 } SvType;
 

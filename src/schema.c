@@ -284,7 +284,7 @@ sv_schema_is_checked(const SvColumnDef *def)
 	SvColumn	col;
 
 	sv_schema_map_column(def, &col);
-	return col.type != SV_TYPE_OTHER;
+	return col.type != SV_TYPE_OTHER && col.type != SV_TYPE_JSON;
 }
 
 /* Maps one column's PostgreSQL type to the parser's column description. */
@@ -344,6 +344,10 @@ sv_schema_map_column(const SvColumnDef *def, SvColumn *col)
 			break;
 		case TIMESTAMPTZOID:
 			col->type = SV_TYPE_TIMESTAMPTZ;
+			break;
+		case JSONOID:
+		case JSONBOID:
+			col->type = SV_TYPE_JSON;
 			break;
 		default:
 			col->type = SV_TYPE_OTHER;

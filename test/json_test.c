@@ -410,6 +410,19 @@ test_conversions(void)
 	fail1(SV_TYPE_NUMERIC, NULL, "{\"c\": {}}", 0,
 		  "column \"c\" ($.c): cannot convert a JSON object to type numeric");
 
+	/*
+	 * json and jsonb: every value as its JSON text, a string with its
+	 * quotes and escapes as they stand (as json_populate_record does)
+	 */
+	ok_text(SV_TYPE_JSON, NULL, "{\"c\": \"abc\"}", "\"abc\"");
+	ok_text(SV_TYPE_JSON, NULL, "{\"c\":\"x\\\"y\\u00e9\"}", "\"x\\\"y\\u00e9\"");
+	ok_text(SV_TYPE_JSON, NULL, "{\"c\": \"{\\\"a\\\": 1}\"}", "\"{\\\"a\\\": 1}\"");
+	ok_text(SV_TYPE_JSON, NULL, "{\"c\": -1.5e3 }", "-1.5e3");
+	ok_text(SV_TYPE_JSON, NULL, "{\"c\": true}", "true");
+	ok_text(SV_TYPE_JSON, NULL, "{\"c\": [1, {\"b\": \"\\n\"}]}", "[1, {\"b\": \"\\n\"}]");
+	ok_null(SV_TYPE_JSON, NULL, "{\"c\": null}");
+	ok_null(SV_TYPE_JSON, NULL, "{}");
+
 	/* null and missing */
 	ok_null(SV_TYPE_INT4, NULL, "{\"c\": null}");
 	ok_null(SV_TYPE_TEXT, NULL, "{\"c\": null}");
