@@ -6,7 +6,8 @@
 #   bash test/root.sh run MAJOR CMD [ARG...] run CMD inside the root, as root,
 #                                            in a fresh copy of this checkout
 #   bash test/root.sh mount MAJOR            mount /proc, /dev, /dev/shm in the
-#   bash test/root.sh umount MAJOR           root (and undo it): for servers
+#   bash test/root.sh umount MAJOR           root (and undo it, killing what
+#                                            still runs there): for servers
 #                                            that outlive one command
 #
 # MAJOR is a PostgreSQL major version; each lives in the Debian release that
@@ -36,7 +37,7 @@ ROOTS=${SV_ROOTS:-/var/tmp/streamview-roots}
 
 usage()
 {
-	sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,11p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -99,6 +100,17 @@ mount_root()
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
 }
 
+# Kills whatever still runs inside root $1 (a server or a test an
+# interrupted command left behind), so that nothing holds its mounts.
+kill_in_root()
+{
+	local root=$1 p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && kill -KILL "${p#/proc/}" 2>/dev/null
+	done
+	return 0
+}
+
 unmount_root()
 {
 	local root=$1 m
@@ -126,7 +138,8 @@ run_in_root()
 		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
 		tar --null -T - -cf - | tar -xf - -C "$root/build/streamview"
 	mounted_root=$root
-	trap 'unmount_root "$mounted_root"' EXIT
+	trap 'kill_in_root "$mounted_root"; unmount_root "$mounted_root"' EXIT
+	trap 'exit 130' INT TERM
 	mount_root "$root"
 	chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/root LANG=C.UTF-8 SV_PG="$major" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" \
@@ -146,7 +159,10 @@ shift 2
 case "$cmd" in
 	path) echo "$ROOTS/$(release_of "$major")" ;;
 	mount) build_root "$major" && mount_root "$ROOTS/$(release_of "$major")" ;;
-	umount) unmount_root "$ROOTS/$(release_of "$major")" ;;
+	umount)
+		kill_in_root "$ROOTS/$(release_of "$major")"
+		unmount_root "$ROOTS/$(release_of "$major")"
+		;;
 	build) build_root "$major" ;;
 	run) run_in_root "$major" "$@" ;;
 	*) usage ;;

@@ -70,7 +70,8 @@ $node->reload;
 sleep 1;
 create_rides_stream($node, $broker, 'admin2', 'admin');
 $node->safe_psql('postgres', "SELECT streamview.start('admin2')");
-is(stream_state($node, 'admin2'), 'running', 'another stream starts after the stop');
+ok(poll_until($node, "SELECT state FROM streamview.stream_status WHERE stream = 'admin2'",
+	'running', 30), 'another stream starts after the stop');
 ok(wait_for_committed($node, 'admin2', 2020, 30), 'and the stream consumes');
 $node->safe_psql('postgres', "SELECT streamview.stop('admin2')");
 

@@ -11,7 +11,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1');
+my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1',
+	'kcat:1');
 my $node = new_node('formats', '', utf8 => 1);
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
 
@@ -278,6 +279,43 @@ is($node->safe_psql('postgres', q{
 	'00:00=1 00:05=1', 'timestamp(0) times rounded like PostgreSQL input');
 is($node->safe_psql('postgres', "SELECT count(*) FROM streamview.rejects WHERE stream = 'typmod'"),
 	'0', 'and none rejected');
+
+# kcat as the producer: keys split off with -K, headers from -H with one
+# name given twice (the last wins), and the timestamp librdkafka gave each
+# message at produce time, all read back with kcat's consumer as the oracle.
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('kc', '$broker->{bootstrap}', 'kcat', 'a int, b numeric',
+	  include => ARRAY['key', 'timestamp', 'headers']);
+	SELECT streamview.create_view('kc_seen', \$q\$
+	  SELECT window_start, kafka_key AS key, kafka_headers::text AS headers,
+	         count(*) AS n, sum(a) AS a, min(kafka_timestamp) AS first, max(kafka_timestamp) AS last
+	  FROM kc, streamview.tumble(kafka_timestamp, '1000 days')
+	  GROUP BY 1, 2, 3 \$q\$);
+	SELECT streamview.start('kc')});
+open my $kcat, '|-', 'kcat', '-P', '-b', $broker->{bootstrap}, '-t', 'kcat', '-K', ':',
+  '-H', 'trace=one', '-H', 'app=kcat', '-H', 'trace=two'
+  or die "kcat: $!";
+print $kcat "k1:7, 1.5\nk2:8, 2.25\nk1:9, 3\n";
+close $kcat or die 'kcat -P failed';
+ok(wait_for_committed($node, 'kc', 3), 'consumed what kcat produced');
+my $read = `kcat -C -b $broker->{bootstrap} -t kcat -e -q -f '%k|%T|%h|%s\\n'`;
+die 'kcat -C failed' if $? != 0;
+like($read, qr/^k1\|\d+\|trace=one,app=kcat,trace=two\|7, 1\.5$/m,
+	'kcat sent the key, a timestamp and the header name twice');
+$node->safe_psql('postgres', 'CREATE TABLE kc_read (k text, t bigint, h text, v text)');
+$node->safe_psql('postgres', 'INSERT INTO kc_read VALUES '
+	  . join(', ', map { '(' . join(', ', map { "'$_'" } split /\|/) . ')' } split /\n/, $read));
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM
+	  (SELECT k, count(*) AS n, sum(split_part(v, ', ', 1)::int) AS a,
+	          'epoch'::timestamptz + min(t) * interval '1 ms' AS first,
+	          'epoch'::timestamptz + max(t) * interval '1 ms' AS last
+	     FROM kc_read GROUP BY k) e
+	  FULL JOIN kc_seen s ON s.key = e.k
+	 WHERE s.n IS DISTINCT FROM e.n OR s.a IS DISTINCT FROM e.a
+	    OR s.first IS DISTINCT FROM e.first OR s.last IS DISTINCT FROM e.last
+	    OR s.headers IS DISTINCT FROM '{"app": "kcat", "trace": "two"}'}),
+	'0', 'kafka_key, kafka_timestamp and kafka_headers (last of a repeated name) as kcat reads them');
 
 # peek: the last messages of every partition, parsed as the worker would,
 # without touching the stream's offsets.
