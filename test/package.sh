@@ -375,6 +375,10 @@ in_root "$troot" apt-get purge -y -q --autoremove "$pkg" >"$work/purge.log" 2>&1
 [ ! -e "$troot$pkglibdir/streamview.so" ] && [ ! -e "$troot$sharedir/extension/streamview.control" ] ||
 	fail "purging $pkg left its files behind"
 rm -rf "$troot/tmp/sv-pkg" "$troot/tmp/sv-regress"
+if [ -z "${SV_PKG_ROOT:-}" ]; then
+	step "removing the roots"
+	remove_root "$broot" && remove_root "$troot" || fail "could not remove the roots under $roots"
+fi
 
 echo "package test: PASS ($deb: installed with its dependencies on a clean $release root," \
 	"$ntests regression tests passed against it, purged cleanly; $((SECONDS - started)) s)"
