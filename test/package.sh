@@ -152,7 +152,9 @@ finish()
 		remove_root "$broot" || true; remove_root "$troot" || true
 	fi
 	[ -n "$(mounts_under "$work")" ] || rm -rf --one-file-system "$work"
-	if [ "$status" -ne 0 ] && [ -z "$reported" ]; then
+	if [ "$status" -eq 130 ]; then
+		echo "package test: FAIL (interrupted)" >&2
+	elif [ "$status" -ne 0 ] && [ -z "$reported" ]; then
 		echo "package test: FAIL (a command failed, exit status $status; see above)" >&2
 	fi
 }
