@@ -24,7 +24,26 @@
  * (start it before producing: it is the freshness floor of the broker and
  * the producer, with no processing at all).
  *
+ * Options for experiments (the defaults above are unchanged without them):
+ *	-X key=value	any librdkafka consumer property, applied after sv_floor's
+ *					own settings (repeatable; a later one wins)
+ *	--pause-every N --pause-ms MS
+ *					after every N messages consumed, sleep MS ms without
+ *					calling librdkafka, as a worker's batch commit pauses
+ *					consumption (the pauses count in whole and steady time)
+ *	--stats			at the end, print on stderr
+ *						sv_floor: peak_rss_kb=K max_wait_ms=W waits_over_100ms=C
+ *					K: the process's peak RSS (VmHWM of /proc/self/status);
+ *					W: the longest single call into librdkafka for messages
+ *					once the first message has arrived (a stall of fetching
+ *					shows here, whatever the machine's load does to rates);
+ *					C: how many such calls took over 100 ms
+ *	--version		print the librdkafka version and the effective values
+ *					of the prefetch properties (after -X) on stdout, and exit
+ *
  * Usage: sv_floor --brokers B --topic T --messages N [--timeout-s S] [--latency]
+ *				   [-X key=value]... [--pause-every N --pause-ms MS] [--stats]
+ *		  sv_floor --version [-X key=value]...
  *
  * Build:
  *		gcc -std=gnu99 -O2 -Wall -Wextra -o sv_floor sv_floor.c -lrdkafka
@@ -88,8 +107,81 @@ cmp_double(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "Usage: sv_floor --brokers B --topic T --messages N [--timeout-s S] [--latency]\n");
+	fprintf(stderr, "Usage: sv_floor --brokers B --topic T --messages N [--timeout-s S] [--latency]\n"
+			"                [-X key=value]... [--pause-every N --pause-ms MS] [--stats]\n"
+			"       sv_floor --version [-X key=value]...\n");
 	exit(2);
+}
+
+/* Applies the -X key=value options, in order. */
+static void
+set_extra(rd_kafka_conf_t *conf, char **extra, int nextra)
+{
+	for (int i = 0; i < nextra; i++)
+	{
+		char	   *eq = strchr(extra[i], '=');
+
+		if (eq == NULL || eq == extra[i])
+		{
+			fprintf(stderr, "sv_floor: -X %s: expected key=value\n", extra[i]);
+			exit(2);
+		}
+		*eq = '\0';
+		set(conf, extra[i], eq + 1);
+		*eq = '=';
+	}
+}
+
+/* The librdkafka version and the prefetch properties' effective values. */
+static void
+print_version(rd_kafka_conf_t *conf)
+{
+	static const char *const props[] = {
+		"queued.min.messages", "queued.max.messages.kbytes",
+		"fetch.error.backoff.ms", "fetch.queue.backoff.ms",
+		"fetch.wait.max.ms", "fetch.max.bytes", "max.partition.fetch.bytes"
+	};
+
+	printf("librdkafka=%s", rd_kafka_version_str());
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+	{
+		char		value[256];
+		size_t		len = sizeof(value);
+
+		if (rd_kafka_conf_get(conf, props[i], value, &len) == RD_KAFKA_CONF_OK)
+			printf(" %s=%s", props[i], value);
+		else
+			printf(" %s=n/a", props[i]);
+	}
+	printf("\n");
+}
+
+/* VmHWM of this process in kB, or -1. */
+static long
+peak_rss_kb(void)
+{
+	FILE	   *f = fopen("/proc/self/status", "r");
+	char		line[256];
+	long		kb = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0)
+		;
 }
 
 int
@@ -101,6 +193,10 @@ main(int argc, char **argv)
 		{"messages", required_argument, NULL, 'n'},
 		{"timeout-s", required_argument, NULL, 'T'},
 		{"latency", no_argument, NULL, 'L'},
+		{"pause-every", required_argument, NULL, 'P'},
+		{"pause-ms", required_argument, NULL, 'M'},
+		{"stats", no_argument, NULL, 'R'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
 	const char *brokers = NULL;
@@ -126,8 +222,17 @@ main(int argc, char **argv)
 	int			c;
 	bool		latency = false;
 	double	   *lat = NULL;
+	char	  **extra = calloc(argc, sizeof(char *));
+	int			nextra = 0;
+	long long	pause_every = 0;
+	long		pause_ms = 0;
+	long long	next_pause = 0;
+	bool		want_stats = false;
+	double		max_wait = 0;
+	long		slow_waits = 0;
+	bool		version = false;
 
-	while ((c = getopt_long(argc, argv, "b:t:n:T:", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "b:t:n:T:X:", opts, NULL)) != -1)
 	{
 		switch (c)
 		{
@@ -146,12 +251,37 @@ main(int argc, char **argv)
 			case 'L':
 				latency = true;
 				break;
+			case 'X':
+				extra[nextra++] = optarg;
+				break;
+			case 'P':
+				pause_every = atoll(optarg);
+				break;
+			case 'M':
+				pause_ms = atol(optarg);
+				break;
+			case 'R':
+				want_stats = true;
+				break;
+			case 'V':
+				version = true;
+				break;
 			default:
 				usage();
 		}
 	}
-	if (brokers == NULL || topic == NULL || want <= 0)
+	if (version)
+	{
+		conf = rd_kafka_conf_new();
+		set_extra(conf, extra, nextra);
+		print_version(conf);
+		rd_kafka_conf_destroy(conf);
+		return 0;
+	}
+	if (brokers == NULL || topic == NULL || want <= 0 || optind < argc ||
+		pause_every < 0 || pause_ms < 0 || (pause_every > 0) != (pause_ms > 0))
 		usage();
+	next_pause = pause_every;
 	tenth = want / 10 > 0 ? want / 10 : 1;
 
 	t0 = now_seconds();
@@ -163,6 +293,7 @@ main(int argc, char **argv)
 	set(conf, "enable.partition.eof", "false");
 	if (latency)
 		set(conf, "fetch.wait.max.ms", "50");	/* as streamview sets it */
+	set_extra(conf, extra, nextra);
 	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 	if (rk == NULL)
 	{
@@ -197,6 +328,8 @@ main(int argc, char **argv)
 	while (got < want)
 	{
 		ssize_t		n;
+		double		w0 = now_seconds(),
+					wait;
 
 		if (latency)
 		{
@@ -206,6 +339,14 @@ main(int argc, char **argv)
 		}
 		else
 			n = rd_kafka_consume_batch_queue(queue, 1000, msgs, BATCH);
+		wait = now_seconds() - w0;
+		if (got > 0)
+		{
+			if (wait > max_wait)
+				max_wait = wait;
+			if (wait > 0.1)
+				slow_waits++;
+		}
 
 		for (ssize_t i = 0; i < n; i++)
 		{
@@ -224,6 +365,12 @@ main(int argc, char **argv)
 				fprintf(stderr, "sv_floor: %s\n", rd_kafka_message_errstr(msgs[i]));
 			rd_kafka_message_destroy(msgs[i]);
 		}
+		/* a batch commit's pause: librdkafka's threads go on fetching */
+		while (pause_every > 0 && got >= next_pause && got < want)
+		{
+			sleep_ms(pause_ms);
+			next_pause += pause_every;
+		}
 		if (t10 == 0 && got >= tenth)
 		{
 			t10 = now_seconds();
@@ -236,6 +383,9 @@ main(int argc, char **argv)
 		}
 	}
 	t100 = now_seconds();
+	if (want_stats)
+		fprintf(stderr, "sv_floor: peak_rss_kb=%ld max_wait_ms=%.0f waits_over_100ms=%ld\n",
+				peak_rss_kb(), max_wait * 1000, slow_waits);
 	if (latency)
 	{
 		qsort(lat, want, sizeof(double), cmp_double);
@@ -248,6 +398,7 @@ main(int argc, char **argv)
 		   (double) (got - got10) / (t100 - t10));
 
 	free(msgs);
+	free(extra);
 	rd_kafka_queue_destroy(queue);
 	rd_kafka_topic_destroy(rkt);
 	rd_kafka_assign(rk, NULL);
