@@ -10,7 +10,7 @@
  * *_aclcheck functions of single catalogs became object_* in 16, and
  * CreateWaitEventSet takes a ResourceOwner instead of a memory context in
  * 17). PostgreSQL 18 dropped pg_attribute_noreturn() for pg_noreturn and
- * added RTE_GROUP to grouped queries.
+ * added RTE_GROUP to grouped queries. One librdkafka version matters too.
  */
 #ifndef STREAMVIEW_COMPAT_H
 #define STREAMVIEW_COMPAT_H
@@ -61,6 +61,14 @@ sv_flatten_group_vars(Query *q)
 #define sv_flatten_group_vars(q) ((void) (q))
 #define sv_rte_is_group(rte) ((void) (rte), false)
 #endif
+
+/*
+ * librdkafka: the first version (rd_kafka_version(), 0xMMmmrrxx) whose
+ * consumer has fetch.queue.backoff.ms (2.2.0). kafka.c compares the
+ * library it runs with against it; no other librdkafka difference matters
+ * between 2.0.2 (Debian 12), 2.8 (13) and 2.14 (unstable).
+ */
+#define SV_RDKAFKA_QUEUE_BACKOFF_VERSION 0x020200ff
 
 /* "schema.name" as a List of String nodes; errors are raised. */
 #if PG_VERSION_NUM >= 160000

@@ -21,6 +21,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
+#include "compat.h"
 #include "kafka.h"
 
 /* Keys streamview sets itself; a user setting them would break exactly-once. */
@@ -267,6 +268,32 @@ sv_kafka_set_user(const char *key, const char *value, void *arg)
 				 errdetail("librdkafka says: %s", errstr)));
 }
 
+/*
+ * The prefetch queue. When it reaches its limits while the worker commits
+ * a batch, librdkafka stops fetching a partition until its broker thread
+ * looks again, up to a second later (fetch.queue.backoff.ms, 1000 by
+ * default; fetch.error.backoff.ms does not apply). From librdkafka 2.2 that
+ * pause can be set: 20 ms, with librdkafka's own limits (100,000 messages,
+ * 64 MB). librdkafka 2.0.2 (Debian 12) has no such setting: only a queue
+ * holding about a second of consumption avoids the stall, so it may hold
+ * 1M messages or 256 MB. test/bench/prefetch.sh measured it (README,
+ * Performance): with the defaults a consumer pausing like a worker drained
+ * at 0.2-0.3M messages/s on 2.0.2, 2.8 and 2.14; with these settings at
+ * 0.9-1.5M/s, and on 2.8/2.14 with a full queue of 55-71 MB instead of
+ * about 350 MB.
+ */
+static void
+sv_kafka_set_prefetch(rd_kafka_conf_t *conf)
+{
+	if (rd_kafka_version() >= SV_RDKAFKA_QUEUE_BACKOFF_VERSION)
+		sv_kafka_set(conf, "fetch.queue.backoff.ms", "20");
+	else
+	{
+		sv_kafka_set(conf, "queued.min.messages", "1000000");
+		sv_kafka_set(conf, "queued.max.messages.kbytes", "262144");
+	}
+}
+
 /* Builds the consumer configuration: ours first, then the user's options. */
 static rd_kafka_conf_t *
 sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
@@ -277,16 +304,7 @@ sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
 	snprintf(group, sizeof(group), "streamview-%d", stream->id);
 	/* defaults tuned for fresh counts; the user's options may override */
 	sv_kafka_set(conf, "fetch.wait.max.ms", "50");
-	/*
-	 * When librdkafka 2.0.2's prefetch queue reaches its limits, fetching
-	 * stalls for up to a second (measured: a plain consumer that pauses 10 ms
-	 * per 100k messages, as a batch commit does, drains at 0.4-0.9M/s with the
-	 * default limits and 2.4-3.6M/s without them). So the queue may hold up
-	 * to 1M messages or 256 MB, and a full queue backs off only briefly.
-	 */
-	sv_kafka_set(conf, "fetch.error.backoff.ms", "20");
-	sv_kafka_set(conf, "queued.min.messages", "1000000");
-	sv_kafka_set(conf, "queued.max.messages.kbytes", "262144");
+	sv_kafka_set_prefetch(conf);
 	sv_kafka_set(conf, "reconnect.backoff.max.ms", "2000");
 	sv_kafka_set(conf, "client.id", "streamview");
 	sv_kafka_foreach_option(stream->options, sv_kafka_set_user, conf);
