@@ -11,6 +11,8 @@
 #                                      script is used, so it must match)
 #   SV_BENCH_RUNS=5                    rounds of floor + streamview drain (medians)
 #   SV_BENCH_PGCONF='name = value'    more postgresql.conf lines (experiments)
+#   SV_BENCH_MANYKEYS_ONLY=1           only the many-key rows (4 and 4b below; with
+#                                      a small N for quick runs while developing)
 #   SV_BENCH_PERF=1                    perf record the worker during each drain;
 #                                      profiles (flat and inclusive) written to
 #                                      test/bench/perf-STREAM.txt
@@ -54,8 +56,16 @@
 #     (private memory) sampled every 50 ms.
 #     If create_stream has a parallelism argument, the same with
 #     parallelism => 2 (a second stream on the same topic).
-#  4. The same on topic "hc" with a view grouped by payment_type (100k keys,
-#     ~2N window rows).
+#  4. MANY KEYS (issue 13): (a) the same on topic "hc" with a view grouped by
+#     payment_type (100k keys, ~1.6N window rows); (d) the write limit: (a)'s
+#     rows, read from its results table after the drain in md5 order of the
+#     row (an order unrelated to the key), COPYed into an empty table LIKE it
+#     (INCLUDING ALL: same shape and primary key), timed; (c) the baseline of
+#     5 below for (a)'s view; (b) 2N rides with N payment types on topic
+#     "hk", a tumbling 1-minute count per payment_type (~2N window rows).
+#     Counts checked as in 3; rows/s = window rows / drain (or COPY) time.
+#     Ratios: (a) time / (d) time, (a) msg/s / (c) msg/s, (b) rows/s / (a)
+#     rows/s, and the worker's peak memory in (a) and (b).
 #  5. BASELINE, the plain-PostgreSQL way: kcat -C -o beginning -e over all
 #     partitions piped into COPY base_raw FROM STDIN (FORMAT csv) (a typed,
 #     logged table), then one INSERT INTO base_counts SELECT ... date_bin ...
@@ -93,6 +103,8 @@ set -euo pipefail
 
 N=${1:-1000000}
 SCALING=${SV_BENCH_SCALING:-1}
+MANY_ONLY=${SV_BENCH_MANYKEYS_ONLY:-0}
+[ "$MANY_ONLY" = 0 ] || SCALING=0
 FRESH_RATE=${SV_BENCH_FRESH_RATE:-20000}
 FRESH_SECONDS=${SV_BENCH_FRESH_SECONDS:-10}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -174,7 +186,10 @@ while [ $((PS * 40000)) -lt $((4 * N)) ]; do PS=$((PS * 2)); done
 # JSON values are about three times as long as delimited ones
 PJ=$P
 while [ $((PJ * 13000)) -lt "$N" ]; do PJ=$((PJ * 2)); done
-topics="rides:$P hc:$P fresh:$P fresh0:$P rides_json:$PJ rides_csv:$P"
+# (b): 2N rides
+PK=$P
+while [ $((PK * 40000)) -lt $((2 * N)) ]; do PK=$((PK * 2)); done
+topics="rides:$P hc:$P hk:$PK fresh:$P fresh0:$P freshhc:$P rides_json:$PJ rides_csv:$P"
 [ "$SCALING" = 1 ] && topics="$topics scale1:$PS scale2:$PS scale4:$PS"
 log "work directory $W; starting the broker ($topics)"
 # shellcheck disable=SC2086
@@ -191,7 +206,7 @@ produce() { # topic n seed [extra...]
 		sed 's/^/    /' >&2
 	[ "${PIPESTATUS[0]}" -eq 0 ] || die "sv_produce failed for $topic"
 }
-log "producing $N rides to rides and $N rides with 100k payment types to hc"
+log "producing $N rides to rides, $N rides with 100k payment types to hc, $((2 * N)) with $N to hk"
 # Bulk loads go out in bigger produce batches (256 kB, below the consumer's
 # 1 MB per-partition fetch size): the mock broker finds a fetch offset by
 # walking a partition's message sets from the first, so with the producer's
@@ -200,9 +215,12 @@ log "producing $N rides to rides and $N rides with 100k payment types to hc"
 # 1.2-4.3M, median 2.6M, with these settings). A real broker has an index.
 BULK="-X linger.ms=200 -X batch.size=262144"
 # shellcheck disable=SC2086
-produce rides "$N" 1 --out "$W/rides.tsv" $BULK
+[ "$MANY_ONLY" = 0 ] && produce rides "$N" 1 --out "$W/rides.tsv" $BULK
 # shellcheck disable=SC2086
 produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
+# shellcheck disable=SC2086
+produce hk $((2 * N)) 4 --keys "$N" --out "$W/hk.tsv" $BULK
+if [ "$MANY_ONLY" = 0 ]; then
 # the same rides (seed 1) as compact JSON (as producers write it; the tests use
 # --format json, with whitespace, escapes and decoys) and as CSV, for the
 # formats' rows
@@ -210,6 +228,7 @@ produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
 produce rides_json "$N" 1 --format json-compact $BULK
 # shellcheck disable=SC2086
 produce rides_csv "$N" 1 --format csv $BULK
+fi
 
 # ---- cluster -----------------------------------------------------------
 log "initdb and start a throwaway cluster (port $PORT)"
@@ -419,17 +438,19 @@ load_produced() { # topic file
 	q -c "UPDATE produced SET topic = '$1' WHERE topic IS NULL"
 }
 
-# Expected counts of a 10/5-minute sliding view from the produced messages, in
-# SQL (as StreamviewTest.pm's expected_counts), then the rows that differ.
-check_counts() { # topic key-expr actual-sql
+# Expected counts of a sliding view (default 10/5 minutes) from the produced
+# messages, in SQL (as StreamviewTest.pm's expected_counts), then the rows
+# that differ.
+check_counts() { # topic key-expr actual-sql [size-s slide-s]
+	local size=${4:-600} slide=${5:-300}
 	q <<EOF
 CREATE TEMP TABLE exp AS
 SELECT ws AS window_start, $2 AS key, count(*) AS count
   FROM (SELECT string_to_array(v, ', ') AS f FROM produced WHERE topic = '$1') m,
        LATERAL (SELECT f[2]::timestamp AS t) x,
        LATERAL generate_series(
-           to_timestamp((floor((extract(epoch FROM t) - 600) / 300) + 1) * 300) AT TIME ZONE 'UTC',
-           t, make_interval(secs => 300)) ws
+           to_timestamp((floor((extract(epoch FROM t) - $size) / $slide) + 1) * $slide) AT TIME ZONE 'UTC',
+           t, make_interval(secs => $slide)) ws
  GROUP BY 1, 2;
 SELECT count(*) FROM exp e FULL JOIN ($3) a
     ON e.window_start = a.window_start AND e.key = a.key
@@ -438,6 +459,42 @@ EOF
 }
 verdict() { [ "$1" = 0 ] && echo OK || echo "MISMATCH($1 rows)"; }
 
+# The plain-PostgreSQL way for a 10/5-minute sliding count: kcat -C over all
+# partitions piped into COPY PREFIX_raw FROM STDIN (FORMAT csv) (a typed,
+# logged table), then one INSERT INTO PREFIX_counts SELECT ... date_bin ...
+# GROUP BY ... ON CONFLICT DO UPDATE SET count = count + excluded.count,
+# PREFIX_counts being LIKE streamview's results table. Timed end to end
+# (process start of kcat to INSERT committed); sets BL_S BL_MSGS BL_RATE.
+baseline() { # topic prefix like-table key-column
+	q <<EOF
+CREATE TABLE ${2}_raw (vendor_id int, tpep_pickup_datetime timestamp,
+	tpep_dropoff_datetime timestamp, passenger_count int, trip_distance real,
+	payment_type int, total_amount real);
+CREATE TABLE ${2}_counts (LIKE $3 INCLUDING ALL);
+CHECKPOINT;
+EOF
+	local b0 b1
+	b0=$(now)
+	kcat -C -b "$B" -t "$1" -o beginning -e -q -f '%s\n' |
+		q -c "COPY ${2}_raw FROM STDIN (FORMAT csv)" \
+			-c "INSERT INTO ${2}_counts AS t (window_start, window_end, $4, count)
+				SELECT w.ws, w.ws + interval '10 minutes', r.$4, count(*)
+				  FROM ${2}_raw r,
+				       LATERAL (SELECT date_bin('5 minutes', r.tpep_pickup_datetime,
+				                                timestamp '1970-01-01') AS b) b,
+				       LATERAL (VALUES (b.b), (b.b - interval '5 minutes')) w(ws)
+				 GROUP BY 1, 3
+				ON CONFLICT (window_start, $4)
+				DO UPDATE SET count = t.count + excluded.count"
+	b1=$(now)
+	BL_S=$(calc "$b1 - $b0")
+	BL_MSGS=$(q -c "SELECT count(*) FROM ${2}_raw")
+	BL_RATE=$(calc "$BL_MSGS / $BL_S")
+	[ "$BL_MSGS" = "$N" ] || log "  warning: baseline read $BL_MSGS messages, not $N"
+	log "  ${BL_S}s, $(printf %.0f "$BL_RATE") msg/s; checking counts"
+}
+
+if [ "$MANY_ONLY" = 0 ]; then
 # ---- streamview, per vendor --------------------------------------------
 # RUNS rounds, each a floor run (test/bench/sv_floor.c, a plain consumer) and
 # a streamview drain of a new stream on the same topic, checked; each row is
@@ -524,52 +581,86 @@ if [ "$HAVE_PAR" = 1 ]; then
 	log "  counts: $P2_CHECK"
 fi
 
-# ---- streamview, 100k keys ---------------------------------------------
-log "streamview: the same per payment_type (100k distinct) over $N rides"
+# ---- baseline: kcat | COPY, INSERT ... GROUP BY ... ON CONFLICT ----------
+log "baseline: kcat | COPY, then INSERT ... SELECT ... GROUP BY ... ON CONFLICT"
+baseline rides base vendor_counts1 vendor_id
+BASE_S=$BL_S BASE_ROWS=$BL_MSGS BASE_RATE=$BL_RATE
+BASE_CHECK=$(verdict "$(check_counts rides 'f[1]::int' \
+	'SELECT window_start, vendor_id AS key, count FROM base_counts')")
+log "  counts: $BASE_CHECK"
+
+fi
+
+# ---- many keys (issue 13) ------------------------------------------------
+# (a) the 100k-key view: 10/5-minute sliding count per payment_type over N
+#     rides with 100k payment types (~1.6 window rows per ride);
+# (b) 1M keys: a tumbling 1-minute count per payment_type over 2N rides with
+#     N payment types (~1 window row per ride);
+# (c) the plain-PostgreSQL way for (a): kcat | COPY, INSERT ... GROUP BY ...
+#     ON CONFLICT into a table like (a)'s results table;
+# (d) the write limit: (a)'s final rows, taken from its results table after
+#     the drain in md5 order of the row (an order unrelated to the key, as a
+#     stream delivers), COPYed into an empty table of the same shape and
+#     primary key (LIKE ... INCLUDING ALL); timed from psql's start to COPY's
+#     commit.
+# Rows/s = window rows in the results table / whole drain (or COPY) time.
+log "streamview (a): per payment_type (100k distinct), 10/5 minutes, over $N rides"
 rides_stream hc hc
 q -c "SELECT streamview.create_window_view('hc_counts', 'hc', 'tpep_pickup_datetime',
 	ARRAY['payment_type'], '10 minutes', '5 minutes')" >/dev/null
+q -c "CHECKPOINT"
 drain hc "$N"
 HC_WHOLE_S=$D_WHOLE_S HC_WHOLE=$D_WHOLE HC_STEADY=$D_STEADY HC_HWM=$D_HWM_KB HC_ANON=$D_ANON_KB
 HC_FS="$D_FIRST_MS/$D_STALL_MS"
 HC_ROWS=$(q -c "SELECT count(*) FROM hc_counts")
+HC_RPS=$(calc "$HC_ROWS / $HC_WHOLE_S")
 log "  whole ${HC_WHOLE_S}s, $(printf %.0f "$HC_WHOLE") msg/s; steady $(fmt "$HC_STEADY") msg/s; $HC_ROWS window rows; checking counts"
 load_produced hc "$W/hc.tsv"
 HC_CHECK=$(verdict "$(check_counts hc 'f[6]::int' \
 	'SELECT window_start, payment_type AS key, count FROM hc_counts')")
 log "  counts: $HC_CHECK"
 
-# ---- baseline: kcat | COPY, INSERT ... GROUP BY ... ON CONFLICT ----------
-log "baseline: kcat | COPY, then INSERT ... SELECT ... GROUP BY ... ON CONFLICT"
-q <<'EOF'
-CREATE TABLE base_raw (vendor_id int, tpep_pickup_datetime timestamp,
-	tpep_dropoff_datetime timestamp, passenger_count int, trip_distance real,
-	payment_type int, total_amount real);
-CREATE TABLE base_counts (LIKE vendor_counts1 INCLUDING ALL);
-CHECKPOINT;
-EOF
+log "write limit (d): COPY of (a)'s $HC_ROWS rows in md5 order into an empty table like it"
+q -c "COPY (SELECT * FROM hc_counts ORDER BY md5(hc_counts::text)) TO STDOUT" >"$W/wl.copy"
+q -c "CREATE TABLE wl_counts (LIKE hc_counts INCLUDING ALL)" -c "CHECKPOINT"
 b0=$(now)
-kcat -C -b "$B" -t rides -o beginning -e -q -f '%s\n' |
-	q -c "COPY base_raw FROM STDIN (FORMAT csv)" \
-		-c "INSERT INTO base_counts AS t (window_start, window_end, vendor_id, count)
-			SELECT w.ws, w.ws + interval '10 minutes', r.vendor_id, count(*)
-			  FROM base_raw r,
-			       LATERAL (SELECT date_bin('5 minutes', r.tpep_pickup_datetime,
-			                                timestamp '1970-01-01') AS b) b,
-			       LATERAL (VALUES (b.b), (b.b - interval '5 minutes')) w(ws)
-			 GROUP BY 1, 3
-			ON CONFLICT (window_start, vendor_id)
-			DO UPDATE SET count = t.count + excluded.count"
+q -c "COPY wl_counts FROM STDIN" <"$W/wl.copy"
 b1=$(now)
-BASE_S=$(calc "$b1 - $b0")
-BASE_ROWS=$(q -c "SELECT count(*) FROM base_raw")
-BASE_RATE=$(calc "$BASE_ROWS / $BASE_S")
-[ "$BASE_ROWS" = "$N" ] || log "  warning: baseline read $BASE_ROWS messages, not $N"
-log "  ${BASE_S}s, $(printf %.0f "$BASE_RATE") msg/s; checking counts"
-BASE_CHECK=$(verdict "$(check_counts rides 'f[1]::int' \
-	'SELECT window_start, vendor_id AS key, count FROM base_counts')")
-log "  counts: $BASE_CHECK"
+WL_S=$(calc "$b1 - $b0")
+WL_ROWS=$(q -c "SELECT count(*) FROM wl_counts")
+WL_RPS=$(calc "$WL_ROWS / $WL_S")
+log "  ${WL_S}s, $(printf %.0f "$WL_RPS") rows/s"
+rm -f "$W/wl.copy"
 
+log "baseline (c): kcat | COPY, then INSERT ... GROUP BY ... ON CONFLICT for (a)"
+baseline hc base_hc hc_counts payment_type
+BHC_S=$BL_S BHC_MSGS=$BL_MSGS BHC_RATE=$BL_RATE
+BHC_ROWS=$(q -c "SELECT count(*) FROM base_hc_counts")
+BHC_RPS=$(calc "$BHC_ROWS / $BHC_S")
+BHC_CHECK=$(verdict "$(check_counts hc 'f[6]::int' \
+	'SELECT window_start, payment_type AS key, count FROM base_hc_counts')")
+log "  counts: $BHC_CHECK"
+q -c "DROP TABLE base_hc_raw, base_hc_counts, wl_counts"
+
+log "streamview (b): per payment_type ($N distinct), tumbling 1 minute, over $((2 * N)) rides"
+rides_stream hk hk
+q -c "SELECT streamview.create_window_view('hk_counts', 'hk', 'tpep_pickup_datetime',
+	ARRAY['payment_type'], '1 minute', '1 minute')" >/dev/null
+q -c "CHECKPOINT"
+drain hk $((2 * N))
+HK_WHOLE_S=$D_WHOLE_S HK_WHOLE=$D_WHOLE HK_STEADY=$D_STEADY HK_HWM=$D_HWM_KB HK_ANON=$D_ANON_KB
+HK_FS="$D_FIRST_MS/$D_STALL_MS"
+HK_ROWS=$(q -c "SELECT count(*) FROM hk_counts")
+HK_RPS=$(calc "$HK_ROWS / $HK_WHOLE_S")
+log "  whole ${HK_WHOLE_S}s, $(printf %.0f "$HK_WHOLE") msg/s; $HK_ROWS window rows; checking counts"
+load_produced hk "$W/hk.tsv"
+HK_CHECK=$(verdict "$(check_counts hk 'f[6]::int' \
+	'SELECT window_start, payment_type AS key, count FROM hk_counts' 60 60)")
+log "  counts: $HK_CHECK"
+q -c "DELETE FROM produced WHERE topic IN ('hc', 'hk')"
+
+
+if [ "$MANY_ONLY" = 0 ]; then
 # ---- freshness -----------------------------------------------------------
 FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
 # linger.ms=10: at 20k msg/s over 64 partitions the producer's default 5 ms
@@ -663,6 +754,8 @@ FR_RATE=$(calc "$FRESH_N / ($f1 - $f0)")
 log "  $FR_N of $FR_TOTAL messages matched; p50 ${FR_P50} ms, p99 ${FR_P99} ms, max ${FR_MAX} ms"
 q -c "ALTER SYSTEM RESET streamview.batch_max_ms" -c "SELECT pg_reload_conf()" >/dev/null
 
+fi
+
 # ---- scaling -----------------------------------------------------------
 declare -A SC_S SC_RATE SC_STEADY SC_CHECK SC_FLOOR SC_FS SC_BAD
 if [ "$SCALING" = 1 ]; then
@@ -693,6 +786,7 @@ if [ "$SCALING" = 1 ]; then
 	done
 fi
 
+if [ "$MANY_ONLY" = 0 ]; then
 # ---- shared memory per window slot -------------------------------------
 log "shared memory: restarting with streamview.max_windows = 100000 and 200000"
 shm() {
@@ -709,6 +803,8 @@ SHM_NAMED=$(calc "($shm2_named - $shm1_named) / 100000")
 KEY_BYTES=$(q -c "SELECT setting FROM pg_settings WHERE name = 'streamview.max_key_bytes'")
 pg_stop
 
+fi
+
 # ---- the table -----------------------------------------------------------
 commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$top" status --porcelain -- src sql 2>/dev/null)" ]; then
@@ -718,10 +814,13 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 pgv=$("$PGBIN/postgres" --version | awk '{ print $3 }')
 rdk=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')
 
-R_STEADY=$(ratio "$SV_STEADY" "$FLOOR_STEADY")
-R_WHOLE=$(ratio "$SV_WHOLE" "$FLOOR_WHOLE")
-R_BASE=$(ratio "$SV_WHOLE" "$BASE_RATE")
-R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
+R_STEADY=$(ratio "${SV_STEADY:-}" "${FLOOR_STEADY:-}")
+R_WHOLE=$(ratio "${SV_WHOLE:-}" "${FLOOR_WHOLE:-}")
+R_BASE=$(ratio "${SV_WHOLE:-}" "${BASE_RATE:-}")
+R_HC=$(ratio "$HC_STEADY" "${FLOOR_STEADY:-}")
+R_AD=$(ratio "$HC_WHOLE_S" "$WL_S")
+R_AC=$(ratio "$HC_WHOLE" "$BHC_RATE")
+R_BA=$(ratio "$HK_RPS" "$HC_RPS")
 
 {
 	echo "streamview benchmark — commit $commit, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -741,6 +840,7 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	fi
 	echo
 	printf "%-44s %9s %8s %11s %12s %12s  %s\n" "run" "messages" "whole s" "whole msg/s" "steady msg/s" "1st/stall ms" "counts"
+	if [ "$MANY_ONLY" = 0 ]; then
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "floor: librdkafka consumer (median of $RUNS)" "$N" \
 		"$FLOOR_WHOLE_S" "$(fmt "$FLOOR_WHOLE")" "$(fmt "$FLOOR_STEADY")" "-" "-"
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id (median of $RUNS)" "$N" \
@@ -759,10 +859,17 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 		printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: per vendor_id, parallelism 2" "$N" \
 			"$P2_WHOLE_S" "$(fmt "$P2_WHOLE")" "$(fmt "$P2_STEADY")" "$P2_FS" "$P2_CHECK"
 	fi
-	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "streamview: 10/5 min per payment_type (100k)" "$N" \
-		"$HC_WHOLE_S" "$(fmt "$HC_WHOLE")" "$(fmt "$HC_STEADY")" "$HC_FS" "$HC_CHECK ($HC_ROWS rows)"
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "baseline: kcat | COPY; INSERT..GROUP BY" "$BASE_ROWS" \
 		"$BASE_S" "$(fmt "$BASE_RATE")" "-" "-" "$BASE_CHECK"
+	fi
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(a) streamview: 10/5 min per payment_type (100k)" "$N" \
+		"$HC_WHOLE_S" "$(fmt "$HC_WHOLE")" "$(fmt "$HC_STEADY")" "$HC_FS" "$HC_CHECK ($HC_ROWS rows, $(fmt "$HC_RPS") rows/s)"
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(b) streamview: 1 min tumbling, $N keys" "$((2 * N))" \
+		"$HK_WHOLE_S" "$(fmt "$HK_WHOLE")" "$(fmt "$HK_STEADY")" "$HK_FS" "$HK_CHECK ($HK_ROWS rows, $(fmt "$HK_RPS") rows/s)"
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(c) baseline for (a): kcat|COPY; INSERT..GROUP BY" "$BHC_MSGS" \
+		"$BHC_S" "$(fmt "$BHC_RATE")" "-" "-" "$BHC_CHECK ($BHC_ROWS rows, $(fmt "$BHC_RPS") rows/s)"
+	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(d) write limit: COPY of (a)'s rows, md5 order" "-" \
+		"$WL_S" "-" "-" "-" "$WL_ROWS rows, $(fmt "$WL_RPS") rows/s"
 	if [ "$SCALING" = 1 ]; then
 		for k in 1 2 4; do
 			printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "scaling ${k}N ($PS partitions, median of 3)" \
@@ -775,6 +882,7 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	fi
 	echo
 	printf "%-52s %14s  %-16s %s\n" "measure" "value" "target" ""
+	if [ "$MANY_ONLY" = 0 ]; then
 	printf "%-52s %14s  %-16s %s\n" "streamview/floor, steady state" "$R_STEADY" ">= 0.9" "$(pass "$R_STEADY" '>=' 0.9)"
 	printf "%-52s %14s  %-16s %s\n" "streamview/floor, whole drain" "$R_WHOLE" "" ""
 	if [ "$HAVE_PAR" = 1 ]; then
@@ -798,11 +906,19 @@ R_HC=$(ratio "$HC_STEADY" "$FLOOR_STEADY")
 	printf "%-52s %14s  %-16s %s\n" "  floor: plain consumer p50 / p99 (max $FR0_MAX ms)" "$FR0_P50/$FR0_P99 ms" "" ""
 	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), per vendor" "$((SV_HWM / 1024)) MB" "" ""
 	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), per vendor" "$((SV_ANON / 1024)) MB" "" ""
-	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), 100k keys" "$((HC_HWM / 1024)) MB" "" ""
-	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), 100k keys" "$((HC_ANON / 1024)) MB" "" ""
+	fi
+	printf "%-52s %14s  %-16s %s\n" "(a) drain time / (d) write-limit time" "$R_AD" "<= 1.5" "$(pass "$R_AD" '<=' 1.5)"
+	printf "%-52s %14s  %-16s %s\n" "(a) msg/s / (c) baseline msg/s" "$R_AC" ">= 2" "$(pass "$R_AC" '>=' 2)"
+	printf "%-52s %14s  %-16s %s\n" "(b) rows/s / (a) rows/s" "$R_BA" ">= 0.7" "$(pass "$R_BA" '>=' 0.7)"
+	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), (a) 100k keys" "$((HC_HWM / 1024)) MB" "<= 400 MB" "$(pass $((HC_HWM / 1024)) '<=' 400)"
+	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), (a) 100k keys" "$((HC_ANON / 1024)) MB" "" ""
+	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), (b) 1M keys" "$((HK_HWM / 1024)) MB" "<= 400 MB" "$(pass $((HK_HWM / 1024)) '<=' 400)"
+	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), (b) 1M keys" "$((HK_ANON / 1024)) MB" "" ""
+	if [ "$MANY_ONLY" = 0 ]; then
 	printf "%-52s %14s  %-16s %s\n" "shared memory per window slot (max_key_bytes=$KEY_BYTES)" \
 		"$(printf %.1f "$SHM_SLOT") B" "<= 64 B + key" "$(pass "$SHM_SLOT" '<=' "64 + $KEY_BYTES")"
 	printf "%-52s %14s  %-16s %s\n" "  of it in allocations named streamview*" "$(printf %.1f "$SHM_NAMED") B" "" ""
+	fi
 	if [ "$SCALING" = 1 ]; then
 		R_SCALE=$(ratio "${SC_RATE[4]}" "${SC_RATE[1]}")
 		printf "%-52s %14s  %-16s %s\n" "drain s at N / 2N / 4N" \
