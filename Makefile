@@ -25,7 +25,8 @@ OBJS = \
 	src/worker.o \
 	src/query.o \
 	src/eval.o \
-	src/aggregate.o
+	src/aggregate.o \
+	src/bulk.o
 
 PG_CPPFLAGS = -Isrc
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare

@@ -17,11 +17,14 @@
 
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/tableam.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #if PG_VERSION_NUM >= 160000
 #include "nodes/miscnodes.h"
 #endif
+#include "executor/executor.h"
 #include "storage/latch.h"
 #include "utils/acl.h"
 #include "utils/datetime.h"
@@ -119,6 +122,56 @@ sv_round_timestamp(Timestamp *ts, int32 typmod)
 #define sv_wait_event_set(cxt, nevents) CreateWaitEventSet(NULL, (nevents))
 #else
 #define sv_wait_event_set(cxt, nevents) CreateWaitEventSet((cxt), (nevents))
+#endif
+
+/*
+ * Writing rows without the executor (bulk.c): an index scan (18 adds
+ * instrumentation), an update that says which indexes need new entries
+ * (16 tells summarizing indexes apart), and index entries for a row (16
+ * adds onlySummarizing).
+ */
+#if PG_VERSION_NUM >= 180000
+#define sv_index_beginscan(heap, index, snap, nkeys) \
+	index_beginscan((heap), (index), (snap), NULL, (nkeys), 0)
+#else
+#define sv_index_beginscan(heap, index, snap, nkeys) \
+	index_beginscan((heap), (index), (snap), (nkeys), 0)
+#endif
+
+#define SV_INDEXES_NONE 0
+#define SV_INDEXES_ALL 1
+#define SV_INDEXES_SUMMARIZING 2
+
+static inline TM_Result
+sv_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
+				CommandId cid, Snapshot snapshot, TM_FailureData *tmfd,
+				int *indexes)
+{
+	LockTupleMode lockmode;
+	TM_Result	res;
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes = TU_None;
+
+	res = table_tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot,
+							 true, tmfd, &lockmode, &update_indexes);
+	*indexes = update_indexes == TU_None ? SV_INDEXES_NONE :
+		update_indexes == TU_Summarizing ? SV_INDEXES_SUMMARIZING : SV_INDEXES_ALL;
+#else
+	bool		update_indexes = false;
+
+	res = table_tuple_update(rel, otid, slot, cid, snapshot, InvalidSnapshot,
+							 true, tmfd, &lockmode, &update_indexes);
+	*indexes = update_indexes ? SV_INDEXES_ALL : SV_INDEXES_NONE;
+#endif
+	return res;
+}
+
+#if PG_VERSION_NUM >= 160000
+#define sv_insert_index_tuples(rri, slot, estate, summarizing) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, (summarizing))
+#else
+#define sv_insert_index_tuples(rri, slot, estate, summarizing) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
 #endif
 
 #endif							/* STREAMVIEW_COMPAT_H */

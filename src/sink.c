@@ -25,6 +25,7 @@
 #include "utils/timestamp.h"
 
 #include "aggregate.h"
+#include "bulk.h"
 #include "eval.h"
 #include "query.h"
 #include "schema.h"
@@ -57,6 +58,7 @@ typedef struct SvSinkView
 	bool		published;		/* registered: its counts go to shared memory */
 	const SvQuery *query;		/* a query view's description, or NULL */
 	int			nparams;		/* a query view's upsert parameters */
+	SvBulkView	bulk;			/* a count view, for the bulk writer */
 } SvSinkView;
 
 struct SvSink
@@ -317,6 +319,16 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 		}
 		else
 		{
+			sv->bulk.relid = v->relid;
+			sv->bulk.owner = v->owner;
+			sv->bulk.time_type = sv->time_type;
+			sv->bulk.size_usec = v->size_usec;
+			sv->bulk.ngroup = v->ngroup;
+			sv->bulk.group_by = v->group_by;
+			sv->bulk.group_types = palloc(sizeof(Oid) * Max(v->ngroup, 1));
+			for (int g = 0; g < v->ngroup; g++)
+				sv->bulk.group_types[g] =
+					stream->columns[sv_schema_column_index(stream, v->group_by[g])].typid;
 			types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
 			for (int g = 0; g < v->ngroup; g++)
 				types[g + 1] = TEXTARRAYOID;
@@ -597,53 +609,119 @@ sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	return late;
 }
 
+/* Keeps the rows the bulk writer wrote, for publication after commit. */
+static void
+sv_sink_keep_written(SvSink *sink, SvSinkView *sv, const SvBulkRow *rows, int n)
+{
+	MemoryContext old;
+
+	if (!sv->published)
+		return;
+	old = MemoryContextSwitchTo(sink->batch_cxt);
+	for (int i = 0; i < n; i++)
+	{
+		SvReturned *ret;
+
+		if (rows[i].count < 0 || rows[i].out_keylen < 0)
+			continue;			/* not written, or too long for shared memory */
+		ret = palloc(sizeof(SvReturned));
+		ret->view = sv->relid;
+		ret->window_start = rows[i].window_start;
+		ret->count = rows[i].count;
+		ret->keylen = rows[i].out_keylen;
+		ret->key = rows[i].out_key;
+		sink->returned = lappend(sink->returned, ret);
+	}
+	MemoryContextSwitchTo(old);
+}
+
 /*
- * Upserts one view's share of the batch. Counts for windows another worker's
- * watermark has passed (final, or to be made final) are left out; returns
- * how many, the batch's late contributions.
+ * Adds one count view's share of the batch to its results table: with the
+ * bulk writer (bulk.c) when the table is as create_window_view made it and
+ * no key turned up meanwhile, else with the upsert. Counts for windows
+ * another worker's watermark has passed (final, or to be made final) are
+ * left out; returns how many, the batch's late contributions.
  */
 static int64
 sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 {
 	SvSinkView *sv = &sink->views[vi];
 	int			ng = sv->ngroup;
-	Datum	   *starts = palloc(sizeof(Datum) * nrows);
-	Datum	   *deltas = palloc(sizeof(Datum) * nrows);
-	Datum	  **keys = palloc(sizeof(Datum *) * Max(ng, 1));
-	Datum	   *args = palloc(sizeof(Datum) * (ng + 3));
-	Interval   *size = palloc0(sizeof(Interval));
+	SvBulkRow  *rows = palloc(sizeof(SvBulkRow) * Max(nrows, 1));
+	Datum	   *starts;
+	Datum	   *deltas;
+	Datum	  **keys;
+	Datum	   *args;
+	Interval   *size;
 	uint32		n = 0;
 	int64		passed = sv_sink_passed(sink, sv);
 	int64		late = 0;
 	SvCountsIter iter;
 	const SvCount *c;
+	SvBulkResult res;
 
-	for (int g = 0; g < ng; g++)
-		keys[g] = palloc(sizeof(Datum) * nrows);
 	sv_counts_iter_init(&iter, counts, vi);
 	while ((c = sv_counts_iter_next(&iter)) != NULL)
 	{
-		int			pos = 0;
-
 		if (c->window_start + sv->size_usec <= passed)
 		{
 			late += c->count;
 			continue;
 		}
-		starts[n] = Int64GetDatum(c->window_start);
-		deltas[n] = Int64GetDatum(c->count);
-		for (int g = 0; g < ng; g++)
-		{
-			const char *val = NULL;
-			int			len = sv_key_segment(c->key, c->keylen, &pos, &val);
-
-			keys[g][n] = PointerGetDatum(cstring_to_text_with_len(val, len));
-		}
+		rows[n].window_start = c->window_start;
+		rows[n].delta = c->count;
+		rows[n].key = c->key;
+		rows[n].keylen = c->keylen;
+		rows[n].count = 0;
+		rows[n].out_key = NULL;
+		rows[n].out_keylen = -1;
 		n++;
 	}
 	if (n == 0)
 		return late;
 	sv_sink_check_table(sv);
+	sv_sink_writing_relid = sv->relid;
+	PG_TRY();
+	{
+		res = sv_bulk_write(&sv->bulk, rows, n, sv->published, sink->batch_cxt);
+	}
+	PG_FINALLY();
+	{
+		sv_sink_writing_relid = InvalidOid;
+	}
+	PG_END_TRY();
+	if (res == SV_BULK_WRITTEN)
+	{
+		sv_sink_keep_written(sink, sv, rows, n);
+		return late;
+	}
+	if (res == SV_BULK_CONFLICT)
+		ereport(DEBUG1,
+				(errmsg_internal("results table %u: a key was inserted concurrently, batch written by upsert",
+								 sv->relid)));
+
+	/* the upsert: one array per column */
+	starts = palloc(sizeof(Datum) * n);
+	deltas = palloc(sizeof(Datum) * n);
+	keys = palloc(sizeof(Datum *) * Max(ng, 1));
+	args = palloc(sizeof(Datum) * (ng + 3));
+	size = palloc0(sizeof(Interval));
+	for (int g = 0; g < ng; g++)
+		keys[g] = palloc(sizeof(Datum) * n);
+	for (uint32 i = 0; i < n; i++)
+	{
+		int			pos = 0;
+
+		starts[i] = Int64GetDatum(rows[i].window_start);
+		deltas[i] = Int64GetDatum(rows[i].delta);
+		for (int g = 0; g < ng; g++)
+		{
+			const char *val = NULL;
+			int			len = sv_key_segment(rows[i].key, rows[i].keylen, &pos, &val);
+
+			keys[g][i] = PointerGetDatum(cstring_to_text_with_len(val, len));
+		}
+	}
 	size->time = sv->size_usec;
 	args[0] = sv_array(starts, NULL, n, sv->time_type);
 	for (int g = 0; g < ng; g++)
