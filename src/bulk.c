@@ -57,6 +57,7 @@
 
 #include "bulk.h"
 #include "compat.h"
+#include "streamview.h"
 #include "window.h"
 
 /* Rows looked up, then inserted together. */
@@ -607,6 +608,11 @@ sv_bulk_write(const SvBulkView *view, SvBulkRow *rows, int nrows,
 			sv_bulk_prepare_keys(&t);
 			items = sv_bulk_items(&t, rows, nrows, &nitems);
 			sv_bulk_write_items(&t, view, items, nitems);
+			/* for tests: what another worker's insert would do, after the writes */
+			if (sv_test_bulk_conflict)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNIQUE_VIOLATION),
+						 errmsg("a window row was inserted concurrently (streamview.test_bulk_conflict)")));
 			if (want_keys)
 				sv_bulk_out_keys(&t, items, nitems, out_cxt);
 		}

@@ -36,6 +36,7 @@ int			sv_batch_max_messages = 100000;
 int			sv_batch_max_ms = 500;
 int			sv_max_message_bytes = 1048576;
 char	   *sv_test_crash_point = NULL;
+bool		sv_test_bulk_conflict = false;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -119,6 +120,11 @@ sv_define_settings(void)
 							   "For tests: a named point at which a stream worker kills itself.",
 							   NULL, &sv_test_crash_point, "",
 							   PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomBoolVariable("streamview.test_bulk_conflict",
+							 "For tests: the bulk writer finds every batch's keys inserted meanwhile.",
+							 "Each batch of a count view is written, rolled back and written again by the upsert.",
+							 &sv_test_bulk_conflict, false,
+							 PGC_SUSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("streamview");
 }
 

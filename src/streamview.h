@@ -16,6 +16,7 @@ extern int	sv_batch_max_messages;
 extern int	sv_batch_max_ms;
 extern int	sv_max_message_bytes;
 extern char *sv_test_crash_point;
+extern bool sv_test_bulk_conflict;
 
 /* The name the extension's objects live under. */
 #define SV_SCHEMA "streamview"
