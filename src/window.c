@@ -448,6 +448,32 @@ sv_window_entrysize(void)
 	return sv_window_keysize() + 2 * sizeof(int64);
 }
 
+/*
+ * Hashes and compares only the bytes of a key in use (a key is mostly
+ * padding up to streamview.max_key_bytes): a batch of many keys publishes
+ * every one of its windows.
+ */
+static uint32
+sv_window_key_hash(const void *key, Size keysize)
+{
+	const SvWindowKeyHead *k = key;
+
+	return hash_bytes((const unsigned char *) k,
+					  offsetof(SvWindowKeyHead, key) + k->keylen);
+}
+
+static int
+sv_window_key_match(const void *a, const void *b, Size keysize)
+{
+	const SvWindowKeyHead *x = a;
+	const SvWindowKeyHead *y = b;
+
+	if (x->view != y->view || x->keylen != y->keylen ||
+		x->window_start != y->window_start)
+		return 1;
+	return memcmp(x->key, y->key, x->keylen);
+}
+
 #define SV_ENTRY_COUNT(e) ((int64 *) ((char *) (e) + sv_window_keysize()))
 #define SV_ENTRY_TOUCHED(e) ((uint64 *) ((char *) (e) + sv_window_keysize() + sizeof(int64)))
 
@@ -481,9 +507,11 @@ sv_window_shmem_startup(void)
 	memset(&info, 0, sizeof(info));
 	info.keysize = sv_window_keysize();
 	info.entrysize = sv_window_entrysize();
+	info.hash = sv_window_key_hash;
+	info.match = sv_window_key_match;
 	sv_window_hash = ShmemInitHash("streamview window hash",
 								   sv_max_windows, sv_max_windows,
-								   &info, HASH_ELEM | HASH_BLOBS);
+								   &info, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE);
 	memset(&info, 0, sizeof(info));
 	info.keysize = sizeof(Oid);
 	info.entrysize = sizeof(Oid);
@@ -511,15 +539,16 @@ sv_window_register_view(Oid view)
 
 /*
  * Makes room when the hash is full: removes the windows not touched in the
- * last 3/4 * n publications. Each publication touches one window, so at most
- * 3/4 * n windows were touched since and at least a quarter go, in one scan
- * and without sorting. Their counts are in the tables already.
+ * last n / 2 publications. Each publication touches one window, so at most
+ * n / 2 windows were touched since and at least half go, in one scan and
+ * without sorting (so a batch of many keys scans the hash once per n / 2 of
+ * its windows). Their counts are in the tables already.
  */
 static void
 sv_window_evict_lru(void)
 {
 	uint64		n = (uint64) hash_get_num_entries(sv_window_hash);
-	uint64		keep = n - n / 4;
+	uint64		keep = n / 2;
 	uint64		cutoff;
 	HASH_SEQ_STATUS seq;
 	void	   *e;
