@@ -20,6 +20,15 @@
  * the key as the table holds it is the output function's text, for shared
  * memory.
  *
+ * A lookup that finds nothing costs as much as the insert after it. So a
+ * writer that alone writes a table (one worker, no user statement since:
+ * the caller resets it otherwise) keeps what it knows across batches
+ * (SvBulkKnown): the windows that held no row when it first wrote to them
+ * (one index probe per window), and a Bloom filter of the rows it wrote to
+ * those. A key of such a window that the filter has not seen is not in the
+ * table, and goes in without a lookup. Knowledge only ever saves lookups:
+ * were it wrong, the unique index would say so (and the upsert take over).
+ *
  * It all runs in a subtransaction. If an insert meets a key that exists (a
  * concurrent worker inserted it after the lookup, or two keys of the batch
  * that differ as text are one value), the unique index raises
@@ -40,6 +49,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -63,6 +73,31 @@
 /* Rows looked up, then inserted together. */
 #define SV_BULK_CHUNK 1000
 
+/*
+ * The Bloom filter of rows written (8 MB, two bits a row): made for the
+ * first batch of at least SV_BULK_KNOWN_MIN rows, and started afresh (with
+ * every window forgotten) past SV_BULK_BLOOM_MAX rows, when about 1.5% of
+ * new keys would take a lookup anyway.
+ */
+#define SV_BULK_BLOOM_BITS (UINT64CONST(1) << 26)
+#define SV_BULK_BLOOM_MAX (SV_BULK_BLOOM_BITS / 16)
+#define SV_BULK_KNOWN_MIN 1000
+
+/* A window's state in what a writer knows. */
+typedef struct SvBulkWindow
+{
+	int64		window_start;	/* hash key */
+	bool		complete;		/* all its rows are in the filter */
+} SvBulkWindow;
+
+struct SvBulkKnown
+{
+	MemoryContext cxt;
+	HTAB	   *windows;		/* SvBulkWindow by window start */
+	uint64	   *bloom;			/* NULL: not made yet */
+	uint64		nbloom;			/* rows added to it */
+};
+
 /* The results table, opened and checked for one write. */
 typedef struct SvBulkTable
 {
@@ -83,6 +118,11 @@ typedef struct SvBulkTable
 	int32		key_typmod[INDEX_MAX_KEYS];
 	FmgrInfo	key_out[INDEX_MAX_KEYS];
 	SortSupportData key_sort[INDEX_MAX_KEYS];
+	FmgrInfo	key_hash[INDEX_MAX_KEYS];	/* the type's hash function, */
+	bool		key_hashable[INDEX_MAX_KEYS];	/* if it has one */
+	Oid			key_collation[INDEX_MAX_KEYS];
+	int16		key_typlen[INDEX_MAX_KEYS];
+	bool		key_byval[INDEX_MAX_KEYS];
 } SvBulkTable;
 
 /* A row being written: its typed key and where it came from. */
@@ -210,7 +250,8 @@ sv_bulk_prepare_keys(SvBulkTable *t)
 		Oid			infunc;
 		Oid			outfunc;
 		bool		varlena;
-		TypeCacheEntry *tc = lookup_type_cache(att->atttypid, TYPECACHE_LT_OPR);
+		TypeCacheEntry *tc = lookup_type_cache(att->atttypid,
+											   TYPECACHE_LT_OPR | TYPECACHE_HASH_PROC_FINFO);
 		SortSupport ssup = &t->key_sort[g];
 
 		getTypeInputInfo(att->atttypid, &infunc, &t->key_ioparam[g]);
@@ -218,6 +259,12 @@ sv_bulk_prepare_keys(SvBulkTable *t)
 		getTypeOutputInfo(att->atttypid, &outfunc, &varlena);
 		fmgr_info(outfunc, &t->key_out[g]);
 		t->key_typmod[g] = att->atttypmod;
+		t->key_collation[g] = t->pkey->rd_indcollation[g + 1];
+		t->key_typlen[g] = att->attlen;
+		t->key_byval[g] = att->attbyval;
+		t->key_hashable[g] = OidIsValid(tc->hash_proc_finfo.fn_oid);
+		if (t->key_hashable[g])
+			fmgr_info_copy(&t->key_hash[g], &tc->hash_proc_finfo, CurrentMemoryContext);
 		memset(ssup, 0, sizeof(SortSupportData));
 		ssup->ssup_cxt = CurrentMemoryContext;
 		ssup->ssup_collation = t->pkey->rd_indcollation[g + 1];
@@ -452,13 +499,139 @@ sv_bulk_insert(SvBulkTable *t, const SvBulkView *view, SvBulkItem **items,
 		(void) sv_insert_index_tuples(t->rri, slots[i], t->estate, false);
 }
 
+/* An empty store of what a writer knows, in cxt (which must outlive it). */
+SvBulkKnown *
+sv_bulk_known_create(MemoryContext cxt)
+{
+	SvBulkKnown *known = MemoryContextAllocZero(cxt, sizeof(SvBulkKnown));
+	HASHCTL		ctl;
+
+	known->cxt = cxt;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(SvBulkWindow);
+	ctl.hcxt = cxt;
+	known->windows = hash_create("streamview known windows", 256, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	return known;
+}
+
+/* Forgets everything (the table may have rows the writer did not write). */
+void
+sv_bulk_known_reset(SvBulkKnown *known)
+{
+	HASH_SEQ_STATUS seq;
+	SvBulkWindow *w;
+
+	if (known == NULL)
+		return;
+	hash_seq_init(&seq, known->windows);
+	while ((w = hash_seq_search(&seq)) != NULL)
+		(void) hash_search(known->windows, &w->window_start, HASH_REMOVE, NULL);
+	if (known->bloom)
+		memset(known->bloom, 0, SV_BULK_BLOOM_BITS / 8);
+	known->nbloom = 0;
+}
+
+/* Mixes 64 bits (MurmurHash3's finalizer; PostgreSQL 15 has no murmurhash64). */
+static inline uint64
+sv_bulk_mix64(uint64 h)
+{
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+/* An item's row as 64 bits: its window start and its keys' hashes. */
+static uint64
+sv_bulk_item_hash(SvBulkTable *t, const SvBulkItem *item)
+{
+	uint64		h = sv_bulk_mix64((uint64) item->window_start);
+
+	for (int g = 0; g < t->ngroup; g++)
+	{
+		Datum		d = item->keys[g];
+		uint64		kh;
+
+		/* equal values hash alike with the type's hash (1.0 and 1.00) */
+		if (t->key_hashable[g])
+			kh = DatumGetUInt32(FunctionCall1Coll(&t->key_hash[g], t->key_collation[g], d));
+		else if (t->key_byval[g])
+			kh = sv_bulk_mix64((uint64) d);
+		else if (t->key_typlen[g] > 0)
+			kh = hash_bytes((const unsigned char *) DatumGetPointer(d), t->key_typlen[g]);
+		else
+			kh = hash_bytes((const unsigned char *) VARDATA_ANY(DatumGetPointer(d)),
+							VARSIZE_ANY_EXHDR(DatumGetPointer(d)));
+		h = hash_combine64(h, sv_bulk_mix64(kh + g));
+	}
+	return h;
+}
+
+/* Whether the filter may hold a row (false: it certainly does not). */
+static inline bool
+sv_bulk_bloom_test(const SvBulkKnown *known, uint64 h)
+{
+	uint64		a = h & (SV_BULK_BLOOM_BITS - 1);
+	uint64		b = (h >> 32 ^ h >> 7) & (SV_BULK_BLOOM_BITS - 1);
+
+	return (known->bloom[a / 64] & (UINT64CONST(1) << (a % 64))) &&
+		(known->bloom[b / 64] & (UINT64CONST(1) << (b % 64)));
+}
+
+static inline void
+sv_bulk_bloom_add(SvBulkKnown *known, uint64 h)
+{
+	uint64		a = h & (SV_BULK_BLOOM_BITS - 1);
+	uint64		b = (h >> 32 ^ h >> 7) & (SV_BULK_BLOOM_BITS - 1);
+
+	known->bloom[a / 64] |= UINT64CONST(1) << (a % 64);
+	known->bloom[b / 64] |= UINT64CONST(1) << (b % 64);
+	known->nbloom++;
+}
+
+/*
+ * Whether every row of a window is one the writer wrote: the first time
+ * it meets the window, it is so if the table has no row of it (a row being
+ * inserted by another transaction counts).
+ */
+static bool
+sv_bulk_window_complete(SvBulkTable *t, SvBulkKnown *known, int64 window_start,
+						SnapshotData *dirty, TupleTableSlot *slot)
+{
+	SvBulkWindow *w;
+	bool		found;
+
+	w = hash_search(known->windows, &window_start, HASH_ENTER, &found);
+	if (!found)
+	{
+		ScanKeyData key;
+		IndexScanDesc scan;
+
+		ScanKeyEntryInitialize(&key, 0, 1, t->pkey_info->ii_UniqueStrats[0],
+							   InvalidOid, t->pkey->rd_indcollation[0],
+							   t->pkey_info->ii_UniqueProcs[0],
+							   Int64GetDatum(window_start));
+		scan = sv_index_beginscan(t->rel, t->pkey, dirty, 1);
+		index_rescan(scan, &key, 1, NULL, 0);
+		w->complete = !index_getnext_slot(scan, ForwardScanDirection, slot);
+		index_endscan(scan);
+		ExecClearTuple(slot);
+	}
+	return w->complete;
+}
+
 /*
  * Writes the items, a chunk at a time: lookups (and updates) first, then
- * the chunk's new rows in one insert.
+ * the chunk's new rows in one insert. With knowledge (known not NULL), a
+ * key new to a complete window skips its lookup.
  */
 static void
-sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkItem *items,
-					int nitems)
+sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
+					SvBulkItem *items, int nitems)
 {
 	int			nkeys = t->ngroup + 1;
 	ScanKeyData skeys[INDEX_MAX_KEYS];
@@ -474,7 +647,16 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkItem *items,
 													"streamview bulk chunk",
 													ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old;
+	int64		window = 0;
+	bool		complete = false;
 
+	if (known != NULL && known->bloom == NULL && nitems >= SV_BULK_KNOWN_MIN)
+		known->bloom = MemoryContextAllocExtended(known->cxt, SV_BULK_BLOOM_BITS / 8,
+												  MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	if (known != NULL && known->nbloom + nitems > SV_BULK_BLOOM_MAX)
+		sv_bulk_known_reset(known);
+	if (known != NULL && known->bloom == NULL)
+		known = NULL;
 	for (int i = 0; i < SV_BULK_CHUNK; i++)
 		slots[i] = table_slot_create(t->rel, NULL);
 	InitDirtySnapshot(dirty);
@@ -492,10 +674,36 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkItem *items,
 		/* the scan allocates as it goes (killed items): not in chunk_cxt */
 		for (int i = start; i < end; i++)
 		{
+			uint64		h = 0;
+
+			if (known != NULL)
+			{
+				/* items come sorted by window: one hash lookup per window */
+				if (i == 0 || items[i].window_start != window)
+				{
+					window = items[i].window_start;
+					complete = sv_bulk_window_complete(t, known, window, &dirty, found);
+				}
+				if (complete)
+				{
+					h = sv_bulk_item_hash(t, &items[i]);
+					if (!sv_bulk_bloom_test(known, h))
+					{
+						/* certainly new: no lookup */
+						fresh[nfresh++] = &items[i];
+						sv_bulk_bloom_add(known, h);
+						continue;
+					}
+				}
+			}
 			if (sv_bulk_lookup(t, scan, skeys, &dirty, &items[i], found, locked))
 				sv_bulk_update(t, &items[i], locked, upd);
 			else
+			{
 				fresh[nfresh++] = &items[i];
+				if (complete && known != NULL)
+					sv_bulk_bloom_add(known, h);
+			}
 		}
 		ExecClearTuple(found);
 		ExecClearTuple(locked);
@@ -559,8 +767,8 @@ sv_bulk_out_keys(SvBulkTable *t, SvBulkItem *items, int nitems,
  * in out_cxt).
  */
 SvBulkResult
-sv_bulk_write(const SvBulkView *view, SvBulkRow *rows, int nrows,
-			  bool want_keys, MemoryContext out_cxt)
+sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
+			  int nrows, bool want_keys, MemoryContext out_cxt)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -607,7 +815,7 @@ sv_bulk_write(const SvBulkView *view, SvBulkRow *rows, int nrows,
 		{
 			sv_bulk_prepare_keys(&t);
 			items = sv_bulk_items(&t, rows, nrows, &nitems);
-			sv_bulk_write_items(&t, view, items, nitems);
+			sv_bulk_write_items(&t, view, known, items, nitems);
 			/* for tests: what another worker's insert would do, after the writes */
 			if (sv_test_bulk_conflict)
 				ereport(ERROR,
@@ -645,6 +853,8 @@ sv_bulk_write(const SvBulkView *view, SvBulkRow *rows, int nrows,
 		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
 			ReThrowError(edata);
 		FreeErrorData(edata);
+		/* what it knew was wrong, or is now: rows it wrote were rolled back */
+		sv_bulk_known_reset(known);
 		result = SV_BULK_CONFLICT;
 	}
 	PG_END_TRY();

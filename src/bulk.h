@@ -41,6 +41,17 @@ typedef struct SvBulkRow
 	int			out_keylen;		/* out_keylen < 0: too long to hold */
 } SvBulkRow;
 
+/*
+ * What a writer knows of a table's rows across batches (bulk.c): which
+ * windows hold no rows but the ones it wrote, so that a key new to such a
+ * window goes in without a lookup. Only for a table no one else writes to
+ * meanwhile (one worker; reset after a user's statement on results tables).
+ */
+typedef struct SvBulkKnown SvBulkKnown;
+
+extern SvBulkKnown *sv_bulk_known_create(MemoryContext cxt);
+extern void sv_bulk_known_reset(SvBulkKnown *known);
+
 /* What sv_bulk_write did. */
 typedef enum SvBulkResult
 {
@@ -54,8 +65,8 @@ typedef enum SvBulkResult
 /* ... or it was merged into an equal key of the same batch. */
 #define SV_BULK_MERGED (-2)
 
-extern SvBulkResult sv_bulk_write(const SvBulkView *view, SvBulkRow *rows,
-								  int nrows, bool want_keys,
+extern SvBulkResult sv_bulk_write(const SvBulkView *view, SvBulkKnown *known,
+								  SvBulkRow *rows, int nrows, bool want_keys,
 								  MemoryContext out_cxt);
 
 #endif							/* STREAMVIEW_BULK_H */

@@ -59,6 +59,7 @@ typedef struct SvSinkView
 	const SvQuery *query;		/* a query view's description, or NULL */
 	int			nparams;		/* a query view's upsert parameters */
 	SvBulkView	bulk;			/* a count view, for the bulk writer */
+	SvBulkKnown *known;			/* what it knows of the table, or NULL */
 } SvSinkView;
 
 struct SvSink
@@ -74,6 +75,7 @@ struct SvSink
 	SPIPlanPtr	lock_watermark;	/* several workers and a view with lateness */
 	List	   *returned;
 	uint64		as_of;			/* sv_window_invalidations() before commit */
+	uint64		known_as_of;	/* ... when the bulk writers' knowledge was checked */
 	int			max_key;
 };
 
@@ -329,6 +331,9 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 			for (int g = 0; g < v->ngroup; g++)
 				sv->bulk.group_types[g] =
 					stream->columns[sv_schema_column_index(stream, v->group_by[g])].typid;
+			/* with one worker, the table's only writer but for users */
+			if (stream->parallelism == 1 && sv->published)
+				sv->known = sv_bulk_known_create(cxt);
 			types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
 			for (int g = 0; g < v->ngroup; g++)
 				types[g + 1] = TEXTARRAYOID;
@@ -683,7 +688,8 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	sv_sink_writing_relid = sv->relid;
 	PG_TRY();
 	{
-		res = sv_bulk_write(&sv->bulk, rows, n, sv->published, sink->batch_cxt);
+		res = sv_bulk_write(&sv->bulk, sv->known, rows, n, sv->published,
+							sink->batch_cxt);
 	}
 	PG_FINALLY();
 	{
@@ -695,6 +701,8 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		sv_sink_keep_written(sink, sv, rows, n);
 		return late;
 	}
+	/* the upsert writes rows the bulk writer will not know of */
+	sv_bulk_known_reset(sv->known);
 	if (res == SV_BULK_CONFLICT)
 		ereport(DEBUG1,
 				(errmsg_internal("results table %u: a key was inserted concurrently, batch written by upsert",
@@ -851,6 +859,13 @@ sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 
 	MemoryContextReset(sink->batch_cxt);
 	sink->returned = NIL;
+	/* a user's statement on a results table: the tables may hold rows of theirs */
+	if (sv_window_invalidations() != sink->known_as_of)
+	{
+		sink->known_as_of = sv_window_invalidations();
+		for (int vi = 0; vi < sink->nviews; vi++)
+			sv_bulk_known_reset(sink->views[vi].known);
+	}
 	for (int vi = 0; vi < sink->nviews; vi++)
 	{
 		if (sink->views[vi].query)

@@ -78,6 +78,48 @@ cmp_ok(sql_retry(q{SELECT count(*) FROM streamview.live_counts('mk_sliding')}), 
 	'live_counts holds windows');
 sql_retry("SELECT streamview.stop('mk')");
 
+# One worker: the bulk writer knows which windows hold only its rows and
+# inserts keys new to them without a lookup. A user's rows inserted mid-stream
+# (into windows and keys the stream writes later), a DELETE, and a SIGKILL
+# must not cost a count.
+create_rides_stream($node, $broker, 'solo', 'mk');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('solo_counts', 'solo', 'tpep_pickup_datetime',
+	       ARRAY['payment_type'], '10 minutes', '5 minutes')});
+$log_offset = -s $node->logfile;
+$node->safe_psql('postgres', "SELECT streamview.start('solo')");
+ok(poll_until($node, q{SELECT coalesce(sum(next_offset), 0) >= 6000
+	  FROM streamview.offsets WHERE stream = 'solo'}, 't', 60), 'solo: first batches committed');
+# keys the stream has not written yet (those of the last produced messages),
+# in windows it has
+my $user_rows = $node->safe_psql('postgres', q{
+	WITH later AS (
+	  SELECT DISTINCT ON (key) e.window_start, e.key
+	    FROM exp_sliding e
+	   WHERE NOT EXISTS (SELECT FROM solo_counts s
+	                      WHERE s.window_start = e.window_start AND s.payment_type = e.key)
+	     AND EXISTS (SELECT FROM solo_counts s WHERE s.window_start = e.window_start)
+	   ORDER BY key, window_start LIMIT 50)
+	INSERT INTO solo_counts (window_start, window_end, payment_type, count)
+	SELECT window_start, window_start + interval '10 minutes', key, 1000 FROM later
+	ON CONFLICT DO NOTHING
+	RETURNING 1}) =~ tr/\n// + 1;
+cmp_ok($user_rows, '>', 0, "a user inserted $user_rows rows");
+$node->safe_psql('postgres', q{CREATE TABLE solo_user AS
+	SELECT window_start, payment_type FROM solo_counts WHERE count >= 1000});
+$pid = $node->safe_psql('postgres', "SELECT pid FROM streamview.stream_status WHERE stream = 'solo'");
+kill 'KILL', $pid;
+ok(wait_for_committed($node, 'solo', $total, 180), 'solo: resumed after the crash and finished');
+like(slurp_file($node->logfile, $log_offset), qr/terminated by signal 9/,
+	'solo: the worker really died by SIGKILL');
+is(count_mismatches($node, 'exp_sliding', q{
+	SELECT window_start, payment_type AS key,
+	       count - CASE WHEN (window_start, payment_type) IN (SELECT * FROM solo_user)
+	                    THEN 1000 ELSE 0 END AS count
+	  FROM solo_counts}),
+	'0', "solo: every window exact, the user's rows added to");
+sql_retry("SELECT streamview.stop('solo')");
+
 # A key inserted by someone else between lookup and insert: the bulk write is
 # rolled back and the batch goes through the upsert. Forced for the first
 # half of a stream (streamview.test_bulk_conflict), then the bulk writer
