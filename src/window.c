@@ -626,16 +626,14 @@ sv_window_publish(Oid view, int64 window_start, const char *key, int keylen,
 	k->window_start = window_start;
 	memcpy(k->key, key, keylen);
 
-	e = hash_search(sv_window_hash, k, HASH_FIND, NULL);
+	/* one lookup, not two: room is made first, even if the window is held */
+	if (hash_get_num_entries(sv_window_hash) >= sv_max_windows)
+		sv_window_evict_lru();
+	e = hash_search(sv_window_hash, k, HASH_ENTER_NULL, &found);
 	if (e == NULL)
-	{
-		if (hash_get_num_entries(sv_window_hash) >= sv_max_windows)
-			sv_window_evict_lru();
-		e = hash_search(sv_window_hash, k, HASH_ENTER_NULL, &found);
-		if (e == NULL)
-			return;
+		return;
+	if (!found)
 		*SV_ENTRY_COUNT(e) = 0;
-	}
 	*SV_ENTRY_COUNT(e) = Max(*SV_ENTRY_COUNT(e), count);
 	*SV_ENTRY_TOUCHED(e) = ++sv_window_shared->clock;
 }
