@@ -60,6 +60,8 @@ typedef struct SvSinkView
 	int			nparams;		/* a query view's upsert parameters */
 	SvBulkView	bulk;			/* a count view, for the bulk writer */
 	SvBulkKnown *known;			/* what it knows of the table, or NULL */
+	SvBulkRow  *written;		/* the rows the bulk writer wrote this batch, */
+	int			nwritten;		/* to publish after commit */
 } SvSinkView;
 
 struct SvSink
@@ -614,32 +616,6 @@ sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	return late;
 }
 
-/* Keeps the rows the bulk writer wrote, for publication after commit. */
-static void
-sv_sink_keep_written(SvSink *sink, SvSinkView *sv, const SvBulkRow *rows, int n)
-{
-	MemoryContext old;
-
-	if (!sv->published)
-		return;
-	old = MemoryContextSwitchTo(sink->batch_cxt);
-	for (int i = 0; i < n; i++)
-	{
-		SvReturned *ret;
-
-		if (rows[i].count < 0 || rows[i].out_keylen < 0)
-			continue;			/* not written, or too long for shared memory */
-		ret = palloc(sizeof(SvReturned));
-		ret->view = sv->relid;
-		ret->window_start = rows[i].window_start;
-		ret->count = rows[i].count;
-		ret->keylen = rows[i].out_keylen;
-		ret->key = rows[i].out_key;
-		sink->returned = lappend(sink->returned, ret);
-	}
-	MemoryContextSwitchTo(old);
-}
-
 /*
  * Adds one count view's share of the batch to its results table: with the
  * bulk writer (bulk.c) when the table is as create_window_view made it and
@@ -652,7 +628,8 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 {
 	SvSinkView *sv = &sink->views[vi];
 	int			ng = sv->ngroup;
-	SvBulkRow  *rows = palloc(sizeof(SvBulkRow) * Max(nrows, 1));
+	SvBulkRow  *rows = MemoryContextAlloc(sink->batch_cxt,
+										  sizeof(SvBulkRow) * Max(nrows, 1));
 	Datum	   *starts;
 	Datum	   *deltas;
 	Datum	  **keys;
@@ -698,7 +675,12 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	PG_END_TRY();
 	if (res == SV_BULK_WRITTEN)
 	{
-		sv_sink_keep_written(sink, sv, rows, n);
+		/* published from the rows themselves (no copy: many keys, much memory) */
+		if (sv->published)
+		{
+			sv->written = rows;
+			sv->nwritten = n;
+		}
 		return late;
 	}
 	/* the upsert writes rows the bulk writer will not know of */
@@ -859,6 +841,8 @@ sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 
 	MemoryContextReset(sink->batch_cxt);
 	sink->returned = NIL;
+	for (int vi = 0; vi < sink->nviews; vi++)
+		sink->views[vi].nwritten = 0;
 	/* a user's statement on a results table: the tables may hold rows of theirs */
 	if (sv_window_invalidations() != sink->known_as_of)
 	{
@@ -904,14 +888,17 @@ void
 sv_sink_publish(SvSink *sink)
 {
 	ListCell   *lc;
+	bool		any = sink->returned != NIL;
 
-	if (sink->returned != NIL && !sv_window_publish_begin(sink->as_of))
+	for (int vi = 0; vi < sink->nviews; vi++)
+		any |= sink->views[vi].nwritten > 0;
+	if (any && !sv_window_publish_begin(sink->as_of))
 	{
 		for (int vi = 0; vi < sink->nviews; vi++)
 			sv_window_forget_view(sink->views[vi].relid);
-		sink->returned = NIL;
+		any = false;
 	}
-	if (sink->returned != NIL)
+	if (any)
 	{
 		foreach(lc, sink->returned)
 		{
@@ -919,9 +906,25 @@ sv_sink_publish(SvSink *sink)
 
 			sv_window_publish(r->view, r->window_start, r->key, r->keylen, r->count);
 		}
+		for (int vi = 0; vi < sink->nviews; vi++)
+		{
+			SvSinkView *sv = &sink->views[vi];
+
+			for (int i = 0; i < sv->nwritten; i++)
+			{
+				const SvBulkRow *r = &sv->written[i];
+
+				/* not written (final, merged), or a key too long to hold */
+				if (r->count >= 0 && r->out_keylen >= 0)
+					sv_window_publish(sv->relid, r->window_start, r->out_key,
+									  r->out_keylen, r->count);
+			}
+		}
 		sv_window_publish_end();
-		sink->returned = NIL;
 	}
+	sink->returned = NIL;
+	for (int vi = 0; vi < sink->nviews; vi++)
+		sink->views[vi].nwritten = 0;
 	for (int vi = 0; vi < sink->nviews; vi++)
 	{
 		if (sink->views[vi].evict)
