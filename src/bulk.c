@@ -74,13 +74,13 @@
 #define SV_BULK_CHUNK 1000
 
 /*
- * The Bloom filter of rows written (8 MB, two bits a row): made for the
+ * The Bloom filter of rows written (4 MB, two bits a row): made for the
  * first batch of at least SV_BULK_KNOWN_MIN rows, and started afresh (with
- * every window forgotten) past SV_BULK_BLOOM_MAX rows, when about 1.5% of
+ * every window forgotten) past SV_BULK_BLOOM_MAX rows, when about 4.5% of
  * new keys would take a lookup anyway.
  */
-#define SV_BULK_BLOOM_BITS (UINT64CONST(1) << 26)
-#define SV_BULK_BLOOM_MAX (SV_BULK_BLOOM_BITS / 16)
+#define SV_BULK_BLOOM_BITS (UINT64CONST(1) << 25)
+#define SV_BULK_BLOOM_MAX (SV_BULK_BLOOM_BITS / 8)
 #define SV_BULK_KNOWN_MIN 1000
 
 /* A window's state in what a writer knows. */
