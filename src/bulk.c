@@ -45,6 +45,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -462,10 +463,15 @@ sv_bulk_update(SvBulkTable *t, const SvBulkItem *item, TupleTableSlot *locked,
 	item->row->count = count;
 }
 
-/* Inserts a chunk's new rows together, then their index entries. */
+/*
+ * Inserts a chunk's new rows together, then their index entries. The rows
+ * go through a bulk-insert state (a 16 MB ring of buffers, as COPY's), so a
+ * batch of many new rows does not fill shared buffers with pages it will
+ * not read again (and the worker's resident memory with them).
+ */
 static void
 sv_bulk_insert(SvBulkTable *t, const SvBulkView *view, SvBulkItem **items,
-			   int n, TupleTableSlot **slots)
+			   int n, TupleTableSlot **slots, BulkInsertState bistate)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -494,7 +500,7 @@ sv_bulk_insert(SvBulkTable *t, const SvBulkView *view, SvBulkItem **items,
 		ExecStoreVirtualTuple(s);
 		it->row->count = it->delta;
 	}
-	table_multi_insert(t->rel, slots, n, GetCurrentCommandId(true), 0, NULL);
+	table_multi_insert(t->rel, slots, n, GetCurrentCommandId(true), 0, bistate);
 	for (int i = 0; i < n; i++)
 		(void) sv_insert_index_tuples(t->rri, slots[i], t->estate, false);
 }
@@ -649,6 +655,8 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
 	MemoryContext old;
 	int64		window = 0;
 	bool		complete = false;
+	int			nslots = Min(nitems, SV_BULK_CHUNK);
+	BulkInsertState bistate = GetBulkInsertState();
 
 	if (known != NULL && known->bloom == NULL && nitems >= SV_BULK_KNOWN_MIN)
 		known->bloom = MemoryContextAllocExtended(known->cxt, SV_BULK_BLOOM_BITS / 8,
@@ -657,7 +665,8 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
 		sv_bulk_known_reset(known);
 	if (known != NULL && known->bloom == NULL)
 		known = NULL;
-	for (int i = 0; i < SV_BULK_CHUNK; i++)
+	/* as many slots as a chunk can use (a few-key view's batch is small) */
+	for (int i = 0; i < nslots; i++)
 		slots[i] = table_slot_create(t->rel, NULL);
 	InitDirtySnapshot(dirty);
 	for (int k = 0; k < nkeys; k++)
@@ -709,7 +718,7 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
 		ExecClearTuple(locked);
 		old = MemoryContextSwitchTo(chunk_cxt);
 		if (nfresh > 0)
-			sv_bulk_insert(t, view, fresh, nfresh, slots);
+			sv_bulk_insert(t, view, fresh, nfresh, slots, bistate);
 		for (int i = 0; i < nfresh; i++)
 			ExecClearTuple(slots[i]);
 		ResetPerTupleExprContext(t->estate);
@@ -717,7 +726,8 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
 		MemoryContextReset(chunk_cxt);
 	}
 	index_endscan(scan);
-	for (int i = 0; i < SV_BULK_CHUNK; i++)
+	FreeBulkInsertState(bistate);
+	for (int i = 0; i < nslots; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
 	ExecDropSingleTupleTableSlot(found);
 	ExecDropSingleTupleTableSlot(locked);
