@@ -72,7 +72,8 @@
 #     GROUP BY ... ON CONFLICT DO UPDATE SET count = count + excluded.count,
 #     base_counts being LIKE the streamview results table. Timed end to end
 #     (process start of kcat to INSERT committed); counts checked as above.
-#  6. FRESHNESS: streamview.batch_max_ms = 100 (ALTER SYSTEM + reload); an
+#  6. FRESHNESS (also with 100k keys: topic "freshhc", a view per
+#     payment_type, --keys 100000): streamview.batch_max_ms = 100 (ALTER SYSTEM + reload); an
 #     empty topic "fresh", its stream started and running; then sv_produce
 #     --rate 20000 for 10 s. Meanwhile a procedure polls the per-partition
 #     committed offsets every 5 ms and keeps (clock_timestamp(), offsets[])
@@ -660,7 +661,6 @@ log "  counts: $HK_CHECK"
 q -c "DELETE FROM produced WHERE topic IN ('hc', 'hk')"
 
 
-if [ "$MANY_ONLY" = 0 ]; then
 # ---- freshness -----------------------------------------------------------
 FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
 # linger.ms=10: at 20k msg/s over 64 partitions the producer's default 5 ms
@@ -669,6 +669,7 @@ FRESH_N=$((FRESH_RATE * FRESH_SECONDS))
 # at its p99 whenever the machine is busy. Measured with a plain consumer:
 # p99 75-238 ms with 5 ms, 61-68 ms with 10 ms.
 FRESH_PRODUCE="-X linger.ms=10"
+if [ "$MANY_ONLY" = 0 ]; then
 log "freshness floor: a plain consumer reading while $FRESH_RATE msg/s are produced for $FRESH_SECONDS s"
 "$W/sv_floor" --brokers "$B" --topic fresh0 --messages "$FRESH_N" --latency >"$W/fresh0.out" &
 floor_pid=$!
@@ -679,13 +680,13 @@ wait "$floor_pid" || die "sv_floor --latency failed"
 FR0=$(cat "$W/fresh0.out")
 FR0_P50=$(kv lat_p50_ms "$FR0") FR0_P99=$(kv lat_p99_ms "$FR0") FR0_MAX=$(kv lat_max_ms "$FR0")
 log "  $FR0"
-log "freshness: batch_max_ms = 100, $FRESH_RATE msg/s for $FRESH_SECONDS s"
+fi
 q <<EOF >/dev/null
 ALTER SYSTEM SET streamview.batch_max_ms = 100;
 SELECT pg_reload_conf();
-CREATE TABLE fresh_obs (t timestamptz, offs bigint[]);
-CREATE TABLE fresh_msgs (p int, o bigint, ts_ms bigint);
-CREATE PROCEDURE fresh_watch(total bigint, nparts int, timeout_s float8 DEFAULT 120)
+CREATE TABLE fresh_obs (stream text, t timestamptz, offs bigint[]);
+CREATE TABLE fresh_msgs (topic text, p int, o bigint, ts_ms bigint);
+CREATE PROCEDURE fresh_watch(s text, total bigint, nparts int, timeout_s float8 DEFAULT 120)
 LANGUAGE plpgsql AS \$\$
 DECLARE
 	t0 timestamptz := clock_timestamp(); t timestamptz;
@@ -694,10 +695,10 @@ BEGIN
 	LOOP
 		t := clock_timestamp();
 		SELECT array_agg(next_offset ORDER BY partition) INTO cur
-		  FROM streamview.offsets WHERE stream = 'fresh';
+		  FROM streamview.offsets WHERE stream = s;
 		IF cur IS DISTINCT FROM prev THEN
 			IF cardinality(cur) <> nparts THEN
-				RAISE EXCEPTION 'fresh: % partitions in offsets, expected %', cardinality(cur), nparts;
+				RAISE EXCEPTION '%: % partitions in offsets, expected %', s, cardinality(cur), nparts;
 			END IF;
 			ts := ts || t;
 			offs := offs || cur::text;
@@ -705,56 +706,76 @@ BEGIN
 		END IF;
 		EXIT WHEN (SELECT sum(x) FROM unnest(cur) x) >= total;
 		IF clock_timestamp() - t0 > make_interval(secs => timeout_s) THEN
-			RAISE EXCEPTION 'fresh: not all % messages committed after % s', total, timeout_s;
+			RAISE EXCEPTION '%: not all % messages committed after % s', s, total, timeout_s;
 		END IF;
 		COMMIT;
 		PERFORM pg_sleep(0.005);
 	END LOOP;
-	INSERT INTO fresh_obs SELECT u.t, u.o::bigint[] FROM unnest(ts, offs) u(t, o);
+	INSERT INTO fresh_obs SELECT s, u.t, u.o::bigint[] FROM unnest(ts, offs) u(t, o);
 END
 \$\$;
 EOF
 sleep 0.5
-rides_stream fresh fresh
-vendor_view fresh_counts fresh
-q -c "SELECT streamview.start('fresh')" >/dev/null
-for _ in $(seq 300); do
-	[ "$(q -c "SELECT count(*) FROM streamview.offsets WHERE stream = 'fresh'")" = "$P" ] &&
-		[ "$(q -c "SELECT state FROM streamview.stream_status WHERE stream = 'fresh'")" = running ] && break
-	sleep 0.1
-done
-q -c "CALL fresh_watch($FRESH_N, $P)" >"$W/fresh-watch.log" 2>&1 &
-watch_pid=$!
-sleep 0.2
-f0=$(now)
-# shellcheck disable=SC2086
-produce fresh "$FRESH_N" 3 --rate "$FRESH_RATE" $FRESH_PRODUCE
-f1=$(now)
-wait "$watch_pid" || die "freshness watch failed: $(cat "$W/fresh-watch.log")"
-q -c "SELECT streamview.stop('fresh')" >/dev/null
-kcat -C -b "$B" -t fresh -o beginning -e -q -f '%p %o %T\n' |
-	q -c "COPY fresh_msgs FROM STDIN (DELIMITER ' ')"
-r=$(q -F' ' <<'EOF'
+
+# A stream over an empty topic, running, while FRESH_RATE msg/s are produced
+# for FRESH_SECONDS s: the latency of each message from its CreateTime to
+# the commit that made its count visible. Sets FR_N FR_P50 FR_P99 FR_MAX
+# FR_TOTAL FR_RATE.
+freshness() { # stream/topic view-sql [produce args...]
+	local s=$1 view=$2 watch_pid f0 f1 r
+	shift 2
+	rides_stream "$s" "$s"
+	q -c "$view" >/dev/null
+	q -c "SELECT streamview.start('$s')" >/dev/null
+	for _ in $(seq 300); do
+		[ "$(q -c "SELECT count(*) FROM streamview.offsets WHERE stream = '$s'")" = "$P" ] &&
+			[ "$(q -c "SELECT state FROM streamview.stream_status WHERE stream = '$s'")" = running ] && break
+		sleep 0.1
+	done
+	q -c "CALL fresh_watch('$s', $FRESH_N, $P)" >"$W/fresh-watch-$s.log" 2>&1 &
+	watch_pid=$!
+	sleep 0.2
+	f0=$(now)
+	# shellcheck disable=SC2086
+	produce "$s" "$FRESH_N" 3 --rate "$FRESH_RATE" $FRESH_PRODUCE "$@"
+	f1=$(now)
+	wait "$watch_pid" || die "freshness watch failed: $(cat "$W/fresh-watch-$s.log")"
+	q -c "SELECT streamview.stop('$s')" >/dev/null
+	kcat -C -b "$B" -t "$s" -o beginning -e -q -f "$s %p %o %T\n" |
+		q -c "COPY fresh_msgs FROM STDIN (DELIMITER ' ')"
+	r=$(q -F' ' <<EOF
 CREATE TEMP TABLE moves AS
 SELECT t, p, lag(next, 1, 0::bigint) OVER (PARTITION BY p ORDER BY t) AS prev, next
   FROM (SELECT f.t, u.ord - 1 AS p, u.next
-          FROM fresh_obs f, unnest(f.offs) WITH ORDINALITY u(next, ord)) x;
+          FROM fresh_obs f, unnest(f.offs) WITH ORDINALITY u(next, ord)
+         WHERE f.stream = '$s') x;
 DELETE FROM moves WHERE next = prev;
 CREATE TEMP TABLE lat AS
 SELECT extract(epoch FROM m.t - to_timestamp(f.ts_ms / 1000.0)) * 1000 AS ms
-  FROM fresh_msgs f JOIN moves m ON m.p = f.p AND f.o >= m.prev AND f.o < m.next;
+  FROM fresh_msgs f JOIN moves m ON m.p = f.p AND f.o >= m.prev AND f.o < m.next
+ WHERE f.topic = '$s';
 SELECT count(*), round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)),
        round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)), round(max(ms)),
-       (SELECT count(*) FROM fresh_msgs)
+       (SELECT count(*) FROM fresh_msgs WHERE topic = '$s')
   FROM lat;
 EOF
 )
-read -r FR_N FR_P50 FR_P99 FR_MAX FR_TOTAL <<<"$r"
-FR_RATE=$(calc "$FRESH_N / ($f1 - $f0)")
-log "  $FR_N of $FR_TOTAL messages matched; p50 ${FR_P50} ms, p99 ${FR_P99} ms, max ${FR_MAX} ms"
-q -c "ALTER SYSTEM RESET streamview.batch_max_ms" -c "SELECT pg_reload_conf()" >/dev/null
-
+	read -r FR_N FR_P50 FR_P99 FR_MAX FR_TOTAL <<<"$r"
+	FR_RATE=$(calc "$FRESH_N / ($f1 - $f0)")
+	log "  $FR_N of $FR_TOTAL messages matched; p50 ${FR_P50} ms, p99 ${FR_P99} ms, max ${FR_MAX} ms"
+}
+if [ "$MANY_ONLY" = 0 ]; then
+	log "freshness: batch_max_ms = 100, $FRESH_RATE msg/s for $FRESH_SECONDS s"
+	freshness fresh "SELECT streamview.create_window_view('fresh_counts', 'fresh',
+		'tpep_pickup_datetime', ARRAY['vendor_id'], '10 minutes', '5 minutes')"
 fi
+log "freshness with 100k keys: per payment_type, batch_max_ms = 100, $FRESH_RATE msg/s for $FRESH_SECONDS s"
+FRV=("${FR_N:--}" "${FR_P50:--}" "${FR_P99:--}" "${FR_MAX:--}" "${FR_TOTAL:--}" "${FR_RATE:--}")
+freshness freshhc "SELECT streamview.create_window_view('freshhc_counts', 'freshhc',
+	'tpep_pickup_datetime', ARRAY['payment_type'], '10 minutes', '5 minutes')" --keys 100000
+FRK_N=$FR_N FRK_P50=$FR_P50 FRK_P99=$FR_P99 FRK_MAX=$FR_MAX FRK_TOTAL=$FR_TOTAL FRK_RATE=$FR_RATE
+read -r FR_N FR_P50 FR_P99 FR_MAX FR_TOTAL FR_RATE <<<"${FRV[*]}"
+q -c "ALTER SYSTEM RESET streamview.batch_max_ms" -c "SELECT pg_reload_conf()" >/dev/null
 
 # ---- scaling -----------------------------------------------------------
 declare -A SC_S SC_RATE SC_STEADY SC_CHECK SC_FLOOR SC_FS SC_BAD
@@ -907,6 +928,8 @@ R_BA=$(ratio "$HK_RPS" "$HC_RPS")
 	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), per vendor" "$((SV_HWM / 1024)) MB" "" ""
 	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), per vendor" "$((SV_ANON / 1024)) MB" "" ""
 	fi
+	printf "%-52s %14s  %-16s %s\n" "freshness p50, 100k keys ($(fmt "$FRK_RATE") msg/s)" "$FRK_P50 ms" "" ""
+	printf "%-52s %14s  %-16s %s\n" "freshness p99, 100k keys (max $FRK_MAX ms; $FRK_N/$FRK_TOTAL)" "$FRK_P99 ms" "<= 500 ms" "$(pass "$FRK_P99" '<=' 500)"
 	printf "%-52s %14s  %-16s %s\n" "(a) drain time / (d) write-limit time" "$R_AD" "<= 1.5" "$(pass "$R_AD" '<=' 1.5)"
 	printf "%-52s %14s  %-16s %s\n" "(a) msg/s / (c) baseline msg/s" "$R_AC" ">= 2" "$(pass "$R_AC" '>=' 2)"
 	printf "%-52s %14s  %-16s %s\n" "(b) rows/s / (a) rows/s" "$R_BA" ">= 0.7" "$(pass "$R_BA" '>=' 0.7)"
