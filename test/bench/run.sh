@@ -13,6 +13,7 @@
 #   SV_BENCH_PGCONF='name = value'    more postgresql.conf lines (experiments)
 #   SV_BENCH_MANYKEYS_ONLY=1           only the many-key rows (4 and 4b below; with
 #                                      a small N for quick runs while developing)
+#   SV_BENCH_FEWKEYS_ONLY=1            everything but the many-key rows
 #   SV_BENCH_PERF=1                    perf record the worker during each drain;
 #                                      profiles (flat and inclusive) written to
 #                                      test/bench/perf-STREAM.txt
@@ -105,6 +106,7 @@ set -euo pipefail
 N=${1:-1000000}
 SCALING=${SV_BENCH_SCALING:-1}
 MANY_ONLY=${SV_BENCH_MANYKEYS_ONLY:-0}
+FEW_ONLY=${SV_BENCH_FEWKEYS_ONLY:-0}
 [ "$MANY_ONLY" = 0 ] || SCALING=0
 FRESH_RATE=${SV_BENCH_FRESH_RATE:-20000}
 FRESH_SECONDS=${SV_BENCH_FRESH_SECONDS:-10}
@@ -217,10 +219,12 @@ log "producing $N rides to rides, $N rides with 100k payment types to hc, $((2 *
 BULK="-X linger.ms=200 -X batch.size=262144"
 # shellcheck disable=SC2086
 [ "$MANY_ONLY" = 0 ] && produce rides "$N" 1 --out "$W/rides.tsv" $BULK
-# shellcheck disable=SC2086
-produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
-# shellcheck disable=SC2086
-produce hk $((2 * N)) 4 --keys "$N" --out "$W/hk.tsv" $BULK
+if [ "$FEW_ONLY" = 0 ]; then
+	# shellcheck disable=SC2086
+	produce hc "$N" 2 --keys 100000 --out "$W/hc.tsv" $BULK
+	# shellcheck disable=SC2086
+	produce hk $((2 * N)) 4 --keys "$N" --out "$W/hk.tsv" $BULK
+fi
 if [ "$MANY_ONLY" = 0 ]; then
 # the same rides (seed 1) as compact JSON (as producers write it; the tests use
 # --format json, with whitespace, escapes and decoys) and as CSV, for the
@@ -592,6 +596,7 @@ log "  counts: $BASE_CHECK"
 
 fi
 
+if [ "$FEW_ONLY" = 0 ]; then
 # ---- many keys (issue 13) ------------------------------------------------
 # (a) the 100k-key view: 10/5-minute sliding count per payment_type over N
 #     rides with 100k payment types (~1.6 window rows per ride);
@@ -659,6 +664,7 @@ HK_CHECK=$(verdict "$(check_counts hk 'f[6]::int' \
 	'SELECT window_start, payment_type AS key, count FROM hk_counts' 60 60)")
 log "  counts: $HK_CHECK"
 q -c "DELETE FROM produced WHERE topic IN ('hc', 'hk')"
+fi
 
 
 # ---- freshness -----------------------------------------------------------
@@ -769,11 +775,13 @@ if [ "$MANY_ONLY" = 0 ]; then
 	freshness fresh "SELECT streamview.create_window_view('fresh_counts', 'fresh',
 		'tpep_pickup_datetime', ARRAY['vendor_id'], '10 minutes', '5 minutes')"
 fi
-log "freshness with 100k keys: per payment_type, batch_max_ms = 100, $FRESH_RATE msg/s for $FRESH_SECONDS s"
 FRV=("${FR_N:--}" "${FR_P50:--}" "${FR_P99:--}" "${FR_MAX:--}" "${FR_TOTAL:--}" "${FR_RATE:--}")
-freshness freshhc "SELECT streamview.create_window_view('freshhc_counts', 'freshhc',
-	'tpep_pickup_datetime', ARRAY['payment_type'], '10 minutes', '5 minutes')" --keys 100000
-FRK_N=$FR_N FRK_P50=$FR_P50 FRK_P99=$FR_P99 FRK_MAX=$FR_MAX FRK_TOTAL=$FR_TOTAL FRK_RATE=$FR_RATE
+if [ "$FEW_ONLY" = 0 ]; then
+	log "freshness with 100k keys: per payment_type, batch_max_ms = 100, $FRESH_RATE msg/s for $FRESH_SECONDS s"
+	freshness freshhc "SELECT streamview.create_window_view('freshhc_counts', 'freshhc',
+		'tpep_pickup_datetime', ARRAY['payment_type'], '10 minutes', '5 minutes')" --keys 100000
+	FRK_N=$FR_N FRK_P50=$FR_P50 FRK_P99=$FR_P99 FRK_MAX=$FR_MAX FRK_TOTAL=$FR_TOTAL FRK_RATE=$FR_RATE
+fi
 read -r FR_N FR_P50 FR_P99 FR_MAX FR_TOTAL FR_RATE <<<"${FRV[*]}"
 q -c "ALTER SYSTEM RESET streamview.batch_max_ms" -c "SELECT pg_reload_conf()" >/dev/null
 
@@ -838,10 +846,10 @@ rdk=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')
 R_STEADY=$(ratio "${SV_STEADY:-}" "${FLOOR_STEADY:-}")
 R_WHOLE=$(ratio "${SV_WHOLE:-}" "${FLOOR_WHOLE:-}")
 R_BASE=$(ratio "${SV_WHOLE:-}" "${BASE_RATE:-}")
-R_HC=$(ratio "$HC_STEADY" "${FLOOR_STEADY:-}")
-R_AD=$(ratio "$HC_WHOLE_S" "$WL_S")
-R_AC=$(ratio "$HC_WHOLE" "$BHC_RATE")
-R_BA=$(ratio "$HK_RPS" "$HC_RPS")
+R_HC=$(ratio "${HC_STEADY:-}" "${FLOOR_STEADY:-}")
+R_AD=$(ratio "${HC_WHOLE_S:-}" "${WL_S:-}")
+R_AC=$(ratio "${HC_WHOLE:-}" "${BHC_RATE:-}")
+R_BA=$(ratio "${HK_RPS:-}" "${HC_RPS:-}")
 
 {
 	echo "streamview benchmark — commit $commit, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -883,6 +891,7 @@ R_BA=$(ratio "$HK_RPS" "$HC_RPS")
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "baseline: kcat | COPY; INSERT..GROUP BY" "$BASE_ROWS" \
 		"$BASE_S" "$(fmt "$BASE_RATE")" "-" "-" "$BASE_CHECK"
 	fi
+	if [ "$FEW_ONLY" = 0 ]; then
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(a) streamview: 10/5 min per payment_type (100k)" "$N" \
 		"$HC_WHOLE_S" "$(fmt "$HC_WHOLE")" "$(fmt "$HC_STEADY")" "$HC_FS" "$HC_CHECK ($HC_ROWS rows, $(fmt "$HC_RPS") rows/s)"
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(b) streamview: 1 min tumbling, $N keys" "$((2 * N))" \
@@ -891,6 +900,7 @@ R_BA=$(ratio "$HK_RPS" "$HC_RPS")
 		"$BHC_S" "$(fmt "$BHC_RATE")" "-" "-" "$BHC_CHECK ($BHC_ROWS rows, $(fmt "$BHC_RPS") rows/s)"
 	printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "(d) write limit: COPY of (a)'s rows, md5 order" "-" \
 		"$WL_S" "-" "-" "-" "$WL_ROWS rows, $(fmt "$WL_RPS") rows/s"
+	fi
 	if [ "$SCALING" = 1 ]; then
 		for k in 1 2 4; do
 			printf "%-44s %9s %8.3f %11s %12s %12s  %s\n" "scaling ${k}N ($PS partitions, median of 3)" \
@@ -921,13 +931,14 @@ R_BA=$(ratio "$HK_RPS" "$HC_RPS")
 		printf "%-52s %14s  %-16s %s\n" "query view/count view, steady state" "$R_QV" ">= 0.6" "$(pass "$R_QV" '>=' 0.6)"
 	fi
 	printf "%-52s %14s  %-16s %s\n" "streamview/baseline, whole drain" "$R_BASE" ">= 4" "$(pass "$R_BASE" '>=' 4)"
-	printf "%-52s %14s  %-16s %s\n" "100k-key view/floor, steady state" "$R_HC" "" ""
+	[ "$FEW_ONLY" = 0 ] && printf "%-52s %14s  %-16s %s\n" "100k-key view/floor, steady state" "$R_HC" "" ""
 	printf "%-52s %14s  %-16s %s\n" "freshness p50 ($(fmt "$FR_RATE") msg/s, batch_max_ms=100)" "$FR_P50 ms" "" ""
 	printf "%-52s %14s  %-16s %s\n" "freshness p99 (max $FR_MAX ms; $FR_N/$FR_TOTAL msgs)" "$FR_P99 ms" "<= 250 ms" "$(pass "$FR_P99" '<=' 250)"
 	printf "%-52s %14s  %-16s %s\n" "  floor: plain consumer p50 / p99 (max $FR0_MAX ms)" "$FR0_P50/$FR0_P99 ms" "" ""
 	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), per vendor" "$((SV_HWM / 1024)) MB" "" ""
 	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), per vendor" "$((SV_ANON / 1024)) MB" "" ""
 	fi
+	if [ "$FEW_ONLY" = 0 ]; then
 	printf "%-52s %14s  %-16s %s\n" "freshness p50, 100k keys ($(fmt "$FRK_RATE") msg/s)" "$FRK_P50 ms" "" ""
 	printf "%-52s %14s  %-16s %s\n" "freshness p99, 100k keys (max $FRK_MAX ms; $FRK_N/$FRK_TOTAL)" "$FRK_P99 ms" "<= 500 ms" "$(pass "$FRK_P99" '<=' 500)"
 	printf "%-52s %14s  %-16s %s\n" "(a) drain time / (d) write-limit time" "$R_AD" "<= 1.5" "$(pass "$R_AD" '<=' 1.5)"
@@ -937,6 +948,7 @@ R_BA=$(ratio "$HK_RPS" "$HC_RPS")
 	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), (a) 100k keys" "$((HC_ANON / 1024)) MB" "" ""
 	printf "%-52s %14s  %-16s %s\n" "worker peak RSS (VmHWM), (b) 1M keys" "$((HK_HWM / 1024)) MB" "<= 400 MB" "$(pass $((HK_HWM / 1024)) '<=' 400)"
 	printf "%-52s %14s  %-16s %s\n" "worker peak private RSS (RssAnon), (b) 1M keys" "$((HK_ANON / 1024)) MB" "" ""
+	fi
 	if [ "$MANY_ONLY" = 0 ]; then
 	printf "%-52s %14s  %-16s %s\n" "shared memory per window slot (max_key_bytes=$KEY_BYTES)" \
 		"$(printf %.1f "$SHM_SLOT") B" "<= 64 B + key" "$(pass "$SHM_SLOT" '<=' "64 + $KEY_BYTES")"

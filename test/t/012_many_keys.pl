@@ -34,6 +34,22 @@ sub sql_retry
 	die "could not run: $sql";
 }
 
+# A stream over a topic of $n rides with $keys payment types over one hour,
+# its per-payment_type 10/5-minute view "${name}_counts", and the expected
+# counts in "exp_$name".
+sub keyed_stream
+{
+	my ($name, $seed, $n, $keys) = @_;
+	my $f = produce_rides($broker, $name, $n, seed => $seed, keys => $keys, span => 60);
+	load_produced($node, "produced_$name", $f);
+	expected_counts($node, "exp_$name", "produced_$name", 2, 'f[6]::int', 600, 300);
+	create_rides_stream($node, $broker, $name, $name);
+	$node->safe_psql('postgres', qq{
+		SELECT streamview.create_window_view('${name}_counts', '$name', 'tpep_pickup_datetime',
+		       ARRAY['payment_type'], '10 minutes', '5 minutes')});
+	return;
+}
+
 # 10k payment types over one hour: ~60k window rows of a 10/5-minute view
 my $f = produce_rides($broker, 'mk', $total, seed => 121, keys => 10000, span => 60);
 load_produced($node, 'produced', $f);
@@ -124,13 +140,8 @@ sql_retry("SELECT streamview.stop('solo')");
 # rolled back and the batch goes through the upsert. Forced for the first
 # half of a stream (streamview.test_bulk_conflict), then the bulk writer
 # adds to the rows the upsert wrote.
-my $c = produce_rides($broker, 'conflict', 20000, seed => 123, keys => 5000, span => 60);
-load_produced($node, 'produced_conflict', $c);
-expected_counts($node, 'exp_conflict', 'produced_conflict', 2, 'f[6]::int', 600, 300);
-create_rides_stream($node, $broker, 'conflict', 'conflict');
+keyed_stream('conflict', 123, 20000, 5000);
 $node->safe_psql('postgres', q{
-	SELECT streamview.create_window_view('conflict_counts', 'conflict', 'tpep_pickup_datetime',
-	       ARRAY['payment_type'], '10 minutes', '5 minutes');
 	ALTER SYSTEM SET streamview.test_bulk_conflict = on;
 	SELECT pg_reload_conf()});
 $node->safe_psql('postgres', "SELECT streamview.start('conflict')");
@@ -174,13 +185,8 @@ sql_retry("SELECT streamview.stop('canon')");
 
 # Results tables the bulk writer leaves alone: a trigger (which must see
 # every write), then a column of the user's with a default.
-my $g = produce_rides($broker, 'plain', 20000, seed => 122, keys => 5000, span => 60);
-load_produced($node, 'produced_plain', $g);
-expected_counts($node, 'exp_plain', 'produced_plain', 2, 'f[6]::int', 600, 300);
-create_rides_stream($node, $broker, 'plain', 'plain');
+keyed_stream('plain', 122, 20000, 5000);
 $node->safe_psql('postgres', q{
-	SELECT streamview.create_window_view('plain_counts', 'plain', 'tpep_pickup_datetime',
-	       ARRAY['payment_type'], '10 minutes', '5 minutes');
 	CREATE TABLE plain_audit (n bigint);
 	INSERT INTO plain_audit VALUES (0);
 	CREATE FUNCTION plain_touch() RETURNS trigger LANGUAGE plpgsql AS $$
