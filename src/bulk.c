@@ -816,6 +816,9 @@ sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 		t.rel = table_open(view->relid, RowExclusiveLock);
+		/* a table published for updates needs a replica identity, as in SQL */
+		CheckCmdReplicaIdentity(t.rel, CMD_INSERT);
+		CheckCmdReplicaIdentity(t.rel, CMD_UPDATE);
 		t.estate = CreateExecutorState();
 		t.rri = makeNode(ResultRelInfo);
 		InitResultRelInfo(t.rri, t.rel, 0, NULL, 0);
