@@ -30,6 +30,7 @@
 #include "query.h"
 #include "schema.h"
 #include "sink.h"
+#include "streamview.h"
 
 /* One committed window row returned by an upsert, to publish after commit. */
 typedef struct SvReturned
@@ -62,6 +63,7 @@ typedef struct SvSinkView
 	SvBulkKnown *known;			/* what it knows of the table, or NULL */
 	SvBulkRow  *written;		/* the rows the bulk writer wrote this batch, */
 	int			nwritten;		/* to publish after commit */
+	bool		sole_publisher;	/* one worker: no one else publishes its windows */
 } SvSinkView;
 
 struct SvSink
@@ -334,7 +336,8 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 				sv->bulk.group_types[g] =
 					stream->columns[sv_schema_column_index(stream, v->group_by[g])].typid;
 			/* with one worker, the table's only writer but for users */
-			if (stream->parallelism == 1 && sv->published)
+			sv->sole_publisher = stream->parallelism == 1 && sv->published;
+			if (sv->sole_publisher)
 				sv->known = sv_bulk_known_create(cxt);
 			types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
 			for (int g = 0; g < v->ngroup; g++)
@@ -877,6 +880,49 @@ sv_sink_is_writing(Oid relid)
 	return OidIsValid(relid) && relid == sv_sink_writing_relid;
 }
 
+/* Orders window starts newest first. */
+static int
+sv_sink_cmp_newest(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/*
+ * The oldest window start a view's written rows publish from: all of them,
+ * unless they are more than a quarter of the shared hash (and the view has
+ * no other publisher); then the newest windows' rows, about a quarter of
+ * the hash (the oldest of those windows whole). Publishing more would only
+ * evict the batch's own rows, at the cost of a hash scan per half of the
+ * hash.
+ */
+static int64
+sv_sink_publish_from(const SvSinkView *sv)
+{
+	int			cap = Max(sv_max_windows / 4, 1);
+	int64	   *starts;
+	int			n = 0;
+	int64		from;
+
+	if (sv->nwritten <= cap || !sv->sole_publisher)
+		return PG_INT64_MIN;
+	starts = palloc(sizeof(int64) * sv->nwritten);
+	for (int i = 0; i < sv->nwritten; i++)
+		if (sv->written[i].count >= 0 && sv->written[i].out_keylen >= 0)
+			starts[n++] = sv->written[i].window_start;
+	if (n <= cap)
+	{
+		pfree(starts);
+		return PG_INT64_MIN;
+	}
+	qsort(starts, n, sizeof(int64), sv_sink_cmp_newest);
+	from = starts[cap - 1];
+	pfree(starts);
+	return from;
+}
+
 /*
  * After commit: shows the committed counts in shared memory, then drops the
  * windows a watermark made final (they never change again). If a user's
@@ -889,9 +935,14 @@ sv_sink_publish(SvSink *sink)
 {
 	ListCell   *lc;
 	bool		any = sink->returned != NIL;
+	int64	   *from = palloc(sizeof(int64) * Max(sink->nviews, 1));
 
+	/* (before taking the lock that live_counts() waits for) */
 	for (int vi = 0; vi < sink->nviews; vi++)
+	{
 		any |= sink->views[vi].nwritten > 0;
+		from[vi] = sv_sink_publish_from(&sink->views[vi]);
+	}
 	if (any && !sv_window_publish_begin(sink->as_of))
 	{
 		for (int vi = 0; vi < sink->nviews; vi++)
@@ -910,12 +961,15 @@ sv_sink_publish(SvSink *sink)
 		{
 			SvSinkView *sv = &sink->views[vi];
 
+			/* only some of its windows: none may keep an older count */
+			if (from[vi] != PG_INT64_MIN)
+				sv_window_publish_forget_view(sv->relid);
 			for (int i = 0; i < sv->nwritten; i++)
 			{
 				const SvBulkRow *r = &sv->written[i];
 
 				/* not written (final, merged), or a key too long to hold */
-				if (r->count >= 0 && r->out_keylen >= 0)
+				if (r->count >= 0 && r->out_keylen >= 0 && r->window_start >= from[vi])
 					sv_window_publish(sv->relid, r->window_start, r->out_key,
 									  r->out_keylen, r->count);
 			}

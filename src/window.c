@@ -712,14 +712,13 @@ sv_window_forget_all(void)
 	LWLockRelease(sv_window_shared->views_lock);
 }
 
-/* Removes a view's windows that end at or before end_before. */
-void
-sv_window_forget_before(Oid view, int64 end_before, int64 size)
+/* Removes a view's windows that end at or before end_before (lock held). */
+static void
+sv_window_remove(Oid view, int64 end_before, int64 size)
 {
 	HASH_SEQ_STATUS seq;
 	SvWindowKeyHead *e;
 
-	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, sv_window_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
@@ -727,7 +726,27 @@ sv_window_forget_before(Oid view, int64 end_before, int64 size)
 			(end_before == PG_INT64_MAX || e->window_start + size <= end_before))
 			hash_search(sv_window_hash, e, HASH_REMOVE, NULL);
 	}
+}
+
+/* Removes a view's windows that end at or before end_before. */
+void
+sv_window_forget_before(Oid view, int64 end_before, int64 size)
+{
+	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
+	sv_window_remove(view, end_before, size);
 	LWLockRelease(sv_window_shared->lock);
+}
+
+/*
+ * During a publication (lock held): removes every window of a view, whose
+ * batch then publishes only some of its windows. Only for a view with one
+ * publisher: another worker's publication, coming later, could otherwise
+ * leave an older count of a window this one no longer publishes.
+ */
+void
+sv_window_publish_forget_view(Oid view)
+{
+	sv_window_remove(view, PG_INT64_MAX, 0);
 }
 
 /* Splits a stored group key back into a text[] of its values. */

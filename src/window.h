@@ -119,6 +119,7 @@ extern bool sv_window_publish_begin(uint64 as_of);
 extern void sv_window_publish(Oid view, int64 window_start, const char *key,
 							  int keylen, int64 count);
 extern void sv_window_publish_end(void);
+extern void sv_window_publish_forget_view(Oid view);
 extern void sv_window_forget_view(Oid view);
 extern bool sv_window_register_view(Oid view);
 extern void sv_window_drop_view(Oid view);
