@@ -39,8 +39,8 @@
  * table with the view's columns only, the primary key (window_start, group
  * columns), no triggers, rules, row security or check constraints, and the
  * view's owner allowed to select, insert and update. Anything else is the
- * upsert's, which gives all of PostgreSQL's semantics. Writes run as the
- * view's owner in a security-restricted context, as the upsert does.
+ * upsert's, which gives all of PostgreSQL's semantics. The sink runs it as
+ * the view's owner in a security-restricted context, as the upsert.
  */
 #include "postgres.h"
 
@@ -58,7 +58,6 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -774,7 +773,8 @@ sv_bulk_out_keys(SvBulkTable *t, SvBulkItem *items, int nitems,
  * batch's transaction. Returns SV_BULK_NOT_ELIGIBLE or SV_BULK_CONFLICT
  * when nothing was written (the caller then uses the upsert); with
  * SV_BULK_WRITTEN every row's count is set (and with want_keys its out_key,
- * in out_cxt).
+ * in out_cxt). The caller runs it as the view's owner, security-restricted
+ * (index expressions and predicates run as that role).
  */
 SvBulkResult
 sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
@@ -801,19 +801,8 @@ sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
 	MemoryContextSwitchTo(work);
 	PG_TRY();
 	{
-		Oid			save_user;
-		int			save_sec;
-		int			save_nestlevel;
 		SvBulkItem *items;
 		int			nitems;
-
-		/* as the view's owner, restricted: index expressions run as it */
-		GetUserIdAndSecContext(&save_user, &save_sec);
-		SetUserIdAndSecContext(view->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		save_nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 
 		t.rel = table_open(view->relid, RowExclusiveLock);
 		/* a table published for updates needs a replica identity, as in SQL */
@@ -842,8 +831,6 @@ sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
 		ExecCloseIndices(t.rri);
 		FreeExecutorState(t.estate);
 		table_close(t.rel, NoLock);
-		AtEOXact_GUC(false, save_nestlevel);
-		SetUserIdAndSecContext(save_user, save_sec);
 
 		if (result == SV_BULK_WRITTEN)
 			ReleaseCurrentSubTransaction();
@@ -859,7 +846,7 @@ sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
 		MemoryContextSwitchTo(caller);
 		edata = CopyErrorData();
 		FlushErrorState();
-		/* undoes the writes, the user switch and the GUC level */
+		/* undoes the writes */
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
