@@ -9,12 +9,16 @@
  *  1. the keys' text becomes values of the columns' types (input functions),
  *     and the rows are sorted in the primary key's order, equal keys merged
  *     (so successive lookups and inserts touch the same index pages);
- *  2. a chunk at a time, each row is looked up in the primary key index with
- *     a dirty snapshot (as ON CONFLICT does: a row another transaction is
+ *  2. in that order, each row is looked up in the primary key index with a
+ *     dirty snapshot (as ON CONFLICT does: a row another transaction is
  *     writing is waited for); a row that exists is locked and updated in
  *     place, count + delta (HOT when its page has room), unless it is final;
- *  3. the chunk's other rows go in with table_multi_insert and their index
- *     entries (ExecInsertIndexTuples, so users' own indexes are kept too).
+ *  3. the new rows go in with table_multi_insert and their index entries
+ *     (ExecInsertIndexTuples, so users' own indexes are kept too), up to a
+ *     thousand at a time and, with several workers, always before the next
+ *     existing row is locked: locks and index entries are then taken in key
+ *     order, so workers writing the same windows cannot deadlock on each
+ *     other.
  *
  * The count each row holds afterwards is known without reading it back, and
  * the key as the table holds it is the output function's text, for shared
@@ -504,6 +508,29 @@ sv_bulk_insert(SvBulkTable *t, const SvBulkView *view, SvBulkItem **items,
 		(void) sv_insert_index_tuples(t->rri, slots[i], t->estate, false);
 }
 
+/*
+ * Inserts the new rows gathered so far (in chunk_cxt, reset afterwards) and
+ * empties the list.
+ */
+static void
+sv_bulk_flush(SvBulkTable *t, const SvBulkView *view, SvBulkItem **fresh,
+			  int *nfresh, TupleTableSlot **slots, BulkInsertState bistate,
+			  MemoryContext chunk_cxt)
+{
+	MemoryContext old;
+
+	if (*nfresh == 0)
+		return;
+	old = MemoryContextSwitchTo(chunk_cxt);
+	sv_bulk_insert(t, view, fresh, *nfresh, slots, bistate);
+	for (int i = 0; i < *nfresh; i++)
+		ExecClearTuple(slots[i]);
+	ResetPerTupleExprContext(t->estate);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(chunk_cxt);
+	*nfresh = 0;
+}
+
 /* An empty store of what a writer knows, in cxt (which must outlive it). */
 SvBulkKnown *
 sv_bulk_known_create(MemoryContext cxt)
@@ -630,9 +657,14 @@ sv_bulk_window_complete(SvBulkTable *t, SvBulkKnown *known, int64 window_start,
 }
 
 /*
- * Writes the items, a chunk at a time: lookups (and updates) first, then
- * the chunk's new rows in one insert. With knowledge (known not NULL), a
- * key new to a complete window skips its lookup.
+ * Writes the items in key order: each is looked up (unless knowledge says
+ * it is new: a key new to a complete window) and, if it exists, locked and
+ * updated; new rows gather and go in together, at most SV_BULK_CHUNK at a
+ * time and, when other workers write the table too, always before the next
+ * row that exists is locked. So every row lock and index entry is taken in
+ * key order, and two workers writing the same windows wait for each other
+ * without deadlocking (a chunk's updates before its inserts did deadlock
+ * them).
  */
 static void
 sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
@@ -651,7 +683,7 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
 	MemoryContext chunk_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"streamview bulk chunk",
 													ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old;
+	int			nfresh = 0;
 	int64		window = 0;
 	bool		complete = false;
 	int			nslots = Min(nitems, SV_BULK_CHUNK);
@@ -673,57 +705,54 @@ sv_bulk_write_items(SvBulkTable *t, const SvBulkView *view, SvBulkKnown *known,
 							   InvalidOid, t->pkey->rd_indcollation[k],
 							   t->pkey_info->ii_UniqueProcs[k], (Datum) 0);
 	scan = sv_index_beginscan(t->rel, t->pkey, &dirty, nkeys);
-	for (int start = 0; start < nitems; start += SV_BULK_CHUNK)
+	for (int i = 0; i < nitems; i++)
 	{
-		int			end = Min(start + SV_BULK_CHUNK, nitems);
-		int			nfresh = 0;
+		uint64		h = 0;
+		bool		lookup = true;
 
-		CHECK_FOR_INTERRUPTS();
-		/* the scan allocates as it goes (killed items): not in chunk_cxt */
-		for (int i = start; i < end; i++)
+		if (i % SV_BULK_CHUNK == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (known != NULL)
 		{
-			uint64		h = 0;
-
-			if (known != NULL)
+			/* items come sorted by window: one hash lookup per window */
+			if (i == 0 || items[i].window_start != window)
 			{
-				/* items come sorted by window: one hash lookup per window */
-				if (i == 0 || items[i].window_start != window)
-				{
-					window = items[i].window_start;
-					complete = sv_bulk_window_complete(t, known, window, &dirty, found);
-				}
-				if (complete)
-				{
-					h = sv_bulk_item_hash(t, &items[i]);
-					if (!sv_bulk_bloom_test(known, h))
-					{
-						/* certainly new: no lookup */
-						fresh[nfresh++] = &items[i];
-						sv_bulk_bloom_add(known, h);
-						continue;
-					}
-				}
+				window = items[i].window_start;
+				complete = sv_bulk_window_complete(t, known, window, &dirty, found);
 			}
-			if (sv_bulk_lookup(t, scan, skeys, &dirty, &items[i], found, locked))
-				sv_bulk_update(t, &items[i], locked, upd);
-			else
+			if (complete)
 			{
-				fresh[nfresh++] = &items[i];
-				if (complete && known != NULL)
+				h = sv_bulk_item_hash(t, &items[i]);
+				/* certainly new: no lookup */
+				lookup = sv_bulk_bloom_test(known, h);
+				if (!lookup)
 					sv_bulk_bloom_add(known, h);
 			}
 		}
-		ExecClearTuple(found);
-		ExecClearTuple(locked);
-		old = MemoryContextSwitchTo(chunk_cxt);
-		if (nfresh > 0)
-			sv_bulk_insert(t, view, fresh, nfresh, slots, bistate);
-		for (int i = 0; i < nfresh; i++)
-			ExecClearTuple(slots[i]);
-		ResetPerTupleExprContext(t->estate);
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(chunk_cxt);
+		if (lookup &&
+			sv_bulk_lookup(t, scan, skeys, &dirty, &items[i], found, locked))
+		{
+			/*
+			 * Another worker may write these windows: rows are locked in key
+			 * order, the new ones before this go in first. (Alone, new rows
+			 * go in a thousand at a time: 16% less CPU for the 100k-key view.)
+			 */
+			if (!view->sole_writer)
+				sv_bulk_flush(t, view, fresh, &nfresh, slots, bistate, chunk_cxt);
+			sv_bulk_update(t, &items[i], locked, upd);
+			ExecClearTuple(found);
+			ExecClearTuple(locked);
+			continue;
+		}
+		if (lookup && complete && known != NULL)
+			sv_bulk_bloom_add(known, h);
+		fresh[nfresh++] = &items[i];
+		if (nfresh == SV_BULK_CHUNK)
+			sv_bulk_flush(t, view, fresh, &nfresh, slots, bistate, chunk_cxt);
 	}
+	ExecClearTuple(found);
+	ExecClearTuple(locked);
+	sv_bulk_flush(t, view, fresh, &nfresh, slots, bistate, chunk_cxt);
 	index_endscan(scan);
 	FreeBulkInsertState(bistate);
 	for (int i = 0; i < nslots; i++)

@@ -26,6 +26,7 @@ typedef struct SvBulkView
 	int			ngroup;
 	char	  **group_by;		/* column names */
 	Oid		   *group_types;	/* the stream's types of those columns */
+	bool		sole_writer;	/* one worker: no other worker writes the table */
 } SvBulkView;
 
 /* One window row of a batch: in, the delta; out, the row's count after. */

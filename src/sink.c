@@ -336,6 +336,7 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 				sv->bulk.group_types[g] =
 					stream->columns[sv_schema_column_index(stream, v->group_by[g])].typid;
 			/* with one worker, the table's only writer but for users */
+			sv->bulk.sole_writer = stream->parallelism == 1;
 			sv->sole_publisher = stream->parallelism == 1 && sv->published;
 			if (sv->sole_publisher)
 				sv->known = sv_bulk_known_create(cxt);

@@ -108,7 +108,9 @@ ok(poll_until($node, q{SELECT coalesce(sum(next_offset), 0) >= 6000
 	  FROM streamview.offsets WHERE stream = 'solo'}, 't', 60), 'solo: first batches committed');
 # keys the stream has not written yet (those of the last produced messages),
 # in windows it has
-my $user_rows = $node->safe_psql('postgres', q{
+# (retried: the user's rows, in another order than the worker's, may
+# deadlock with its batch, and the loser is rolled back whole)
+my $user_rows = sql_retry(q{
 	WITH later AS (
 	  SELECT DISTINCT ON (key) e.window_start, e.key
 	    FROM exp_sliding e
