@@ -56,6 +56,7 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "common/int.h"
+#include "datatype/timestamp.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
@@ -171,8 +172,8 @@ sv_bulk_eligible(const SvBulkView *view, Relation rel, SvBulkTable *t)
 	int			ours = 0;
 	int			live = 0;
 
-	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->trigdesc != NULL ||
-		rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relispartition ||
+		rel->trigdesc != NULL || rel->rd_rules != NULL || rel->rd_rel->relrowsecurity ||
 		(desc->constr != NULL && desc->constr->num_check > 0) ||
 		view->ngroup + 1 > INDEX_MAX_KEYS)
 		return false;
@@ -196,10 +197,24 @@ sv_bulk_eligible(const SvBulkView *view, Relation rel, SvBulkTable *t)
 			return false;
 		ours++;
 	}
-	/* no column of the user's (it might have a default to fill in) */
+	/*
+	 * the times as the upsert writes them (no typmod to round to), and no
+	 * column of the user's (it might have a default to fill in), identity
+	 * or generated
+	 */
+	if (TupleDescAttr(desc, t->start_att - 1)->atttypmod != -1 ||
+		TupleDescAttr(desc, t->end_att - 1)->atttypmod != -1)
+		return false;
 	for (int i = 0; i < desc->natts; i++)
-		if (!TupleDescAttr(desc, i)->attisdropped)
-			live++;
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		if (att->attidentity != '\0' || att->attgenerated != '\0')
+			return false;
+		live++;
+	}
 	if (live != ours)
 		return false;
 	t->natts = desc->natts;
@@ -409,7 +424,12 @@ sv_bulk_lookup(SvBulkTable *t, IndexScanDesc scan, ScanKey skeys,
 					/* changed since the lookup: look again */
 					continue;
 				case TM_SelfModified:
-					/* two of the batch's keys are one row: the upsert merges them */
+				case TM_Invisible:
+					/*
+					 * two of the batch's keys are one row (under an index
+					 * whose equality is not the sort's: found invisible when
+					 * inserted by this command): the upsert merges them
+					 */
 					ereport(ERROR,
 							(errcode(ERRCODE_UNIQUE_VIOLATION),
 							 errmsg("a batch updated one window row twice")));
@@ -480,6 +500,7 @@ sv_bulk_insert(SvBulkTable *t, const SvBulkView *view, SvBulkItem **items,
 	{
 		TupleTableSlot *s = slots[i];
 		const SvBulkItem *it = items[i];
+		int64		end;
 
 		ExecClearTuple(s);
 		for (int a = 0; a < t->natts; a++)
@@ -489,7 +510,13 @@ sv_bulk_insert(SvBulkTable *t, const SvBulkView *view, SvBulkItem **items,
 		}
 		s->tts_values[t->start_att - 1] = Int64GetDatum(it->window_start);
 		s->tts_isnull[t->start_att - 1] = false;
-		s->tts_values[t->end_att - 1] = Int64GetDatum(it->window_start + view->size_usec);
+		if (pg_add_s64_overflow(it->window_start, view->size_usec, &end) ||
+			!IS_VALID_TIMESTAMP(end))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range"),
+					 errdetail("A window starting at the last representable times ends past them.")));
+		s->tts_values[t->end_att - 1] = Int64GetDatum(end);
 		s->tts_isnull[t->end_att - 1] = false;
 		for (int g = 0; g < t->ngroup; g++)
 		{
@@ -642,6 +669,8 @@ sv_bulk_window_complete(SvBulkTable *t, SvBulkKnown *known, int64 window_start,
 	{
 		ScanKeyData key;
 		IndexScanDesc scan;
+
+		w->complete = false;	/* (until the probe below says otherwise) */
 
 		ScanKeyEntryInitialize(&key, 0, 1, t->pkey_info->ii_UniqueStrats[0],
 							   InvalidOid, t->pkey->rd_indcollation[0],
@@ -879,7 +908,13 @@ sv_bulk_write(const SvBulkView *view, SvBulkKnown *known, SvBulkRow *rows,
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION)
+		/*
+		 * a key inserted meanwhile, or a deadlock with another writer of the
+		 * table (its rows locked first, then new ones inserted, not in key
+		 * order): the upsert does it instead
+		 */
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION &&
+			edata->sqlerrcode != ERRCODE_T_R_DEADLOCK_DETECTED)
 			ReThrowError(edata);
 		FreeErrorData(edata);
 		/* what it knew was wrong, or is now: rows it wrote were rolled back */
