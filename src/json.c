@@ -259,53 +259,6 @@ json_hex4(const char *s)
 	return ((long) a << 12) | (b << 8) | (c << 4) | d;
 }
 
-/*
- * Length of the valid UTF-8 sequence starting at s (1..4), or 0 if the
- * bytes there are not one: parse.c's rule (PostgreSQL's pg_utf8_islegal: no
- * overlong forms, no surrogates, nothing above U+10FFFF).  Called for bytes
- * of 0x80 and above.
- */
-static int
-json_utf8_length(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	unsigned char lo = 0x80,
-				hi = 0xBF;
-	int			n;
-	int			i;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-	{
-		n = 3;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-	}
-	else if (c >= 0xF0 && c <= 0xF4)
-	{
-		n = 4;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-	}
-	else
-		return 0;
-	if (avail < (size_t) n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-	{
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	}
-	return n;
-}
-
 /* Writes code point cp (valid, not a surrogate) as UTF-8; returns its length. */
 static inline size_t
 json_put_utf8(char *out, unsigned long cp)
@@ -398,80 +351,22 @@ json_rb_utf8(JsonReasonBuf *rb, const char *s)
 	rb->buf[rb->len] = '\0';
 }
 
-/*
- * Appends s[0..len) safely, as parse.c's json_rb_escaped(): valid UTF-8 is
- * copied, control characters, DEL and invalid bytes become \xNN, a
- * backslash becomes \\ (and, with quote_too, a double quote becomes \").
- * At most maxin input bytes are used; a longer value is followed by "...".
- * A character is appended whole or not at all.
- */
+/* Appends s[0..len) escaped and cut as parse.c's reason_escape() says. */
 static void
 json_rb_escaped_q(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin,
-			 bool quote_too)
+				  bool quote_too)
 {
-	const unsigned char *s = (const unsigned char *) str;
-	size_t		i = 0;
-	bool		cut = false;
+	bool		cut;
 
 	if (rb->cap == 0)
 		return;
-	while (i < len)
-	{
-		char		piece[8];
-		size_t		plen;
-		size_t		n;
-
-		if (i >= maxin)
-		{
-			cut = true;
-			break;
-		}
-		if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\' &&
-			!(quote_too && s[i] == '"'))
-		{
-			piece[0] = (char) s[i];
-			plen = n = 1;
-		}
-		else if (s[i] == '\\' || s[i] == '"')
-		{
-			piece[0] = '\\';
-			piece[1] = (char) s[i];
-			plen = 2;
-			n = 1;
-		}
-		else if (s[i] >= 0x80 &&
-				 (n = (size_t) json_utf8_length(s + i, len - i)) > 0)
-		{
-			if (i + n > maxin)
-			{
-				cut = true;
-				break;
-			}
-			memcpy(piece, s + i, n);
-			plen = n;
-		}
-		else
-		{
-			snprintf(piece, sizeof(piece), "\\x%02x", s[i]);
-			plen = 4;
-			n = 1;
-		}
-		/* keep room for a closing quote and "..." */
-		if (rb->len + plen + 5 > rb->cap - 1)
-		{
-			cut = true;
-			break;
-		}
-		memcpy(rb->buf + rb->len, piece, plen);
-		rb->len += plen;
-		i += n;
-	}
-	rb->buf[rb->len] = '\0';
+	rb->len = reason_escape(rb->buf, rb->len, rb->cap, str, len, maxin,
+							quote_too, &cut);
 	if (cut)
 		json_rb_str(rb, "...");
 }
 
-/* parse.c's json_rb_escaped(): double quotes are left as they are. */
+/* The same, double quotes left as they are (as parse.c's reasons). */
 static void
 json_rb_escaped(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin)
 {
@@ -620,7 +515,7 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 
 		if (u[0] == 0)
 			return json_fail_encoding(jp, off, true);
-		if (u[0] >= 0x80 && json_utf8_length(u, len - off) == 0)
+		if (u[0] >= 0x80 && utf8_sequence_length(u, len - off) == 0)
 			return json_fail_encoding(jp, off, false);
 	}
 	json_rb_message(&rb, jp->err);
@@ -740,7 +635,7 @@ json_fail_escape(JsonParser *jp, const char *s, size_t n, const char *before,
 	if (off + 1 < len && u[1] == 0)
 		return json_fail_encoding(jp, off + 1, true);
 	if (off + 1 < len && u[1] >= 0x80 &&
-		json_utf8_length(u + 1, len - off - 1) == 0)
+		utf8_sequence_length(u + 1, len - off - 1) == 0)
 		return json_fail_encoding(jp, off + 1, false);
 	json_rb_message(&rb, jp->err);
 	json_rb_str(&rb, "invalid JSON at byte ");
@@ -789,7 +684,7 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 
 				if ((unsigned char) s[1] >= 0x80)
 				{
-					int			u = json_utf8_length((const unsigned char *) s + 1,
+					int			u = utf8_sequence_length((const unsigned char *) s + 1,
 													 (size_t) (e - s - 1));
 
 					n = 1 + (u > 0 ? (size_t) u : 1);
@@ -922,7 +817,7 @@ special:
 		}
 		else if (c >= 0x80)
 		{
-			int			n = json_utf8_length((const unsigned char *) s,
+			int			n = utf8_sequence_length((const unsigned char *) s,
 											 (size_t) (e - s));
 
 			if (n == 0)
@@ -2039,7 +1934,7 @@ json_path_scan(const char *text, size_t len, SvJsonStep *steps, char *names,
 					}
 					if (c >= 0x80)
 					{
-						int			u = json_utf8_length((const unsigned char *) text + i,
+						int			u = utf8_sequence_length((const unsigned char *) text + i,
 														 len - i);
 
 						if (u == 0)

@@ -218,7 +218,7 @@ is_prefix_of(const char *s, size_t len, const char *w)
  * overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF.
  * The caller handles ASCII and so never passes a byte below 0x80.
  */
-static int
+int
 utf8_sequence_length(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
@@ -344,20 +344,24 @@ rb_num(ReasonBuf *rb, long long v)
 }
 
 /*
- * Appends s[0..len) safely: valid UTF-8 characters are copied, control
- * characters, DEL and bytes that are not valid UTF-8 become \xNN, and a
- * backslash becomes \\.  At most maxin input bytes are used; if the value
- * is longer, "..." follows.  A character is appended whole or not at all,
- * so the reason stays valid UTF-8 whatever the input was.
+ * Appends s[0..slen) to buf (holding len bytes, room for cap with its NUL)
+ * safely: valid UTF-8 characters are copied, control characters, DEL and
+ * bytes that are not valid UTF-8 become \xNN, a backslash becomes \\ (and,
+ * with quote_too, a double quote becomes \").  At most maxin input bytes are
+ * used; *cut says whether the value was cut (the caller appends "...",
+ * for which room is kept).  A character is appended whole or not at all,
+ * so the reason stays valid UTF-8 whatever the input was.  Returns the new
+ * length.  The one escaper of every format's reasons.
  */
-static void
-rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
+size_t
+reason_escape(char *buf, size_t len, size_t cap, const char *str, size_t slen,
+			  size_t maxin, bool quote_too, bool *cut)
 {
 	const unsigned char *s = (const unsigned char *) str;
 	size_t		i = 0;
-	bool		cut = false;
 
-	while (i < len)
+	*cut = false;
+	while (i < slen)
 	{
 		char		piece[8];
 		size_t		plen;
@@ -365,26 +369,28 @@ rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
 
 		if (i >= maxin)
 		{
-			cut = true;
+			*cut = true;
 			break;
 		}
-		if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\')
+		if (s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\' &&
+			!(quote_too && s[i] == '"'))
 		{
 			piece[0] = (char) s[i];
 			plen = n = 1;
 		}
-		else if (s[i] == '\\')
+		else if (s[i] == '\\' || s[i] == '"')
 		{
-			memcpy(piece, "\\\\", 2);
+			piece[0] = '\\';
+			piece[1] = (char) s[i];
 			plen = 2;
 			n = 1;
 		}
 		else if (s[i] >= 0x80 &&
-				 (n = (size_t) utf8_sequence_length(s + i, len - i)) > 0)
+				 (n = (size_t) utf8_sequence_length(s + i, slen - i)) > 0)
 		{
 			if (i + n > maxin)
 			{
-				cut = true;
+				*cut = true;
 				break;
 			}
 			memcpy(piece, s + i, n);
@@ -397,16 +403,27 @@ rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
 			n = 1;
 		}
 		/* keep room for a closing quote and "..." */
-		if (rb->len + plen + 5 > SV_REASON_LEN - 1)
+		if (len + plen + 5 > cap - 1)
 		{
-			cut = true;
+			*cut = true;
 			break;
 		}
-		memcpy(rb->buf + rb->len, piece, plen);
-		rb->len += plen;
+		memcpy(buf + len, piece, plen);
+		len += plen;
 		i += n;
 	}
-	rb->buf[rb->len] = '\0';
+	buf[len] = '\0';
+	return len;
+}
+
+/* Appends s[0..len) escaped and cut as reason_escape() says. */
+static void
+rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
+{
+	bool		cut;
+
+	rb->len = reason_escape(rb->buf, rb->len, SV_REASON_LEN, str, len, maxin,
+							false, &cut);
 	if (cut)
 		rb_str(rb, "...");
 }

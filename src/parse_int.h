@@ -24,6 +24,9 @@ typedef struct ReasonBuf
  * telling a NUL byte from an invalid sequence.
  */
 extern size_t utf8_check(const char *data, size_t len, bool *is_nul);
+extern int	utf8_sequence_length(const unsigned char *s, size_t avail);
+extern size_t reason_escape(char *buf, size_t len, size_t cap, const char *str,
+							size_t slen, size_t maxin, bool quote_too, bool *cut);
 
 /* Appends an ASCII string / a signed number to a reason. */
 extern void rb_str(ReasonBuf *rb, const char *s);
