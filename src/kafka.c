@@ -197,6 +197,7 @@ sv_kafka_check_options(Jsonb *options)
 
 #define SV_LOG_RING 32
 #define SV_FETCH_MAX 10000
+#define SV_WAKE_MAX_BROKERS 16
 
 /* A stream's consumer: handle, its queue, and the queue's wake-up pipe. */
 struct SvKafka
@@ -214,6 +215,18 @@ struct SvKafka
 	int			nlogs;
 	int			last_error_code;
 	char		last_error[256];
+	/* librdkafka < 2.2: waking a fetcher that a full queue put to sleep */
+	bool		wake_fetcher;	/* on for those versions only */
+	int64		queue_max_msgs; /* queued.min.messages in effect */
+	int64		queue_max_bytes;	/* queued.max.messages.kbytes, in bytes */
+	double		msg_bytes;		/* running mean of a message's size */
+	bool		queue_was_full; /* the fetcher may be asleep */
+	int			ndelivered;
+	int64	   *delivered;		/* per partition: after what we handed out */
+	int64		wakes;			/* times sv_kafka_wake_fetcher sought */
+	int			wake_turn;		/* the partition to look at first */
+	int			nleaders;
+	int32	   *leaders;		/* per partition: its leader, by metadata */
 };
 
 /*
@@ -269,29 +282,44 @@ sv_kafka_set_user(const char *key, const char *value, void *arg)
 }
 
 /*
- * The prefetch queue. When it reaches its limits while the worker commits
- * a batch, librdkafka stops fetching a partition until its broker thread
- * looks again, up to a second later (fetch.queue.backoff.ms, 1000 by
- * default; fetch.error.backoff.ms does not apply). From librdkafka 2.2 that
- * pause can be set: 20 ms, with librdkafka's own limits (100,000 messages,
- * 64 MB). librdkafka 2.0.2 (Debian 12) has no such setting: only a queue
- * holding about a second of consumption avoids the stall, so it may hold
- * 1M messages or 256 MB. test/bench/prefetch.sh measured it (README,
- * Performance): with the defaults a consumer pausing like a worker drained
- * at 0.2-0.3M messages/s on 2.0.2, 2.8 and 2.14; with these settings at
- * 0.9-1.5M/s, and on 2.8/2.14 with a full queue of 55-71 MB instead of
- * about 350 MB.
+ * The prefetch queue. When it reaches its limits (queued.min.messages,
+ * 100,000 messages, or queued.max.messages.kbytes, 64 MB, by default) while
+ * the worker commits a batch, librdkafka stops fetching until its broker
+ * thread looks again, up to a second later. From librdkafka 2.2 that wait
+ * can be set (fetch.queue.backoff.ms): 20 ms. librdkafka 2.0.2 (Debian 12)
+ * has no such setting; there the worker wakes the broker thread itself once
+ * it has emptied a queue that was full (sv_kafka_wake_fetcher). Either way
+ * librdkafka's own limits hold. test/bench/prefetch.sh measured the stall
+ * (README, Performance): with the defaults and nothing else, a consumer
+ * pausing like a worker drained at 0.2-0.3M messages/s on 2.0.2, 2.8 and
+ * 2.14.
  */
 static void
-sv_kafka_set_prefetch(rd_kafka_conf_t *conf)
+sv_kafka_set_prefetch(rd_kafka_conf_t *conf, SvKafka *kafka)
 {
 	if (rd_kafka_version() >= SV_RDKAFKA_QUEUE_BACKOFF_VERSION)
 		sv_kafka_set(conf, "fetch.queue.backoff.ms", "20");
 	else
-	{
-		sv_kafka_set(conf, "queued.min.messages", "1000000");
-		sv_kafka_set(conf, "queued.max.messages.kbytes", "262144");
-	}
+		kafka->wake_fetcher = true;
+}
+
+/*
+ * Reads back the prefetch queue's limits once the user's options are in,
+ * for sv_kafka_fetch to tell when the queue was full.
+ */
+static void
+sv_kafka_read_queue_limits(rd_kafka_conf_t *conf, SvKafka *kafka)
+{
+	char		value[64];
+	size_t		len = sizeof(value);
+
+	kafka->queue_max_msgs = 100000;
+	kafka->queue_max_bytes = INT64CONST(65536) * 1024;
+	if (rd_kafka_conf_get(conf, "queued.min.messages", value, &len) == RD_KAFKA_CONF_OK)
+		kafka->queue_max_msgs = strtol(value, NULL, 10);
+	len = sizeof(value);
+	if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", value, &len) == RD_KAFKA_CONF_OK)
+		kafka->queue_max_bytes = strtol(value, NULL, 10) * INT64CONST(1024);
 }
 
 /* Builds the consumer configuration: ours first, then the user's options. */
@@ -304,10 +332,12 @@ sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
 	snprintf(group, sizeof(group), "streamview-%d", stream->id);
 	/* defaults tuned for fresh counts; the user's options may override */
 	sv_kafka_set(conf, "fetch.wait.max.ms", "50");
-	sv_kafka_set_prefetch(conf);
+	sv_kafka_set_prefetch(conf, kafka);
 	sv_kafka_set(conf, "reconnect.backoff.max.ms", "2000");
 	sv_kafka_set(conf, "client.id", "streamview");
 	sv_kafka_foreach_option(stream->options, sv_kafka_set_user, conf);
+	if (kafka->wake_fetcher)
+		sv_kafka_read_queue_limits(conf, kafka);
 	/* streamview's own: exactly-once needs offsets kept in PostgreSQL */
 	sv_kafka_set(conf, "bootstrap.servers", stream->brokers);
 	sv_kafka_set(conf, "group.id", group);
@@ -375,6 +405,10 @@ sv_kafka_close(SvKafka *kafka)
 	rd_kafka_destroy_flags(kafka->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	close(kafka->pipefd[0]);
 	close(kafka->pipefd[1]);
+	if (kafka->delivered)
+		pfree(kafka->delivered);
+	if (kafka->leaders)
+		pfree(kafka->leaders);
 	pfree(kafka);
 }
 
@@ -393,6 +427,25 @@ sv_kafka_drain_wait_fd(SvKafka *kafka)
 
 	while (read(kafka->pipefd[0], buf, sizeof(buf)) > 0)
 		;
+}
+
+/* Keeps each partition's leader, for sv_kafka_wake_fetcher. */
+static void
+sv_kafka_note_leaders(SvKafka *kafka, const rd_kafka_metadata_topic_t *topic)
+{
+	int			n = 0;
+
+	for (int i = 0; i < topic->partition_cnt; i++)
+		n = Max(n, topic->partitions[i].id + 1);
+	if (kafka->leaders)
+		pfree(kafka->leaders);
+	kafka->leaders = MemoryContextAlloc(GetMemoryChunkContext(kafka),
+										Max(n, 1) * sizeof(int32));
+	kafka->nleaders = n;
+	for (int p = 0; p < n; p++)
+		kafka->leaders[p] = -1;
+	for (int i = 0; i < topic->partition_cnt; i++)
+		kafka->leaders[topic->partitions[i].id] = topic->partitions[i].leader;
 }
 
 /*
@@ -425,6 +478,8 @@ sv_kafka_partitions(SvKafka *kafka, int timeout_ms, char *errbuf, size_t errlen)
 	}
 	for (int i = 0; i < md->topics[0].partition_cnt; i++)
 		parts = lappend_int(parts, md->topics[0].partitions[i].id);
+	if (kafka->wake_fetcher)
+		sv_kafka_note_leaders(kafka, &md->topics[0]);
 	rd_kafka_metadata_destroy(md);
 	list_sort(parts, list_int_cmp);
 	return parts;
@@ -569,6 +624,131 @@ sv_kafka_headers_json(const SvMessage *message, StringInfo buf)
 	return true;
 }
 
+/*
+ * Starts over the next offset of each assigned partition after what we have
+ * handed out (the assigned offset; -1 where that is not concrete), which
+ * sv_kafka_wake_fetcher seeks to.
+ */
+static void
+sv_kafka_track_delivered(SvKafka *kafka, List *offsets)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	if (!kafka->wake_fetcher)
+		return;
+	foreach(lc, offsets)
+		n = Max(n, ((SvOffset *) lfirst(lc))->partition + 1);
+	if (kafka->delivered)
+		pfree(kafka->delivered);
+	kafka->delivered = MemoryContextAlloc(GetMemoryChunkContext(kafka),
+										  Max(n, 1) * sizeof(int64));
+	kafka->ndelivered = n;
+	for (int p = 0; p < n; p++)
+		kafka->delivered[p] = -1;
+	foreach(lc, offsets)
+	{
+		SvOffset   *o = lfirst(lc);
+
+		kafka->delivered[o->partition] = Max(o->next_offset, -1);
+	}
+	kafka->queue_was_full = false;
+}
+
+/*
+ * librdkafka < 2.2 only. Once the prefetch queue has reached its limits, a
+ * broker thread stops fetching and sleeps up to a second, and nothing the
+ * consumer does wakes it but a seek. So once the worker has taken half of a
+ * queue that was full, one partition with more on the broker (by the high
+ * watermark of the last fetch) per broker is sought to where the worker is
+ * in it: the broker thread wakes, finds the queue below its limits and
+ * fetches every partition it leads. What was queued of the partitions
+ * sought, and a fetch of theirs under way, is fetched again (the worker
+ * never counts an offset twice); taking turns among the partitions spreads
+ * that cost.
+ */
+static void
+sv_kafka_wake_fetcher(SvKafka *kafka)
+{
+	rd_kafka_topic_partition_list_t *parts;
+	rd_kafka_error_t *error;
+	int32		woken[SV_WAKE_MAX_BROKERS];
+	int			nwoken = 0;
+	int			n = kafka->ndelivered;
+
+	parts = rd_kafka_topic_partition_list_new(SV_WAKE_MAX_BROKERS);
+	for (int i = 0; i < n && nwoken < SV_WAKE_MAX_BROKERS; i++)
+	{
+		int			p = (kafka->wake_turn + i) % n;
+		int32		leader = p < kafka->nleaders ? kafka->leaders[p] : -1;
+		int64		high;
+		bool		seen = false;
+
+		if (kafka->delivered[p] < 0 || !sv_kafka_cached_high(kafka, p, &high) ||
+			high <= kafka->delivered[p])
+			continue;
+		for (int j = 0; j < nwoken && !seen; j++)
+			seen = (woken[j] == leader);
+		if (seen)
+			continue;
+		woken[nwoken++] = leader;
+		rd_kafka_topic_partition_list_add(parts, kafka->topic, p)->offset =
+			kafka->delivered[p];
+	}
+	if (n > 0)
+		kafka->wake_turn = (kafka->wake_turn + 1) % n;
+	if (parts->cnt > 0)
+	{
+		error = rd_kafka_seek_partitions(kafka->rk, parts, 0);
+		if (error != NULL)
+			rd_kafka_error_destroy(error);
+		kafka->wakes++;
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/*
+ * Before a fetch: notes whether the prefetch queue is at librdkafka's
+ * limits, by count or (with the mean size of the messages so far) by bytes.
+ */
+static void
+sv_kafka_note_queue(SvKafka *kafka)
+{
+	int64		queued = rd_kafka_queue_length(kafka->queue);
+
+	if (queued >= kafka->queue_max_msgs ||
+		queued * kafka->msg_bytes >= 0.9 * kafka->queue_max_bytes)
+		kafka->queue_was_full = true;
+}
+
+/*
+ * After a fetch: takes note of what was handed out, and wakes the fetcher
+ * once half of a queue that was full is gone.
+ */
+static void
+sv_kafka_after_fetch(SvKafka *kafka, const SvMessage *msgs, int n)
+{
+	int64		queued;
+
+	for (int i = 0; i < n; i++)
+	{
+		const SvMessage *m = &msgs[i];
+
+		if (m->partition >= 0 && m->partition < kafka->ndelivered)
+			kafka->delivered[m->partition] = m->offset + 1;
+		kafka->msg_bytes += ((double) (m->len + m->key_len) - kafka->msg_bytes) / 64;
+	}
+	if (!kafka->queue_was_full)
+		return;
+	queued = rd_kafka_queue_length(kafka->queue);
+	if (queued <= kafka->queue_max_msgs / 2 &&
+		queued * kafka->msg_bytes <= 0.5 * kafka->queue_max_bytes)
+	{
+		sv_kafka_wake_fetcher(kafka);
+		kafka->queue_was_full = false;
+	}
+}
+
 /* Assigns the stream's partitions at the given next offsets (SvOffset List). */
 void
 sv_kafka_assign(SvKafka *kafka, List *offsets)
@@ -589,6 +769,7 @@ sv_kafka_assign(SvKafka *kafka, List *offsets)
 	rd_kafka_topic_partition_list_destroy(parts);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
 		elog(ERROR, "could not assign partitions: %s", rd_kafka_err2str(err));
+	sv_kafka_track_delivered(kafka, offsets);
 }
 
 /*
@@ -612,6 +793,8 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 	fetch->error[0] = '\0';
 	fetch->gap_partition = -1;
 	kafka->last_error_code = 0;
+	if (kafka->wake_fetcher)
+		sv_kafka_note_queue(kafka);
 	n = rd_kafka_consume_batch_queue(kafka->queue, wait_ms, kafka->msgs,
 									 Min(max, SV_FETCH_MAX));
 	if (n == 0)
@@ -648,6 +831,8 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 		rd_kafka_message_destroy(m);
 	}
 	fetch->nmessages = kept;
+	if (kafka->wake_fetcher)
+		sv_kafka_after_fetch(kafka, kafka->messages, kept);
 	if (fetch->error_code == 0 && kafka->last_error_code != 0)
 	{
 		fetch->error_code = kafka->last_error_code;
@@ -662,6 +847,13 @@ sv_kafka_release(SvFetch *fetch)
 	for (int i = 0; i < fetch->nmessages; i++)
 		rd_kafka_message_destroy(fetch->msgs[i].raw);
 	fetch->nmessages = 0;
+}
+
+/* How often a fetcher was woken after a full queue (librdkafka < 2.2). */
+int64
+sv_kafka_fetcher_wakes(SvKafka *kafka)
+{
+	return kafka->wakes;
 }
 
 /* Writes the log lines gathered during fetches to the server log. */

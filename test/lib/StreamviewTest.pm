@@ -141,19 +141,21 @@ EOF
 	return $node;
 }
 
-# The zoomcamp stream over a topic.
+# The zoomcamp stream over a topic (options: librdkafka's, as JSON text).
 sub create_rides_stream
 {
 	my ($node, $broker, $name, $topic, %opt) = @_;
 	my $start = $opt{start_offset} // 'earliest';
 	my $parallelism = $opt{parallelism} // 1;
+	my $options = $opt{options} // '{}';
 	$node->safe_psql('postgres', qq{
 		SELECT streamview.create_stream(
 		  name => '$name', brokers => '$broker->{bootstrap}', topic => '$topic',
 		  columns => 'vendor_id int, tpep_pickup_datetime timestamp,
 		              tpep_dropoff_datetime timestamp, passenger_count int,
 		              trip_distance real, payment_type int, total_amount real',
-		  start_offset => '$start', parallelism => $parallelism)});
+		  start_offset => '$start', parallelism => $parallelism,
+		  options => '$options')});
 	return;
 }
 

@@ -1,6 +1,9 @@
 # Bounded memory: far more distinct (window, key) groups than shared memory
 # holds. The least recently touched windows are evicted (their counts are in
 # the tables already), nothing overflows, and every count is exact.
+# And librdkafka's prefetch queue: kept to small limits, it fills at every
+# batch, and the worker goes on without waiting for the fetcher to look
+# again (on librdkafka < 2.2 it wakes the fetcher itself).
 use strict;
 use warnings;
 
@@ -9,7 +12,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('many:4');
+my $broker = start_broker('many:4', 'prefetch:4');
 my $node = new_node('memory', "streamview.max_windows = 1024\n");
 
 my $f = produce_rides($broker, 'many', 30000, seed => 51, keys => 5000);
@@ -41,6 +44,37 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres',
 	"SELECT state FROM streamview.stream_status WHERE stream = 'many'"),
 	'running', 'the stream runs on');
+
+# A queue of at most 500 messages, fed 25 messages per partition and fetch.
+my $small = 20000;
+my $fp = produce_rides($broker, 'prefetch', $small, seed => 52);
+create_rides_stream($node, $broker, 'small', 'prefetch',
+	options => '{"queued.min.messages": "500", "max.partition.fetch.bytes": "2500"}');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('small_counts', 'small', 'tpep_pickup_datetime',
+	       ARRAY['vendor_id'], '10 minutes', '5 minutes');
+	ALTER SYSTEM SET log_min_messages = debug1;
+	SELECT pg_reload_conf()});
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', "SELECT streamview.start('small')");
+ok(wait_for_committed($node, 'small', $small, 300), 'small queue: all messages committed');
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET log_min_messages; SELECT pg_reload_conf()');
+check_vendor_view($node, 'small_counts', 'small queue', $fp);
+my @wakes = slurp_file($node->logfile, $log_offset) =~
+  /stream "small" worker 0: batch of .* fetcher woken (\d+) times so far/g;
+cmp_ok(scalar(@wakes), '>', 0, 'the worker logged its batches');
+# the version of the librdkafka streamview was built with (and runs with)
+my ($rdk) = slurp_file('/usr/include/librdkafka/rdkafka.h') =~
+  /#define RD_KAFKA_VERSION\s+0x([0-9a-fA-F]+)/;
+if (hex($rdk) < 0x020200ff)
+{
+	cmp_ok($wakes[-1], '>', 0,
+		"librdkafka < 2.2: the worker woke the fetcher ($wakes[-1] times)");
+}
+else
+{
+	is($wakes[-1], '0', 'librdkafka >= 2.2: fetch.queue.backoff.ms does it; no wakes');
+}
 
 $node->stop;
 done_testing();
