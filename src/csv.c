@@ -363,30 +363,22 @@ csv_prefix_xor(uint64_t x)
 }
 
 /*
- * Records field nfield, data[start..end), found by csv_split_quoted(),
- * which has checked that a field starting with a quote ends with its
- * closing quote: such a field's value is the slice inside the quotes, and
- * values[i].isnull notes that it was quoted.  Without branches: the lines
- * of a stream quote their fields in any mix.
+ * Records a field data[start..end) found by csv_split_quoted(), which has
+ * checked that a field starting with a quote ends with its closing quote:
+ * such a field's value is the slice inside the quotes, and v->isnull notes
+ * that it was quoted.  first is the field's first byte (the caller reads
+ * it, and passes a non-quote for an empty last field, which has none).
+ * Without branches: the lines of a stream quote their fields in any mix.
  */
 static inline void
-csv_quoted_field(SvValue *values, int ncols, long nfield, const char *data,
-				 size_t len, size_t start, size_t end)
+csv_quoted_field(SvValue *v, const char *data, size_t start, size_t end,
+				 char first)
 {
-	if (csv_likely(nfield < ncols))
-	{
-		SvValue    *v = &values[nfield];
+	size_t		quoted = first == CSV_QUOTE;
 
-		/*
-		 * an empty field (start == end) starts with the next delimiter, or
-		 * at len after the last one, which data[len - 1] then is
-		 */
-		size_t		quoted = data[start < len ? start : len - 1] == CSV_QUOTE;
-
-		v->isnull = quoted;
-		v->str = data + start + quoted;
-		v->len = end - start - 2 * quoted;
-	}
+	v->isnull = quoted;
+	v->str = data + start + quoted;
+	v->len = end - start - 2 * quoted;
 }
 
 /*
@@ -463,7 +455,12 @@ csv_split_quoted(const char *data, size_t len, unsigned char delim,
 		{
 			size_t		pos = base + (size_t) __builtin_ctzll(delims);
 
-			csv_quoted_field(values, ncols, nf, data, len, start, pos);
+			/*
+			 * start <= pos < len: the field's first byte (the delimiter
+			 * when it is empty) can be read without a bounds check
+			 */
+			if (csv_likely(nf < ncols))
+				csv_quoted_field(&values[nf], data, start, pos, data[start]);
 			nf++;
 			start = pos + 1;
 			delims &= delims - 1;
@@ -471,7 +468,10 @@ csv_split_quoted(const char *data, size_t len, unsigned char delim,
 	}
 	if (in_quotes)
 		return CSV_SCAN_SPECIAL;	/* unterminated */
-	csv_quoted_field(values, ncols, nf, data, len, start, len);
+	/* the last field, empty when the line ends with the delimiter */
+	if (nf < ncols)
+		csv_quoted_field(&values[nf], data, start, len,
+						 start < len ? data[start] : (char) delim);
 	*nfields = nf + 1;
 	*first_doubled = doubled_at;
 	*high = any_high != 0;

@@ -17,6 +17,14 @@
  *	               "dropoff": {"at": "..."}, "passengers": 1, "distance": 1.50},
  *	               "payment": {"type": 2, "total": 9.3}}, read by paths
  *	               ($.vendor.id, $.trip.pickup.at, ...)
+ *	  csv          the rides as test/broker/sv_produce --format csv writes
+ *	               them for the end-to-end benchmark (test/bench/run.sh, "the
+ *	               same rides as quoted CSV (+ a note)"): delimiter ',', both
+ *	               timestamps quoted, each number quoted or not at random, and
+ *	               an eighth column, note text: NULL, "" or quoted text drawn
+ *	               from sv_produce's pieces (commas, doubled quotes, LF and
+ *	               CR LF, tabs, UTF-8).  64 messages (8 rides x 8 draws):
+ *	               "1","2020-07-01 00:25:32","2020-07-01 00:33:39",1,"1.50",2,9.3,"late, rush hour"
  *
  *	  gcc -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc -o test/parse_bench \
  *		  test/parse_bench.c src/parse.c src/csv.c src/json.c -lm
@@ -47,7 +55,45 @@ static const char *const lines[] = {
 };
 
 #define NLINES (sizeof(lines) / sizeof(lines[0]))
+#define NCSV 64					/* csv messages: each ride with 8 draws */
 #define MSG_MAX 1024
+
+/* csv: the zoomcamp columns plus sv_produce's note column. */
+static const SvColumn csv_cols[] = {
+	{"vendor_id", SV_TYPE_INT4, -1, -1, -1},
+	{"tpep_pickup_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
+	{"tpep_dropoff_datetime", SV_TYPE_TIMESTAMP, -1, -1, -1},
+	{"passenger_count", SV_TYPE_INT4, -1, -1, -1},
+	{"trip_distance", SV_TYPE_FLOAT4, -1, -1, -1},
+	{"payment_type", SV_TYPE_INT4, -1, -1, -1},
+	{"total_amount", SV_TYPE_FLOAT4, -1, -1, -1},
+	{"note", SV_TYPE_TEXT, -1, -1, -1},
+};
+
+#define NCSVCOLS ((int) (sizeof(csv_cols) / sizeof(csv_cols[0])))
+
+/* sv_produce's note pieces and separators (test/broker/sv_produce.c). */
+static const char *const note_pieces[] = {
+	"late, rush hour",
+	"driver said \"hi\"",
+	"a,b,,c",
+	"first line\nsecond line",
+	"windows line\r\nnext line",
+	"caf\xc3\xa9",
+	"taxi \xf0\x9f\x9a\x95",
+	"back\\slash",
+	"tab\there",
+	"\"quoted\"",
+	", starts with a comma",
+	"ends with a quote\"",
+	"plain",
+	"50/50 split",
+	"\xc2\xbd price",
+	"\xe2\x82\xac" "5 tip",
+};
+static const char *const note_separators[] = {" ", ", ", "; ", " / "};
+
+#define lengthof(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The nested variant's paths, one per zoomcamp column. */
 static const SvJsonStep st_vendor[] = {{"vendor", 6, 0}, {"id", 2, 0}};
@@ -74,6 +120,73 @@ now_sec(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* sv_produce's random numbers (splitmix64), so the draws look alike. */
+static uint64_t
+next_random(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+/*
+ * Appends one CSV field to out at *n: quoted with its quotes doubled, or as
+ * it is.
+ */
+static void
+csv_field(char *out, size_t *n, const char *s, int quoted)
+{
+	if (quoted)
+		out[(*n)++] = '"';
+	for (; *s != '\0'; s++)
+	{
+		if (quoted && *s == '"')
+			out[(*n)++] = '"';
+		out[(*n)++] = *s;
+	}
+	if (quoted)
+		out[(*n)++] = '"';
+}
+
+/*
+ * Writes ride k as sv_produce --format csv does, with its draws from *x:
+ * numbers quoted one time in two, then the note, as make_note() draws it
+ * (NULL one time in ten, "" one time in ten, else one to three pieces).
+ * Returns the length.
+ */
+static size_t
+make_csv(const char *const *f, uint64_t *x, char *out)
+{
+	uint64_t	kind;
+	size_t		n = 0;
+	int			i;
+
+	for (i = 0; i < NZOOM; i++)
+	{
+		csv_field(out, &n, f[i], i == 1 || i == 2 || next_random(x) % 2 == 0);
+		out[n++] = ',';
+	}
+	kind = next_random(x) % 10;
+	if (kind > 0)
+	{
+		char		note[256];
+		int			pieces = kind > 1 ? 1 + (int) (next_random(x) % 3) : 0;
+
+		note[0] = '\0';
+		for (i = 0; i < pieces; i++)
+		{
+			if (i > 0)
+				strcat(note, note_separators[next_random(x) % lengthof(note_separators)]);
+			strcat(note, note_pieces[next_random(x) % lengthof(note_pieces)]);
+		}
+		csv_field(out, &n, note, 1);
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* Splits a delimited ride into its 7 fields (each NUL-terminated in buf). */
 static void
 split_ride(const char *line, char *buf, char **f)
@@ -91,16 +204,22 @@ split_ride(const char *line, char *buf, char **f)
 	}
 }
 
-/* Writes ride k in the given format into out; returns its length. */
+/*
+ * Writes message k in the given format into out (ride k % NLINES; csv draws
+ * its quoting and note from *x); returns its length.
+ */
 static size_t
-make_message(const char *format, int k, char *out)
+make_message(const char *format, int k, uint64_t *x, char *out)
 {
 	char		buf[MSG_MAX];
 	char	   *f[NZOOM];
 
+	k %= (int) NLINES;
 	if (strcmp(format, "delimited") == 0)
 		return (size_t) snprintf(out, MSG_MAX, "%s", lines[k]);
 	split_ride(lines[k], buf, f);
+	if (strcmp(format, "csv") == 0)
+		return make_csv((const char *const *) f, x, out);
 	if (strcmp(format, "json") == 0)
 		return (size_t) snprintf(out, MSG_MAX,
 								 "{\"vendor_id\": %s, \"tpep_pickup_datetime\": \"%s\", "
@@ -131,10 +250,14 @@ make_message(const char *format, int k, char *out)
 static long
 bench(const char *format, long count)
 {
-	static char msgs[NLINES][MSG_MAX];
-	size_t		lens[NLINES];
+	static char pool[NCSV * MSG_MAX];
+	char	   *msgs[NCSV];
+	size_t		lens[NCSV];
+	size_t		used = 0;
+	size_t		nmsgs = strcmp(format, "csv") == 0 ? NCSV : NLINES;
+	uint64_t	x = 20200701;
 	SvSchema	schema = zoom;
-	SvValue		values[NZOOM];
+	SvValue		values[NCSVCOLS];
 	SvParseError err;
 	long		chunk;
 	double		total = 0,
@@ -145,9 +268,29 @@ bench(const char *format, long count)
 	int64_t		checksum = 0;
 	size_t		bytes = 0;
 
-	for (i = 0; i < (long) NLINES; i++)
-		lens[i] = make_message(format, (int) i, msgs[i]);
-	if (strcmp(format, "delimited") != 0)
+	/*
+	 * The messages back to back, as in a fetched batch: at a stride of a
+	 * power of two they would share a few cache sets and evict each other.
+	 */
+	for (i = 0; i < (long) nmsgs; i++)
+	{
+		char		buf[MSG_MAX];
+
+		lens[i] = make_message(format, (int) i, &x, buf);
+		msgs[i] = pool + used;
+		memcpy(msgs[i], buf, lens[i]);
+		used += lens[i];
+	}
+	if (strcmp(format, "csv") == 0)
+	{
+		schema.format = SV_FORMAT_CSV;
+		schema.columns = csv_cols;
+		schema.ncolumns = NCSVCOLS;
+		schema.delimiter = ",";
+		schema.delimiter_len = 1;
+		schema.scratch = &scratch;
+	}
+	else if (strcmp(format, "delimited") != 0)
 	{
 		schema.format = SV_FORMAT_JSON;
 		schema.scratch = &scratch;
@@ -168,7 +311,7 @@ bench(const char *format, long count)
 
 		for (i = done; i < done + n; i++)
 		{
-			size_t		k = (size_t) i % NLINES;
+			size_t		k = (size_t) i % nmsgs;
 
 			if (!sv_parse_message(&schema, msgs[k], lens[k], values, &err))
 			{
@@ -195,7 +338,7 @@ bench(const char *format, long count)
 int
 main(int argc, char **argv)
 {
-	static const char *const formats[] = {"delimited", "json", "json-wide", "json-nested"};
+	static const char *const formats[] = {"delimited", "csv", "json", "json-wide", "json-nested"};
 	long		count = argc > 1 ? atol(argv[1]) : 5000000;
 	long		failed = 0;
 	size_t		i;
