@@ -17,12 +17,36 @@
 #   SV_BENCH_PERF=1                    perf record the worker during each drain;
 #                                      profiles (flat and inclusive) written to
 #                                      test/bench/perf-STREAM.txt
+#   SV_BENCH_OUT=FILE                  also write the table to FILE, and the
+#                                      progress to FILE minus .txt plus .progress.txt
+#   SV_PG=18                           the PostgreSQL major whose binaries
+#                                      (/usr/lib/postgresql/MAJOR/bin) run the
+#                                      cluster; default 15, as test/setup.sh
+#
+#   bash test/bench/run.sh --pg 18 [N]  the same on PostgreSQL 18 (17: trixie,
+#                                      librdkafka 2.8; 18: sid, librdkafka 2.14;
+#                                      15: bookworm) in a Debian root of
+#                                      test/root.sh (needs root or sudo). Runs
+#                                        bash test/root.sh run 18 env SV_BENCH_...=..
+#                                          bash -c 'bash test/setup.sh >&2 &&
+#                                                   bash test/bench/run.sh [N]'
+#                                      i.e. in a fresh copy of this checkout
+#                                      there: installs the packages (setup.sh
+#                                      has all the bench needs), builds and
+#                                      installs the extension and the tools,
+#                                      then runs this script with the caller's
+#                                      SV_BENCH_* settings. The table is printed
+#                                      and kept in log/root-18/bench-pg18-DATE.txt
+#                                      (with .progress.txt) of this checkout;
+#                                      test/bench/results-latest.txt is not
+#                                      touched. E.g. the many-key rows on 18:
+#                                        SV_BENCH_MANYKEYS_ONLY=1 bash test/bench/run.sh --pg 18
 #
 # Progress goes to stderr; the table to stdout and to test/bench/results-latest.txt.
 # Works as root (PostgreSQL then runs as the postgres OS user) or as any user
-# who can run /usr/lib/postgresql/15/bin/*. Needs the extension installed
-# (make && make install), kcat, gcc and librdkafka-dev; builds the broker and
-# producer (make tools) if they are missing.
+# who can run /usr/lib/postgresql/$SV_PG/bin/*. Needs the extension installed
+# (make && make install), kcat, gcc and librdkafka-dev (test/setup.sh installs
+# them); builds the broker and producer (make tools) if they are missing.
 #
 # What it does, on the local mock broker (test/broker/sv_broker) and one
 # throwaway cluster:
@@ -103,6 +127,28 @@
 #     (the hash's elements are allocated without a name, so that one is low).
 set -euo pipefail
 
+# --pg MAJOR [N]: the same in test/root.sh's Debian root for MAJOR (see above)
+if [ "${1:-}" = "--pg" ]; then
+	[[ ${2:-} =~ ^[0-9]+$ ]] || { echo "usage: bash test/bench/run.sh [--pg MAJOR] [N]" >&2; exit 2; }
+	major=$2
+	shift 2
+	cd "$(dirname "$0")/../.."
+	# root.sh runs its command with a clean environment: the SV_BENCH_*
+	# settings go in by env, and so does the commit (the copy has no .git)
+	benv=()
+	for v in $(compgen -v SV_BENCH_); do
+		[ "$v" = SV_BENCH_OUT ] || benv+=("$v=${!v}")
+	done
+	commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+	[ -z "$(git status --porcelain -- src sql 2>/dev/null)" ] ||
+		commit="$commit+uncommitted src/sql changes"
+	benv+=("SV_BENCH_COMMIT=$commit"
+		"SV_BENCH_OUT=log/bench-pg$major-$(date +%Y%m%d-%H%M%S).txt")
+	[ "$(id -u)" -eq 0 ] && sudo= || sudo=sudo
+	exec $sudo bash test/root.sh run "$major" env "${benv[@]}" bash -c \
+		'bash test/setup.sh >&2 && exec bash test/bench/run.sh "$@"' bash "$@"
+fi
+
 N=${1:-1000000}
 SCALING=${SV_BENCH_SCALING:-1}
 MANY_ONLY=${SV_BENCH_MANYKEYS_ONLY:-0}
@@ -113,7 +159,15 @@ FRESH_SECONDS=${SV_BENCH_FRESH_SECONDS:-10}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$top/test/bench
 tools=$top/test/broker
-PGBIN=/usr/lib/postgresql/15/bin
+PG=${SV_PG:-15}
+PGBIN=/usr/lib/postgresql/$PG/bin
+export PATH="$PGBIN:$PATH"
+if [ -n "${SV_BENCH_OUT:-}" ]; then
+	case $SV_BENCH_OUT in /*) ;; *) SV_BENCH_OUT=$top/$SV_BENCH_OUT ;; esac
+	mkdir -p "$(dirname "$SV_BENCH_OUT")"
+	exec 2> >(tee "${SV_BENCH_OUT%.txt}.progress.txt" >&2)
+	TEE_PID=$!
+fi
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 die() { echo "bench: $*" >&2; exit 1; }
@@ -130,7 +184,8 @@ pass() { # value op target
 
 [[ $N =~ ^[0-9]+$ ]] && [ "$N" -ge 1000 ] || die "N must be an integer >= 1000"
 command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
-[ -x "$PGBIN/initdb" ] || die "PostgreSQL 15 binaries not found in $PGBIN"
+[ -x "$PGBIN/initdb" ] ||
+	die "PostgreSQL $PG binaries not found in $PGBIN (SV_PG names the major; apt-get install postgresql-$PG)"
 [ -f "$("$PGBIN/pg_config" --pkglibdir)/streamview.so" ] ||
 	die "streamview is not installed: run make && make install in $top"
 for f in "$top"/src/*.c; do
@@ -168,6 +223,11 @@ cleanup() {
 		log "work directory kept: $W"
 	else
 		rm -rf "$W"
+	fi
+	# the progress file is complete when this script is done
+	if [ -n "${TEE_PID:-}" ]; then
+		exec 2>&-
+		wait "$TEE_PID" 2>/dev/null
 	fi
 }
 trap cleanup EXIT
@@ -835,13 +895,22 @@ pg_stop
 fi
 
 # ---- the table -----------------------------------------------------------
-commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$top" status --porcelain -- src sql 2>/dev/null)" ]; then
-	commit="$commit+uncommitted src/sql changes"
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ -n "${SV_BENCH_COMMIT:-}" ]; then
+	commit=$SV_BENCH_COMMIT
+else
+	commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [ -n "$(git -C "$top" status --porcelain -- src sql 2>/dev/null)" ]; then
+		commit="$commit+uncommitted src/sql changes"
+	fi
 fi
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 pgv=$("$PGBIN/postgres" --version | awk '{ print $3 }')
-rdk=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')
+# the library the worker loads: its package's version (as run-all.sh says it),
+# else what the headers say
+rdk=$(dpkg-query -W -f='${Version}' librdkafka1 2>/dev/null || true)
+[ -n "$rdk" ] || rdk=$(pkg-config --modversion rdkafka 2>/dev/null || echo '?')
+os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME" || echo '?')
 
 R_STEADY=$(ratio "${SV_STEADY:-}" "${FLOOR_STEADY:-}")
 R_WHOLE=$(ratio "${SV_WHOLE:-}" "${FLOOR_WHOLE:-}")
@@ -854,8 +923,8 @@ R_BA=$(ratio "${HK_RPS:-}" "${HC_RPS:-}")
 {
 	echo "streamview benchmark — commit $commit, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "library: $(ls -l --time-style='+%Y-%m-%d %H:%M' "$("$PGBIN/pg_config" --pkglibdir)/streamview.so" | awk '{ print $6, $7 }') installed streamview.so"
-	echo "machine: $cpu, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); PostgreSQL $pgv, librdkafka $rdk"
-	echo "load average before the run: $LOAD0; other broker/streamview processes at start: ${others:-0}"
+	echo "machine: $cpu, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo); $os; PostgreSQL $pgv, librdkafka $rdk"
+	echo "load average before the run: $LOAD0, after: $LOAD1; other broker/streamview processes at start: ${others:-0}"
 	echo "N = $N zoomcamp rides, $P partitions, mock broker on loopback; cluster: shared_buffers=256MB,"
 	echo "max_wal_size=4GB, checkpoint_timeout=30min, fsync/synchronous_commit on, streamview.* defaults"
 	if [ -n "${SV_BENCH_STREAM_OPTIONS:-}" ]; then
@@ -966,7 +1035,10 @@ R_BA=$(ratio "${HK_RPS:-}" "${HC_RPS:-}")
 	fi
 } >"$W/table.txt"
 cat "$W/table.txt"
-if cp "$W/table.txt" "$bench/results-latest.txt" 2>/dev/null; then
+if [ -n "${SV_BENCH_OUT:-}" ]; then
+	cp "$W/table.txt" "$SV_BENCH_OUT"
+	log "done; table also in $SV_BENCH_OUT"
+elif cp "$W/table.txt" "$bench/results-latest.txt" 2>/dev/null; then
 	log "done; table also in test/bench/results-latest.txt"
 else
 	log "done; warning: could not write $bench/results-latest.txt"
