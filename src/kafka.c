@@ -282,21 +282,25 @@ sv_kafka_set_user(const char *key, const char *value, void *arg)
 }
 
 /*
- * The prefetch queue. When it reaches its limits (queued.min.messages,
- * 100,000 messages, or queued.max.messages.kbytes, 64 MB, by default) while
- * the worker commits a batch, librdkafka stops fetching until its broker
- * thread looks again, up to a second later. From librdkafka 2.2 that wait
- * can be set (fetch.queue.backoff.ms): 20 ms. librdkafka 2.0.2 (Debian 12)
- * has no such setting; there the worker wakes the broker thread itself once
- * it has emptied a queue that was full (sv_kafka_wake_fetcher). Either way
- * librdkafka's own limits hold. test/bench/prefetch.sh measured the stall
+ * The prefetch queue. librdkafka fetches ahead into it up to
+ * queued.min.messages (ours: 50,000) or queued.max.messages.kbytes (64 MB).
+ * At about 440 bytes per queued zoomcamp ride (the fetch buffers they keep
+ * alive), librdkafka's 100,000 would make 44 MB of a worker's memory; half
+ * a batch is enough to keep the worker busy while the fetcher refills it.
+ * When the queue reaches its limits while the worker commits a batch,
+ * librdkafka stops fetching until its broker thread looks again, up to a
+ * second later. From librdkafka 2.2 that wait can be set
+ * (fetch.queue.backoff.ms): 20 ms. librdkafka 2.0.2 (Debian 12) has no such
+ * setting; there the worker wakes the broker thread itself
+ * (sv_kafka_wake_fetcher). test/bench/prefetch.sh measured the stall
  * (README, Performance): with the defaults and nothing else, a consumer
  * pausing like a worker drained at 0.2-0.3M messages/s on 2.0.2, 2.8 and
- * 2.14.
+ * 2.14. A stream's options override all of this.
  */
 static void
 sv_kafka_set_prefetch(rd_kafka_conf_t *conf, SvKafka *kafka)
 {
+	sv_kafka_set(conf, "queued.min.messages", "50000");
 	if (rd_kafka_version() >= SV_RDKAFKA_QUEUE_BACKOFF_VERSION)
 		sv_kafka_set(conf, "fetch.queue.backoff.ms", "20");
 	else
