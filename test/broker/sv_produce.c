@@ -28,6 +28,9 @@
  *				"2020-07-01 00:33:39","distance":1.50},"passenger_count":1,
  *				"payment_type":2,"total_amount":9.3}
  *
+ *		csv-compact: the seven fields of csv below, quoted as there, and
+ *				no note (for the benchmark, like json-compact).
+ *
  *		csv:	one RFC 4180 record, delimiter ',', no line end after it,
  *				of eight fields: the seven above, written as in delimited,
  *				then note, a text.  COPY t FROM ... (FORMAT csv) into eight
@@ -163,6 +166,7 @@ typedef enum Format
 {
 	FORMAT_DELIMITED,
 	FORMAT_CSV,
+	FORMAT_CSV_COMPACT,
 	FORMAT_JSON,
 	FORMAT_JSON_COMPACT
 } Format;
@@ -737,10 +741,11 @@ csv_field(Buf *b, const char *s, bool quoted)
 }
 
 /*
- * --format csv: the seven fields and the note, numbers quoted at random.
+ * --format csv: the seven fields and the note, numbers quoted at random;
+ * csv-compact (note false): the seven fields alone.
  */
 static void
-ride_csv(Buf *b, const Ride *r, uint64_t *x)
+ride_csv(Buf *b, const Ride *r, uint64_t *x, bool note)
 {
 	csv_field(b, r->vendor_s, one_in(x, 2));
 	buf_putc(b, ',');
@@ -755,9 +760,12 @@ ride_csv(Buf *b, const Ride *r, uint64_t *x)
 	csv_field(b, r->payment_s, one_in(x, 2));
 	buf_putc(b, ',');
 	csv_field(b, r->amount_s, one_in(x, 2));
-	buf_putc(b, ',');
-	if (!r->note_null)
-		csv_field(b, r->note, true);
+	if (note)
+	{
+		buf_putc(b, ',');
+		if (!r->note_null)
+			csv_field(b, r->note, true);
+	}
 }
 
 /*
@@ -1197,8 +1205,8 @@ produce_rides(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 			snprintf(r.payment_s, sizeof(r.payment_s), "%" PRId64,
 					 r.payment);
 			make_note(&r, &notes);
-			if (opt->format == FORMAT_CSV)
-				ride_csv(&b, &r, &extra);
+			if (opt->format == FORMAT_CSV || opt->format == FORMAT_CSV_COMPACT)
+				ride_csv(&b, &r, &extra, opt->format == FORMAT_CSV);
 			else if (opt->format == FORMAT_JSON_COMPACT)
 				ride_json_compact(&b, &r);
 			else
@@ -1799,7 +1807,7 @@ usage(int status)
 			"  --rides N [--seed S] [--partitions P] [--vendors V] "
 			"[--start 'YYYY-MM-DD HH:MM:SS']\n"
 			"            [--span-minutes M] [--keys K] "
-			"[--format delimited|csv|json|json-compact]\n"
+			"[--format delimited|csv|csv-compact|json|json-compact]\n"
 			"            [--pickup-timestamps] [--vendor-header NAME] "
 			"[--header NAME=VALUE ...]\n"
 			"  --stdin [--partition P] [--key-delim C] [--unescape] "
@@ -1827,6 +1835,7 @@ usage(int status)
 			"1.50, 2, 9.3\n"
 			"  json-compact  json's paths in a fixed order, no whitespace, "
 			"no note\n"
+			"  csv-compact   csv's seven fields, quoted as there, no note\n"
 			"  csv        one RFC 4180 record, ',' separated, no line end: the "
 			"seven fields above\n"
 			"             as written there, then a note; COPY ... (FORMAT csv) "
@@ -2043,6 +2052,8 @@ main(int argc, char **argv)
 					opt.format = FORMAT_DELIMITED;
 				else if (strcmp(optarg, "csv") == 0)
 					opt.format = FORMAT_CSV;
+				else if (strcmp(optarg, "csv-compact") == 0)
+					opt.format = FORMAT_CSV_COMPACT;
 				else if (strcmp(optarg, "json") == 0)
 					opt.format = FORMAT_JSON;
 				else if (strcmp(optarg, "json-compact") == 0)
@@ -2050,7 +2061,7 @@ main(int argc, char **argv)
 				else
 				{
 					fprintf(stderr, "sv_produce: bad --format \"%s\" "
-							"(want delimited, csv, json or json-compact)\n", optarg);
+							"(want delimited, csv, csv-compact, json or json-compact)\n", optarg);
 					usage(2);
 				}
 				break;
