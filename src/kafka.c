@@ -219,7 +219,7 @@ struct SvKafka
 	bool		wake_fetcher;	/* on for those versions only */
 	int64		queue_max_msgs; /* queued.min.messages in effect */
 	int64		queue_max_bytes;	/* queued.max.messages.kbytes, in bytes */
-	double		msg_bytes;		/* running mean of a message's size */
+	double		msg_bytes;		/* mean size of the messages of recent fetches */
 	bool		queue_was_full; /* the fetcher may be asleep */
 	int			ndelivered;
 	int64	   *delivered;		/* per partition: after what we handed out */
@@ -733,6 +733,7 @@ static void
 sv_kafka_after_fetch(SvKafka *kafka, const SvMessage *msgs, int n)
 {
 	int64		queued;
+	size_t		bytes = 0;
 
 	for (int i = 0; i < n; i++)
 	{
@@ -740,8 +741,11 @@ sv_kafka_after_fetch(SvKafka *kafka, const SvMessage *msgs, int n)
 
 		if (m->partition >= 0 && m->partition < kafka->ndelivered)
 			kafka->delivered[m->partition] = m->offset + 1;
-		kafka->msg_bytes += ((double) (m->len + m->key_len) - kafka->msg_bytes) / 64;
+		bytes += m->len + m->key_len;
 	}
+	if (n > 0)
+		kafka->msg_bytes = kafka->msg_bytes == 0 ? (double) bytes / n :
+			0.75 * kafka->msg_bytes + 0.25 * ((double) bytes / n);
 	if (!kafka->queue_was_full)
 		return;
 	queued = rd_kafka_queue_length(kafka->queue);
