@@ -838,6 +838,46 @@ special:
 }
 
 /*
+ * json_scan_string() with its common case inline: a string of plain ASCII
+ * whose closing quote comes within the next 32 bytes (member names,
+ * timestamps), checked 16 bytes at a time as there.  Anything else, and
+ * the last 32 bytes of the message, go to json_scan_string().
+ */
+static inline const char *
+json_string_end(JsonParser *jp, const char *p, bool *has_esc)
+{
+#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+	const char *s = p + 1;
+
+	if (json_likely(jp->end - s >= 32))
+	{
+		int			i;
+
+		for (i = 0; i < 2; i++, s += 16)
+		{
+			__m128i		v = _mm_loadu_si128((const __m128i *) s);
+			__m128i		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			__m128i		b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+			__m128i		lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+			int			m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), lo));
+
+			if (m != 0)
+			{
+				s += __builtin_ctz((unsigned) m);
+				if (json_likely(*s == '"'))
+				{
+					*has_esc = false;
+					return s + 1;
+				}
+				break;
+			}
+		}
+	}
+#endif
+	return json_scan_string(jp, p, has_esc);
+}
+
+/*
  * Decodes the contents s[0..len) of a string that json_scan_string()
  * accepted into out (room for len bytes: decoding never lengthens).
  * Returns the decoded length; *has_nul tells whether it held \u0000.
@@ -975,7 +1015,7 @@ json_scan_scalar(JsonParser *jp, const char *p, JsonToken *tok, bool *has_esc)
 	*has_esc = false;
 	if (c == '"')
 	{
-		q = json_scan_string(jp, p, has_esc);
+		q = json_string_end(jp, p, has_esc);
 		if (q == NULL)
 			return NULL;
 		tok->kind = JK_STRING;
@@ -1084,7 +1124,7 @@ json_skip(JsonParser *jp, const char *p)
 					json_fail_expected(jp, p, "a member name or '}'");
 					goto done;
 				}
-				p = json_scan_string(jp, p, &esc);
+				p = json_string_end(jp, p, &esc);
 				if (p == NULL)
 					goto done;
 				p = json_ws(p, e);
@@ -1142,7 +1182,7 @@ json_skip(JsonParser *jp, const char *p)
 					json_fail_expected(jp, p, "a member name");
 					goto done;
 				}
-				p = json_scan_string(jp, p, &esc);
+				p = json_string_end(jp, p, &esc);
 				if (p == NULL)
 					goto done;
 				p = json_ws(p, e);
@@ -1706,7 +1746,7 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 								   "a member name");
 				return NULL;
 			}
-			q = json_scan_string(jp, p, &esc);
+			q = json_string_end(jp, p, &esc);
 			if (q == NULL)
 				return NULL;
 			name = p + 1;
