@@ -1769,11 +1769,16 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 				if (d == 0)
 					jp->scratch_used += len;	/* the duplicate set keeps it */
 			}
-			p = json_ws(q, e);
+			/* compact JSON has the colon right after the name */
+			p = q;
 			if (json_unlikely(p >= e || *p != ':'))
 			{
-				json_fail_expected(jp, p, "':'");
-				return NULL;
+				p = json_ws(p, e);
+				if (p >= e || *p != ':')
+				{
+					json_fail_expected(jp, p, "':'");
+					return NULL;
+				}
 			}
 			p = json_ws(p + 1, e);
 			p = json_member(jp, p, d, name, len, 0, name_pos, cand, ncand);
@@ -1782,7 +1787,9 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 			p = json_member(jp, p, d, NULL, 0, index, p, cand, ncand);
 		if (p == NULL)
 			return NULL;
-		p = json_ws(p, e);
+		/* and the comma or the bracket right after the value */
+		if (json_unlikely(p >= e || (*p != ',' && *p != close)))
+			p = json_ws(p, e);
 		if (json_likely(p < e && *p == ','))
 		{
 			p = json_ws(p + 1, e);
