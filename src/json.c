@@ -132,6 +132,9 @@ typedef struct JsonCol
 	int			consumed;		/* steps met so far: meeting one again is a
 								 * duplicate member along the path */
 	bool		pending;		/* takes the member being read */
+	int			key_next;		/* the next column (in column order) whose
+								 * first step has the same json_key(); -1:
+								 * none */
 } JsonCol;
 
 /* A top-level member name that no column takes, in the duplicate set. */
@@ -165,13 +168,15 @@ typedef struct JsonParser
 
 	/*
 	 * Which columns' first steps have which json_key() (0..63): bit k of
-	 * key_present says some column has key k, and then key_col[k] is one
-	 * of them; bit k of key_multi says more than one has.  A top-level
-	 * member whose key is absent is no column's, without looking further.
+	 * key_present says some column has key k, and then key_head[k] is the
+	 * first of them in column order, and JsonCol.key_next chains the
+	 * others (key_tail[k] is the last, while the chains are built).  A
+	 * top-level member whose key is absent is no column's, without looking
+	 * further; for the others only the chain is compared.
 	 */
 	uint64_t	key_present;
-	uint64_t	key_multi;
-	int			key_col[64];
+	int			key_head[64];
+	int			key_tail[64];
 } JsonParser;
 
 /* Builds a reason in a buffer of cap bytes without overrunning it. */
@@ -833,6 +838,46 @@ special:
 }
 
 /*
+ * json_scan_string() with its common case inline: a string of plain ASCII
+ * whose closing quote comes within the next 32 bytes (member names,
+ * timestamps), checked 16 bytes at a time as there.  Anything else, and
+ * the last 32 bytes of the message, go to json_scan_string().
+ */
+static inline const char *
+json_string_end(JsonParser *jp, const char *p, bool *has_esc)
+{
+#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+	const char *s = p + 1;
+
+	if (json_likely(jp->end - s >= 32))
+	{
+		int			i;
+
+		for (i = 0; i < 2; i++, s += 16)
+		{
+			__m128i		v = _mm_loadu_si128((const __m128i *) s);
+			__m128i		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+			__m128i		b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+			__m128i		lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+			int			m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), lo));
+
+			if (m != 0)
+			{
+				s += __builtin_ctz((unsigned) m);
+				if (json_likely(*s == '"'))
+				{
+					*has_esc = false;
+					return s + 1;
+				}
+				break;
+			}
+		}
+	}
+#endif
+	return json_scan_string(jp, p, has_esc);
+}
+
+/*
  * Decodes the contents s[0..len) of a string that json_scan_string()
  * accepted into out (room for len bytes: decoding never lengthens).
  * Returns the decoded length; *has_nul tells whether it held \u0000.
@@ -970,7 +1015,7 @@ json_scan_scalar(JsonParser *jp, const char *p, JsonToken *tok, bool *has_esc)
 	*has_esc = false;
 	if (c == '"')
 	{
-		q = json_scan_string(jp, p, has_esc);
+		q = json_string_end(jp, p, has_esc);
 		if (q == NULL)
 			return NULL;
 		tok->kind = JK_STRING;
@@ -1079,7 +1124,7 @@ json_skip(JsonParser *jp, const char *p)
 					json_fail_expected(jp, p, "a member name or '}'");
 					goto done;
 				}
-				p = json_scan_string(jp, p, &esc);
+				p = json_string_end(jp, p, &esc);
 				if (p == NULL)
 					goto done;
 				p = json_ws(p, e);
@@ -1137,7 +1182,7 @@ json_skip(JsonParser *jp, const char *p)
 					json_fail_expected(jp, p, "a member name");
 					goto done;
 				}
-				p = json_scan_string(jp, p, &esc);
+				p = json_string_end(jp, p, &esc);
 				if (p == NULL)
 					goto done;
 				p = json_ws(p, e);
@@ -1165,6 +1210,51 @@ done:
  */
 
 /*
+ * Are a[0..len) and b[0..len) equal?  Member names and path steps are
+ * short: comparing them inline, a word at a time (the last word overlaps
+ * the one before it, so nothing outside either range is read), costs
+ * less than a call of memcmp().
+ */
+static inline bool
+json_name_eq(const char *a, const char *b, size_t len)
+{
+	uint64_t	x,
+				y;
+	uint32_t	u,
+				v;
+
+	if (len >= 8)
+	{
+		size_t		i;
+
+		for (i = 0; i + 8 < len; i += 8)
+		{
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + len - 8, 8);
+		memcpy(&y, b + len - 8, 8);
+		return x == y;
+	}
+	if (len >= 4)
+	{
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + len - 4, 4);
+		memcpy(&v, b + len - 4, 4);
+		return u == v;
+	}
+	if (len == 0)
+		return true;
+	/* 1 to 3 bytes: these three positions cover them all */
+	return a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1];
+}
+
+/*
  * Is column jc a candidate for the member name[0..len) (name != NULL) or
  * the array element index (name == NULL) of a container at depth d: does
  * the current location match its path so far, and step d that member?
@@ -1179,14 +1269,14 @@ json_col_takes(const JsonCol *jc, int d, const char *name, size_t len,
 
 	if (d == 0)
 		return jc->len0 == len && name != NULL && jc->name0 != NULL &&
-			memcmp(jc->name0, name, len) == 0;
+			json_name_eq(jc->name0, name, len);
 	if (jc->matched != d)
 		return false;
 	st = &jc->steps[d];
 	if (name == NULL)
 		return st->name == NULL && st->index == index;
 	return st->name_len == len && st->name != NULL &&
-		memcmp(st->name, name, len) == 0;
+		json_name_eq(st->name, name, len);
 }
 
 /* A 6-bit summary of a member name (length, first and last byte). */
@@ -1491,53 +1581,54 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 	return q;
 }
 
-static const char *json_parse_container(JsonParser *jp, const char *p, int d);
+static const char *json_parse_container(JsonParser *jp, const char *p, int d,
+										const int *cand, int ncand);
 
 /*
  * Reads the value at p (after white space) of the member name[0..len)
  * (name != NULL) or of array element index of a container at depth d.
- * Columns for which this is the last step of their path take it; if some
- * column's path goes on into it, the parser descends; otherwise it is
- * skipped.  name_pos is where the member's name starts (for reasons).
- * Returns where the value ends, or NULL after a failure that stops the
- * parse.
+ * The columns that may take it are, at depth 0, the chain of the name's
+ * json_key(); below, cand[0..ncand), the columns whose paths led into the
+ * container (cand NULL: all columns 0..ncand-1, of which json_col_takes
+ * picks those); both in column order.  Columns for which this is the last
+ * step of their path take it; if some column's path goes on into it, the
+ * parser descends, with those columns as the candidates there; otherwise
+ * it is skipped.  name_pos is where the member's name starts (for
+ * reasons).  Returns where the value ends, or NULL after a failure that
+ * stops the parse.
  */
 static const char *
 json_member(JsonParser *jp, const char *p, int d, const char *name,
-			size_t len, int64_t index, const char *name_pos)
+			size_t len, int64_t index, const char *name_pos,
+			const int *cand, int ncand)
 {
 	const char *e = jp->end;
 	JsonCol    *cols = jp->cols;
 	int			nmatch = 0;
 	int			nleaf = 0;
 	int			leaf = -1;
-	bool		descend = false;
+	int			child[COLS_ON_STACK];
+	int			nchild = 0;
 	const char *q = NULL;
 	int			c;
-	int			first;
-	int			last;
+	int			i = 0;
 
 	if (json_unlikely(p >= e))
 	{
 		json_fail_expected(jp, p, "a value");
 		return NULL;
 	}
-	/* at the top level, the key table rules out most columns at once */
-	first = 0;
-	last = jp->ncols;
 	if (d == 0)
 	{
 		unsigned	k = json_key(name, len);
 
-		if (!((jp->key_present >> k) & 1))
-			last = 0;
-		else if (!((jp->key_multi >> k) & 1))
-		{
-			first = jp->key_col[k];
-			last = first + 1;
-		}
+		c = ((jp->key_present >> k) & 1) ? jp->key_head[k] : -1;
 	}
-	for (c = first; c < last; c++)
+	else
+		c = ncand > 0 ? (cand ? cand[0] : 0) : -1;
+	for (; c >= 0;
+		 c = (d == 0) ? cols[c].key_next :
+		 (++i < ncand ? (cand ? cand[i] : i) : -1))
 	{
 		JsonCol    *jc = &cols[c];
 
@@ -1571,7 +1662,10 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 				 (*p == '[' && jc->steps[d + 1].name == NULL))
 		{
 			jc->matched = d + 1;
-			descend = true;
+			/* more than fit are all the columns, filtered by matched */
+			if (nchild < COLS_ON_STACK)
+				child[nchild] = c;
+			nchild++;
 		}
 	}
 
@@ -1581,15 +1675,26 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 			return NULL;
 		return json_skip(jp, p);
 	}
-	if (descend)
+	if (nchild > 0)
 	{
-		q = json_parse_container(jp, p, d + 1);
-		if (q == NULL)
-			return NULL;
-		for (c = 0; c < jp->ncols; c++)
+		if (json_likely(nchild <= COLS_ON_STACK))
 		{
-			if (cols[c].matched == d + 1)
-				cols[c].matched = d;
+			q = json_parse_container(jp, p, d + 1, child, nchild);
+			if (q == NULL)
+				return NULL;
+			for (i = 0; i < nchild; i++)
+				cols[child[i]].matched = d;
+		}
+		else
+		{
+			q = json_parse_container(jp, p, d + 1, NULL, jp->ncols);
+			if (q == NULL)
+				return NULL;
+			for (c = 0; c < jp->ncols; c++)
+			{
+				if (cols[c].matched == d + 1)
+					cols[c].matched = d;
+			}
 		}
 	}
 	else if (nleaf == 0)
@@ -1607,13 +1712,15 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 
 /*
  * Parses the object or array at p (its '{' or '['), whose members are at
- * depth d of the columns' paths.  Returns the byte after its closing
- * bracket, or NULL after a failure that stops the parse.  Recursion (via
- * json_member) happens only along columns' paths, so its depth is at most
+ * depth d of the columns' paths, with the candidate columns cand[0..ncand)
+ * (see json_member).  Returns the byte after its closing bracket, or NULL
+ * after a failure that stops the parse.  Recursion (via json_member)
+ * happens only along columns' paths, so its depth is at most
  * JSON_PATH_MAX_STEPS.
  */
 static const char *
-json_parse_container(JsonParser *jp, const char *p, int d)
+json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
+					 int ncand)
 {
 	const char *e = jp->end;
 	bool		is_obj = (*p == '{');
@@ -1639,7 +1746,7 @@ json_parse_container(JsonParser *jp, const char *p, int d)
 								   "a member name");
 				return NULL;
 			}
-			q = json_scan_string(jp, p, &esc);
+			q = json_string_end(jp, p, &esc);
 			if (q == NULL)
 				return NULL;
 			name = p + 1;
@@ -1662,20 +1769,27 @@ json_parse_container(JsonParser *jp, const char *p, int d)
 				if (d == 0)
 					jp->scratch_used += len;	/* the duplicate set keeps it */
 			}
-			p = json_ws(q, e);
+			/* compact JSON has the colon right after the name */
+			p = q;
 			if (json_unlikely(p >= e || *p != ':'))
 			{
-				json_fail_expected(jp, p, "':'");
-				return NULL;
+				p = json_ws(p, e);
+				if (p >= e || *p != ':')
+				{
+					json_fail_expected(jp, p, "':'");
+					return NULL;
+				}
 			}
 			p = json_ws(p + 1, e);
-			p = json_member(jp, p, d, name, len, 0, name_pos);
+			p = json_member(jp, p, d, name, len, 0, name_pos, cand, ncand);
 		}
 		else
-			p = json_member(jp, p, d, NULL, 0, index, p);
+			p = json_member(jp, p, d, NULL, 0, index, p, cand, ncand);
 		if (p == NULL)
 			return NULL;
-		p = json_ws(p, e);
+		/* and the comma or the bracket right after the value */
+		if (json_unlikely(p >= e || (*p != ',' && *p != close)))
+			p = json_ws(p, e);
 		if (json_likely(p < e && *p == ','))
 		{
 			p = json_ws(p + 1, e);
@@ -1726,6 +1840,7 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		jc->matched = 0;
 		jc->consumed = 0;
 		jc->pending = false;
+		jc->key_next = -1;
 		if (schema->paths != NULL && schema->paths[c].nsteps > 0)
 		{
 			if (schema->paths[c].steps == NULL ||
@@ -1747,12 +1862,13 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 			unsigned	k = json_key(jc->name0, jc->len0);
 
 			if ((jp->key_present >> k) & 1)
-				jp->key_multi |= UINT64_C(1) << k;
+				jp->cols[jp->key_tail[k]].key_next = c;
 			else
 			{
 				jp->key_present |= UINT64_C(1) << k;
-				jp->key_col[k] = c;
+				jp->key_head[k] = c;
 			}
+			jp->key_tail[k] = c;
 		}
 	}
 	return true;
@@ -1795,13 +1911,12 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	jp.names_count = 0;
 	jp.names_used = 0;
 	jp.key_present = 0;
-	jp.key_multi = 0;
 	if (!json_init_columns(&jp, local_cols, &heap_cols))
 		goto done;
 
 	p = json_ws(data, e);
 	if (json_likely(p < e && *p == '{'))
-		p = json_parse_container(&jp, p, 0);
+		p = json_parse_container(&jp, p, 0, NULL, jp.ncols);
 	else if (p >= e)
 	{
 		json_fail_expected(&jp, p, "a JSON object");

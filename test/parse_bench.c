@@ -17,6 +17,14 @@
  *	               "dropoff": {"at": "..."}, "passengers": 1, "distance": 1.50},
  *	               "payment": {"type": 2, "total": 9.3}}, read by paths
  *	               ($.vendor.id, $.trip.pickup.at, ...)
+ *	  json-compact the rides as test/broker/sv_produce --format json-compact
+ *	               writes them for the end-to-end benchmark (test/bench/run.sh):
+ *	               fixed member order, no whitespace, three columns read by
+ *	               paths as the benchmark's column_paths say, the other four
+ *	               by name:
+ *	               {"vendor_id":1,"trip":{"pickup":{"at":"2020-07-01 00:25:32"},
+ *	               "dropoff":"2020-07-01 00:33:39","distance":1.50},
+ *	               "passenger_count":1,"payment_type":2,"total_amount":9.3}
  *	  csv          the rides as test/broker/sv_produce --format csv writes
  *	               them for the end-to-end benchmark (test/bench/run.sh, "the
  *	               same rides as quoted CSV (+ a note)"): delimiter ',', both
@@ -106,6 +114,18 @@ static const SvJsonStep st_total[] = {{"payment", 7, 0}, {"total", 5, 0}};
 static const SvJsonPath nested_paths[NZOOM] = {
 	{2, st_vendor}, {3, st_pickup}, {3, st_dropoff}, {2, st_pass},
 	{2, st_dist}, {2, st_ptype}, {2, st_total}
+};
+
+/*
+ * The compact variant's paths, as test/bench/run.sh's column_paths:
+ * tpep_pickup_datetime $.trip.pickup.at, tpep_dropoff_datetime
+ * $.trip.dropoff, trip_distance $.trip.distance; no path (nsteps 0) for
+ * the others, which are read by name.
+ */
+static const SvJsonStep st_c_dropoff[] = {{"trip", 4, 0}, {"dropoff", 7, 0}};
+static const SvJsonPath compact_paths[NZOOM] = {
+	{0, NULL}, {3, st_pickup}, {2, st_c_dropoff}, {0, NULL},
+	{2, st_dist}, {0, NULL}, {0, NULL}
 };
 
 static char scratch_buf[MSG_MAX];
@@ -226,6 +246,12 @@ make_message(const char *format, int k, uint64_t *x, char *out)
 								 "\"tpep_dropoff_datetime\": \"%s\", \"passenger_count\": %s, "
 								 "\"trip_distance\": %s, \"payment_type\": %s, \"total_amount\": %s}",
 								 f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
+	if (strcmp(format, "json-compact") == 0)
+		return (size_t) snprintf(out, MSG_MAX,
+								 "{\"vendor_id\":%s,\"trip\":{\"pickup\":{\"at\":\"%s\"},"
+								 "\"dropoff\":\"%s\",\"distance\":%s},\"passenger_count\":%s,"
+								 "\"payment_type\":%s,\"total_amount\":%s}",
+								 f[0], f[1], f[2], f[4], f[3], f[5], f[6]);
 	if (strcmp(format, "json-wide") == 0)
 		return (size_t) snprintf(out, MSG_MAX,
 								 "{\"vendor_id\": %s, \"tpep_pickup_datetime\": \"%s\", "
@@ -296,6 +322,8 @@ bench(const char *format, long count)
 		schema.scratch = &scratch;
 		if (strcmp(format, "json-nested") == 0)
 			schema.paths = nested_paths;
+		else if (strcmp(format, "json-compact") == 0)
+			schema.paths = compact_paths;
 	}
 
 	/*
@@ -338,7 +366,8 @@ bench(const char *format, long count)
 int
 main(int argc, char **argv)
 {
-	static const char *const formats[] = {"delimited", "csv", "json", "json-wide", "json-nested"};
+	static const char *const formats[] = {"delimited", "csv", "json", "json-wide", "json-nested",
+	"json-compact"};
 	long		count = argc > 1 ? atol(argv[1]) : 5000000;
 	long		failed = 0;
 	size_t		i;
