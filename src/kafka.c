@@ -224,7 +224,6 @@ struct SvKafka
 	int			ndelivered;
 	int64	   *delivered;		/* per partition: after what we handed out */
 	int64		wakes;			/* times sv_kafka_wake_fetcher sought */
-	int			wake_turn;		/* the partition to look at first */
 	int			nleaders;
 	int32	   *leaders;		/* per partition: its leader, by metadata */
 };
@@ -443,6 +442,8 @@ sv_kafka_note_leaders(SvKafka *kafka, const rd_kafka_metadata_topic_t *topic)
 		n = Max(n, topic->partitions[i].id + 1);
 	if (kafka->leaders)
 		pfree(kafka->leaders);
+	kafka->leaders = NULL;
+	kafka->nleaders = 0;
 	kafka->leaders = MemoryContextAlloc(GetMemoryChunkContext(kafka),
 										Max(n, 1) * sizeof(int32));
 	kafka->nleaders = n;
@@ -645,6 +646,8 @@ sv_kafka_track_delivered(SvKafka *kafka, List *offsets)
 		n = Max(n, ((SvOffset *) lfirst(lc))->partition + 1);
 	if (kafka->delivered)
 		pfree(kafka->delivered);
+	kafka->delivered = NULL;
+	kafka->ndelivered = 0;
 	kafka->delivered = MemoryContextAlloc(GetMemoryChunkContext(kafka),
 										  Max(n, 1) * sizeof(int64));
 	kafka->ndelivered = n;
@@ -660,55 +663,82 @@ sv_kafka_track_delivered(SvKafka *kafka, List *offsets)
 }
 
 /*
+ * How far partition p is from its log start, if sv_kafka_wake_fetcher may
+ * seek it (it has more on the broker than the worker has had, by the
+ * watermarks of the last fetch), else -1.
+ */
+static int64
+sv_kafka_seek_distance(SvKafka *kafka, int p)
+{
+	int64_t		lo;
+	int64_t		hi;
+	int64		next = kafka->delivered[p];
+
+	if (next < 0 ||
+		rd_kafka_get_watermark_offsets(kafka->rk, kafka->topic, p, &lo, &hi) !=
+		RD_KAFKA_RESP_ERR_NO_ERROR || hi <= next)
+		return -1;
+	return next - Max(lo, 0);
+}
+
+/*
  * librdkafka < 2.2 only. Once the prefetch queue has reached its limits, a
  * broker thread stops fetching and sleeps up to a second, and nothing the
  * consumer does wakes it but a seek. So once the worker has taken half of a
- * queue that was full, one partition with more on the broker (by the high
- * watermark of the last fetch) per broker is sought to where the worker is
- * in it: the broker thread wakes, finds the queue below its limits and
- * fetches every partition it leads. What was queued of the partitions
- * sought, and a fetch of theirs under way, is fetched again (the worker
- * never counts an offset twice); taking turns among the partitions spreads
- * that cost.
+ * queue that was full, one partition with more on the broker per leader
+ * broker is sought to where the worker is in it: the broker thread wakes,
+ * finds the queue below its limits and fetches every partition it leads.
+ * What was queued of the partition sought, and a fetch of it under way, is
+ * fetched again (the worker never counts an offset twice). Of a broker's
+ * partitions, the one farthest from its log start is sought: retention
+ * deletes from there, and must not delete what the seek dropped from the
+ * queue before it is fetched again (the worker would report a gap of
+ * messages it had).
  */
 static void
 sv_kafka_wake_fetcher(SvKafka *kafka)
 {
 	rd_kafka_topic_partition_list_t *parts;
 	rd_kafka_error_t *error;
-	int32		woken[SV_WAKE_MAX_BROKERS];
-	int			nwoken = 0;
-	int			n = kafka->ndelivered;
+	int32		leader[SV_WAKE_MAX_BROKERS];
+	int			best[SV_WAKE_MAX_BROKERS];
+	int64		dist[SV_WAKE_MAX_BROKERS];
+	int			nleaders = 0;
 
-	parts = rd_kafka_topic_partition_list_new(SV_WAKE_MAX_BROKERS);
-	for (int i = 0; i < n && nwoken < SV_WAKE_MAX_BROKERS; i++)
+	for (int p = 0; p < kafka->ndelivered; p++)
 	{
-		int			p = (kafka->wake_turn + i) % n;
-		int32		leader = p < kafka->nleaders ? kafka->leaders[p] : -1;
-		int64		high;
-		bool		seen = false;
+		int32		l = p < kafka->nleaders ? kafka->leaders[p] : -1;
+		int64		d = sv_kafka_seek_distance(kafka, p);
+		int			j = 0;
 
-		if (kafka->delivered[p] < 0 || !sv_kafka_cached_high(kafka, p, &high) ||
-			high <= kafka->delivered[p])
+		if (d < 0)
 			continue;
-		for (int j = 0; j < nwoken && !seen; j++)
-			seen = (woken[j] == leader);
-		if (seen)
-			continue;
-		woken[nwoken++] = leader;
-		rd_kafka_topic_partition_list_add(parts, kafka->topic, p)->offset =
-			kafka->delivered[p];
+		while (j < nleaders && leader[j] != l)
+			j++;
+		if (j == nleaders)
+		{
+			if (nleaders == SV_WAKE_MAX_BROKERS)
+				continue;
+			leader[nleaders++] = l;
+			dist[j] = -1;
+		}
+		if (d > dist[j])
+		{
+			best[j] = p;
+			dist[j] = d;
+		}
 	}
-	if (n > 0)
-		kafka->wake_turn = (kafka->wake_turn + 1) % n;
-	if (parts->cnt > 0)
-	{
-		error = rd_kafka_seek_partitions(kafka->rk, parts, 0);
-		if (error != NULL)
-			rd_kafka_error_destroy(error);
-		kafka->wakes++;
-	}
+	if (nleaders == 0)
+		return;
+	parts = rd_kafka_topic_partition_list_new(nleaders);
+	for (int j = 0; j < nleaders; j++)
+		rd_kafka_topic_partition_list_add(parts, kafka->topic, best[j])->offset =
+			kafka->delivered[best[j]];
+	error = rd_kafka_seek_partitions(kafka->rk, parts, 0);
+	if (error != NULL)
+		rd_kafka_error_destroy(error);
 	rd_kafka_topic_partition_list_destroy(parts);
+	kafka->wakes++;
 }
 
 /*
@@ -857,11 +887,21 @@ sv_kafka_release(SvFetch *fetch)
 	fetch->nmessages = 0;
 }
 
-/* How often a fetcher was woken after a full queue (librdkafka < 2.2). */
+/*
+ * How often a fetcher was woken after a full queue, or -1 where the worker
+ * never does (librdkafka 2.2 and later).
+ */
 int64
 sv_kafka_fetcher_wakes(SvKafka *kafka)
 {
-	return kafka->wakes;
+	return kafka->wake_fetcher ? kafka->wakes : -1;
+}
+
+/* The version of the librdkafka the worker runs with (not built with). */
+const char *
+sv_kafka_version(void)
+{
+	return rd_kafka_version_str();
 }
 
 /* Writes the log lines gathered during fetches to the server log. */

@@ -65,6 +65,7 @@ extern void sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 extern void sv_kafka_release(SvFetch *fetch);
 extern bool sv_kafka_headers_json(const SvMessage *message, StringInfo buf);
 extern int64 sv_kafka_fetcher_wakes(SvKafka *kafka);
+extern const char *sv_kafka_version(void);
 extern void sv_kafka_emit_logs(SvKafka *kafka);
 
 #endif							/* STREAMVIEW_KAFKA_H */

@@ -1006,10 +1006,11 @@ sv_worker_batch(SvWorker *w)
 	}
 	pgstat_report_stat(false);
 	ereport(DEBUG1,
-			(errmsg_internal("stream \"%s\" worker %d: batch of %lld messages, %.1f ms fetching and counting (%d waits), %.1f ms committing, fetcher woken %lld times so far",
+			(errmsg_internal("stream \"%s\" worker %d: batch of %lld messages, %.1f ms fetching and counting (%d waits), %.1f ms committing; librdkafka %s, fetcher woken by the worker %lld times so far (-1: never, librdkafka does it)",
 							 w->name, w->index, (long long) w->batch_messages,
 							 (fetched - started) / 1000.0, w->batch_waits,
 							 (GetCurrentTimestamp() - fetched) / 1000.0,
+							 sv_kafka_version(),
 							 (long long) sv_kafka_fetcher_wakes(w->kafka))));
 	sv_counts_reset(&w->counts);
 	w->rejects = NIL;
