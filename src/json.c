@@ -731,6 +731,24 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 	return s + 6;
 }
 
+#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+/*
+ * A mask of the bytes among s[0..15] that end a string's plain run: '"',
+ * '\\', and (as signed bytes) everything below 0x20, which includes the
+ * bytes of 0x80 and up. The caller makes sure the 16 bytes are the value's.
+ */
+static inline int
+json_special16(const char *s)
+{
+	__m128i		v = _mm_loadu_si128((const __m128i *) s);
+	__m128i		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
+	__m128i		b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	__m128i		lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+
+	return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), lo));
+}
+#endif
+
 /*
  * Scans the string whose opening quote is at p: checks that it is
  * terminated, its escapes, that it has no control characters and that it
@@ -757,11 +775,7 @@ json_scan_string(JsonParser *jp, const char *p, bool *has_esc)
 		 */
 		while (e - s >= 16)
 		{
-			__m128i		v = _mm_loadu_si128((const __m128i *) s);
-			__m128i		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-			__m128i		b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-			__m128i		lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-			int			m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), lo));
+			int			m = json_special16(s);
 
 			if (m != 0)
 			{
@@ -855,11 +869,7 @@ json_string_end(JsonParser *jp, const char *p, bool *has_esc)
 
 		for (i = 0; i < 2; i++, s += 16)
 		{
-			__m128i		v = _mm_loadu_si128((const __m128i *) s);
-			__m128i		q = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
-			__m128i		b = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-			__m128i		lo = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
-			int			m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(q, b), lo));
+			int			m = json_special16(s);
 
 			if (m != 0)
 			{

@@ -432,6 +432,22 @@ sv_kafka_drain_wait_fd(SvKafka *kafka)
 		;
 }
 
+/*
+ * A new array of n elements indexed by partition, in the consumer's
+ * context, in place of old (freed only once the new one is there, so that
+ * an error leaves the consumer's pointers valid).
+ */
+static void *
+sv_kafka_partition_array(SvKafka *kafka, void *old, int n, size_t size)
+{
+	void	   *array = MemoryContextAlloc(GetMemoryChunkContext(kafka),
+										   Max(n, 1) * size);
+
+	if (old)
+		pfree(old);
+	return array;
+}
+
 /* Keeps each partition's leader, for sv_kafka_wake_fetcher. */
 static void
 sv_kafka_note_leaders(SvKafka *kafka, const rd_kafka_metadata_topic_t *topic)
@@ -440,12 +456,8 @@ sv_kafka_note_leaders(SvKafka *kafka, const rd_kafka_metadata_topic_t *topic)
 
 	for (int i = 0; i < topic->partition_cnt; i++)
 		n = Max(n, topic->partitions[i].id + 1);
-	if (kafka->leaders)
-		pfree(kafka->leaders);
-	kafka->leaders = NULL;
-	kafka->nleaders = 0;
-	kafka->leaders = MemoryContextAlloc(GetMemoryChunkContext(kafka),
-										Max(n, 1) * sizeof(int32));
+	kafka->leaders = sv_kafka_partition_array(kafka, kafka->leaders, n,
+											  sizeof(int32));
 	kafka->nleaders = n;
 	for (int p = 0; p < n; p++)
 		kafka->leaders[p] = -1;
@@ -644,12 +656,8 @@ sv_kafka_track_delivered(SvKafka *kafka, List *offsets)
 		return;
 	foreach(lc, offsets)
 		n = Max(n, ((SvOffset *) lfirst(lc))->partition + 1);
-	if (kafka->delivered)
-		pfree(kafka->delivered);
-	kafka->delivered = NULL;
-	kafka->ndelivered = 0;
-	kafka->delivered = MemoryContextAlloc(GetMemoryChunkContext(kafka),
-										  Max(n, 1) * sizeof(int64));
+	kafka->delivered = sv_kafka_partition_array(kafka, kafka->delivered, n,
+												sizeof(int64));
 	kafka->ndelivered = n;
 	for (int p = 0; p < n; p++)
 		kafka->delivered[p] = -1;
