@@ -55,7 +55,7 @@ tools: $(TOOLS)
 test/broker/sv_broker: test/broker/sv_broker.c
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
 
-test/broker/sv_produce: test/broker/sv_produce.c
+test/broker/sv_produce: test/broker/sv_produce.c test/broker/ride_notes.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
 
 PARSER_SRCS = src/parse.c src/csv.c src/json.c

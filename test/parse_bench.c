@@ -49,6 +49,7 @@
 
 #include "parse.h"
 #include "zoomcamp_schema.h"
+#include "broker/ride_notes.h"
 
 
 static const char *const lines[] = {
@@ -80,26 +81,6 @@ static const SvColumn csv_cols[] = {
 
 #define NCSVCOLS ((int) (sizeof(csv_cols) / sizeof(csv_cols[0])))
 
-/* sv_produce's note pieces and separators (test/broker/sv_produce.c). */
-static const char *const note_pieces[] = {
-	"late, rush hour",
-	"driver said \"hi\"",
-	"a,b,,c",
-	"first line\nsecond line",
-	"windows line\r\nnext line",
-	"caf\xc3\xa9",
-	"taxi \xf0\x9f\x9a\x95",
-	"back\\slash",
-	"tab\there",
-	"\"quoted\"",
-	", starts with a comma",
-	"ends with a quote\"",
-	"plain",
-	"50/50 split",
-	"\xc2\xbd price",
-	"\xe2\x82\xac" "5 tip",
-};
-static const char *const note_separators[] = {" ", ", ", "; ", " / "};
 
 #define lengthof(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -145,6 +145,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "ride_notes.h"
+
 #define POLL_EVERY		1000	/* serve delivery reports this often */
 #define FLUSH_TIMEOUT_MS 60000
 #define MAX_ERRORS_SHOWN 10
@@ -666,29 +668,6 @@ one_in(uint64_t *x, uint64_t n)
 	return next_random(x) % n == 0;
 }
 
-/*
- * Pieces of notes: commas, quotes, line breaks, tabs, backslashes, '/' and
- * UTF-8 of two, three and four bytes (U+00E9, U+00BD, U+20AC, U+1F695).
- */
-static const char *const note_pieces[] = {
-	"late, rush hour",
-	"driver said \"hi\"",
-	"a,b,,c",
-	"first line\nsecond line",
-	"windows line\r\nnext line",
-	"caf\xc3\xa9",
-	"taxi \xf0\x9f\x9a\x95",
-	"back\\slash",
-	"tab\there",
-	"\"quoted\"",
-	", starts with a comma",
-	"ends with a quote\"",
-	"plain",
-	"50/50 split",
-	"\xc2\xbd price",
-	"\xe2\x82\xac" "5 tip",
-};
-static const char *const note_separators[] = {" ", ", ", "; ", " / "};
 
 #define lengthof(a) (sizeof(a) / sizeof((a)[0]))
 

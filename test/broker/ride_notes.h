@@ -1,0 +1,33 @@
+/*
+ * ride_notes.h - the pieces of the note that sv_produce --format csv and
+ * json give a ride, shared with test/parse_bench.c, which parses the same
+ * rides.
+ */
+#ifndef STREAMVIEW_RIDE_NOTES_H
+#define STREAMVIEW_RIDE_NOTES_H
+
+/*
+ * Pieces of notes: commas, quotes, line breaks, tabs, backslashes, '/' and
+ * UTF-8 of two, three and four bytes (U+00E9, U+00BD, U+20AC, U+1F695).
+ */
+static const char *const note_pieces[] = {
+	"late, rush hour",
+	"driver said \"hi\"",
+	"a,b,,c",
+	"first line\nsecond line",
+	"windows line\r\nnext line",
+	"caf\xc3\xa9",
+	"taxi \xf0\x9f\x9a\x95",
+	"back\\slash",
+	"tab\there",
+	"\"quoted\"",
+	", starts with a comma",
+	"ends with a quote\"",
+	"plain",
+	"50/50 split",
+	"\xc2\xbd price",
+	"\xe2\x82\xac" "5 tip",
+};
+static const char *const note_separators[] = {" ", ", ", "; ", " / "};
+
+#endif							/* STREAMVIEW_RIDE_NOTES_H */
