@@ -3,7 +3,7 @@
 # every window must stay exact with two workers adding to the same rows, a
 # worker killed mid-stream, keys that differ as text but are one value,
 # and results tables the bulk writer must leave to the upsert (a trigger,
-# a user's column with a default).
+# a user's column with a default, a results table attached as a partition).
 use strict;
 use warnings;
 
@@ -14,7 +14,7 @@ use Time::HiRes qw(usleep);
 use StreamviewTest;
 
 my $total = 40000;
-my $broker = start_broker('mk:8', 'canon:1', 'plain:4', 'conflict:4');
+my $broker = start_broker('mk:8', 'canon:1', 'plain:4', 'conflict:4', 'part:1');
 # small batches: each batch both inserts rows and updates rows of earlier ones
 my $node = new_node('manykeys', <<'EOF');
 streamview.batch_max_messages = 3000
@@ -207,6 +207,44 @@ cmp_ok($node->safe_psql('postgres', 'SELECT n FROM plain_audit'), '>=',
 is($node->safe_psql('postgres', q{SELECT count(*) FROM plain_counts WHERE note IS DISTINCT FROM 'kept'}),
 	'0', "the user's column got its default");
 sql_retry("SELECT streamview.stop('plain')");
+
+# A results table attached as a partition of the user's table for July
+# 2020: its bound holds for every row written (the upsert checks it), a
+# window past it fails the batch without a row, and once the user detaches
+# the table the stream goes on.
+create_rides_stream($node, $broker, 'part', 'part');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('part_counts', 'part', 'tpep_pickup_datetime',
+	       ARRAY['payment_type'], '10 minutes');
+	CREATE TABLE part_all (LIKE part_counts) PARTITION BY RANGE (window_start);
+	ALTER TABLE part_all ATTACH PARTITION part_counts
+	  FOR VALUES FROM ('2020-07-01') TO ('2020-08-01');
+	SELECT streamview.start('part')});
+produce_lines($broker, 'part', 0,
+	'1, 2020-07-01 00:01:00, 2020-07-01 00:09:00, 1, 1.5, 7, 9.3',
+	'1, 2020-07-01 00:02:00, 2020-07-01 00:09:00, 1, 1.5, 8, 9.3',
+	'1, 2020-07-31 23:55:00, 2020-08-01 00:09:00, 1, 1.5, 7, 9.3');
+ok(wait_for_committed($node, 'part', 3, 60), 'partition: the July rides committed');
+is($node->safe_psql('postgres',
+	q{SELECT string_agg(window_start || ' ' || payment_type || ' ' || count, ', '
+	    ORDER BY window_start, payment_type) FROM part_all}),
+	'2020-07-01 00:00:00 7 1, 2020-07-01 00:00:00 8 1, 2020-07-31 23:50:00 7 1',
+	'partition: every July window exact, read through the parent');
+produce_lines($broker, 'part', 0,
+	'1, 2020-08-01 00:01:00, 2020-08-01 00:09:00, 1, 1.5, 7, 9.3');
+ok(poll_until($node, q{SELECT last_error ~ 'violates partition constraint'
+	  FROM streamview.stream_status WHERE stream = 'part'}, 't', 60),
+	'partition: a window past the bound fails the batch, and the status says why');
+is(committed_offsets($node, 'part'), '3', 'partition: that batch committed nothing');
+is($node->safe_psql('postgres',
+	q{SELECT count(*) FROM part_counts WHERE window_start >= '2020-08-01'}),
+	'0', 'partition: no row past the bound');
+$node->safe_psql('postgres', 'ALTER TABLE part_all DETACH PARTITION part_counts');
+ok(wait_for_committed($node, 'part', 4, 120), 'partition: detached, the stream goes on');
+is($node->safe_psql('postgres',
+	q{SELECT count FROM part_counts WHERE window_start = '2020-08-01' AND payment_type = 7}),
+	'1', 'partition: the August window written once detached');
+sql_retry("SELECT streamview.stop('part')");
 
 $node->stop;
 done_testing();
