@@ -53,9 +53,11 @@
 #if defined(__GNUC__) || defined(__clang__)
 #define sv_likely(x)	__builtin_expect(!!(x), 1)
 #define sv_unlikely(x)	__builtin_expect(!!(x), 0)
+#define sv_cold __attribute__((cold, noinline))
 #else
 #define sv_likely(x)	(x)
 #define sv_unlikely(x)	(x)
+#define sv_cold
 #endif
 
 /*
@@ -515,7 +517,7 @@ type_name(SvType type)
  * Reports that a field failed to convert, with a reason worded like
  * PostgreSQL's own message for that case.  Returns false.
  */
-static bool
+static sv_cold bool
 fail_field(const SvSchema *schema, int field, ParseStatus status,
 		   const char *raw, size_t rawlen, SvParseError *err)
 {
@@ -585,6 +587,59 @@ fail_field(const SvSchema *schema, int field, ParseStatus status,
 			rb_str(&rb, tname);
 			rb_str(&rb, ": ");
 			rb_quoted(&rb, raw, rawlen);
+			break;
+	}
+	return false;
+}
+
+/* The reasons parse_field_checked() gives besides fail_field()'s. */
+typedef enum SvFieldFailure
+{
+	SV_FAIL_TOO_LONG,			/* varchar(n) and more than n characters */
+	SV_FAIL_NUMERIC_OVERFLOW,	/* numeric(p,s) and too many digits */
+	SV_FAIL_LOCAL_TIME,			/* a local time the time zone cannot map */
+	SV_FAIL_UNKNOWN_TYPE		/* cannot happen: a type the schema lacks */
+} SvFieldFailure;
+
+/*
+ * Reports one of the failures of parse_field_checked() that are not a
+ * conversion's status, worded as PostgreSQL words them. Out of line, so
+ * that the reason buffer stays out of the hot function's frame. Returns
+ * false.
+ */
+static sv_cold bool
+fail_field_reason(const SvSchema *schema, int field, SvFieldFailure failure,
+				  const char *data, size_t len, SvParseError *err)
+{
+	const SvColumn *col = &schema->columns[field];
+	ReasonBuf	rb;
+
+	rb_begin(&rb, err, schema, field);
+	switch (failure)
+	{
+		case SV_FAIL_TOO_LONG:
+			rb_str(&rb, "value too long for type character varying(");
+			rb_num(&rb, col->max_chars);
+			rb_str(&rb, "): ");
+			rb_quoted(&rb, data, len);
+			break;
+		case SV_FAIL_NUMERIC_OVERFLOW:
+			rb_str(&rb, "numeric field overflow: ");
+			rb_quoted(&rb, data, len);
+			rb_str(&rb, " does not fit numeric(");
+			rb_num(&rb, col->precision);
+			rb_str(&rb, ",");
+			rb_num(&rb, col->scale);
+			rb_str(&rb, ")");
+			break;
+		case SV_FAIL_LOCAL_TIME:
+			rb_str(&rb, "cannot convert local time ");
+			rb_quoted(&rb, data, len);
+			rb_str(&rb, " to UTC");
+			break;
+		case SV_FAIL_UNKNOWN_TYPE:
+			rb_str(&rb, "unknown column type ");
+			rb_num(&rb, (long long) col->type);
 			break;
 	}
 	return false;
@@ -1754,16 +1809,8 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 			for (j = off; j < len; j++)
 			{
 				if (data[j] != ' ')
-				{
-					ReasonBuf	rb;
-
-					rb_begin(&rb, err, schema, field);
-					rb_str(&rb, "value too long for type character varying(");
-					rb_num(&rb, col->max_chars);
-					rb_str(&rb, "): ");
-					rb_quoted(&rb, data, len);
-					return false;
-				}
+					return fail_field_reason(schema, field, SV_FAIL_TOO_LONG,
+											 data, len, err);
 			}
 			value->len = off;
 		}
@@ -1799,19 +1846,8 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 
 				st = check_numeric(t, tlen, col, &overflow);
 				if (st == PS_RANGE && overflow)
-				{
-					ReasonBuf	rb;
-
-					rb_begin(&rb, err, schema, field);
-					rb_str(&rb, "numeric field overflow: ");
-					rb_quoted(&rb, data, len);
-					rb_str(&rb, " does not fit numeric(");
-					rb_num(&rb, col->precision);
-					rb_str(&rb, ",");
-					rb_num(&rb, col->scale);
-					rb_str(&rb, ")");
-					return false;
-				}
+					return fail_field_reason(schema, field, SV_FAIL_NUMERIC_OVERFLOW,
+											 data, len, err);
 			}
 			break;
 		case SV_TYPE_BOOL:
@@ -1829,26 +1865,13 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 									 col->type == SV_TYPE_TIMESTAMPTZ,
 									 &value->v.i, &conv_failed);
 				if (conv_failed)
-				{
-					ReasonBuf	rb;
-
-					rb_begin(&rb, err, schema, field);
-					rb_str(&rb, "cannot convert local time ");
-					rb_quoted(&rb, data, len);
-					rb_str(&rb, " to UTC");
-					return false;
-				}
+					return fail_field_reason(schema, field, SV_FAIL_LOCAL_TIME,
+											 data, len, err);
 			}
 			break;
 		default:
-			{
-				ReasonBuf	rb;
-
-				rb_begin(&rb, err, schema, field);
-				rb_str(&rb, "unknown column type ");
-				rb_num(&rb, (long long) col->type);
-				return false;
-			}
+			return fail_field_reason(schema, field, SV_FAIL_UNKNOWN_TYPE,
+									 data, len, err);
 	}
 	if (sv_unlikely(st != PS_OK))
 		return fail_field(schema, field, st, data, len, err);
