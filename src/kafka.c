@@ -221,8 +221,6 @@ struct SvKafka
 	int64		queue_max_bytes;	/* queued.max.messages.kbytes, in bytes */
 	double		msg_bytes;		/* mean size of the messages of recent fetches */
 	bool		queue_was_full; /* the fetcher may be asleep */
-	int			ndelivered;
-	int64	   *delivered;		/* per partition: after what we handed out */
 	int64		wakes;			/* times sv_kafka_wake_fetcher sought */
 	int			nleaders;
 	int32	   *leaders;		/* per partition: its leader, by metadata */
@@ -408,8 +406,6 @@ sv_kafka_close(SvKafka *kafka)
 	rd_kafka_destroy_flags(kafka->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	close(kafka->pipefd[0]);
 	close(kafka->pipefd[1]);
-	if (kafka->delivered)
-		pfree(kafka->delivered);
 	if (kafka->leaders)
 		pfree(kafka->leaders);
 	pfree(kafka);
@@ -432,32 +428,21 @@ sv_kafka_drain_wait_fd(SvKafka *kafka)
 		;
 }
 
-/*
- * A new array of n elements indexed by partition, in the consumer's
- * context, in place of old (freed only once the new one is there, so that
- * an error leaves the consumer's pointers valid).
- */
-static void *
-sv_kafka_partition_array(SvKafka *kafka, void *old, int n, size_t size)
-{
-	void	   *array = MemoryContextAlloc(GetMemoryChunkContext(kafka),
-										   Max(n, 1) * size);
-
-	if (old)
-		pfree(old);
-	return array;
-}
-
 /* Keeps each partition's leader, for sv_kafka_wake_fetcher. */
 static void
 sv_kafka_note_leaders(SvKafka *kafka, const rd_kafka_metadata_topic_t *topic)
 {
 	int			n = 0;
+	int32	   *leaders;
 
 	for (int i = 0; i < topic->partition_cnt; i++)
 		n = Max(n, topic->partitions[i].id + 1);
-	kafka->leaders = sv_kafka_partition_array(kafka, kafka->leaders, n,
-											  sizeof(int32));
+	leaders = MemoryContextAlloc(GetMemoryChunkContext(kafka),
+								 Max(n, 1) * sizeof(int32));
+	/* the old one is freed only now: an error leaves kafka's pointer valid */
+	if (kafka->leaders)
+		pfree(kafka->leaders);
+	kafka->leaders = leaders;
 	kafka->nleaders = n;
 	for (int p = 0; p < n; p++)
 		kafka->leaders[p] = -1;
@@ -642,45 +627,15 @@ sv_kafka_headers_json(const SvMessage *message, StringInfo buf)
 }
 
 /*
- * Starts over the next offset of each assigned partition after what we have
- * handed out (the assigned offset; -1 where that is not concrete), which
- * sv_kafka_wake_fetcher seeks to.
- */
-static void
-sv_kafka_track_delivered(SvKafka *kafka, List *offsets)
-{
-	ListCell   *lc;
-	int			n = 0;
-
-	if (!kafka->wake_fetcher)
-		return;
-	foreach(lc, offsets)
-		n = Max(n, ((SvOffset *) lfirst(lc))->partition + 1);
-	kafka->delivered = sv_kafka_partition_array(kafka, kafka->delivered, n,
-												sizeof(int64));
-	kafka->ndelivered = n;
-	for (int p = 0; p < n; p++)
-		kafka->delivered[p] = -1;
-	foreach(lc, offsets)
-	{
-		SvOffset   *o = lfirst(lc);
-
-		kafka->delivered[o->partition] = Max(o->next_offset, -1);
-	}
-	kafka->queue_was_full = false;
-}
-
-/*
- * How far partition p is from its log start, if sv_kafka_wake_fetcher may
- * seek it (it has more on the broker than the worker has had, by the
- * watermarks of the last fetch), else -1.
+ * How far the consumer's position next in partition p is from its log
+ * start, if sv_kafka_wake_fetcher may seek it there (it has more on the
+ * broker, by the watermarks of the last fetch), else -1.
  */
 static int64
-sv_kafka_seek_distance(SvKafka *kafka, int p)
+sv_kafka_seek_distance(SvKafka *kafka, int32 p, int64 next)
 {
 	int64_t		lo;
 	int64_t		hi;
-	int64		next = kafka->delivered[p];
 
 	if (next < 0 ||
 		rd_kafka_get_watermark_offsets(kafka->rk, kafka->topic, p, &lo, &hi) !=
@@ -706,6 +661,7 @@ sv_kafka_seek_distance(SvKafka *kafka, int p)
 static void
 sv_kafka_wake_fetcher(SvKafka *kafka)
 {
+	rd_kafka_topic_partition_list_t *assigned = NULL;
 	rd_kafka_topic_partition_list_t *parts;
 	rd_kafka_error_t *error;
 	int32		leader[SV_WAKE_MAX_BROKERS];
@@ -713,10 +669,17 @@ sv_kafka_wake_fetcher(SvKafka *kafka)
 	int64		dist[SV_WAKE_MAX_BROKERS];
 	int			nleaders = 0;
 
-	for (int p = 0; p < kafka->ndelivered; p++)
+	/* the positions: after the last message librdkafka handed us */
+	if (rd_kafka_assignment(kafka->rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	if (rd_kafka_position(kafka->rk, assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		assigned->cnt = 0;
+	for (int i = 0; i < assigned->cnt; i++)
 	{
+		rd_kafka_topic_partition_t *tp = &assigned->elems[i];
+		int32		p = tp->partition;
 		int32		l = p < kafka->nleaders ? kafka->leaders[p] : -1;
-		int64		d = sv_kafka_seek_distance(kafka, p);
+		int64		d = tp->err ? -1 : sv_kafka_seek_distance(kafka, p, tp->offset);
 		int			j = 0;
 
 		if (d < 0)
@@ -732,21 +695,24 @@ sv_kafka_wake_fetcher(SvKafka *kafka)
 		}
 		if (d > dist[j])
 		{
-			best[j] = p;
+			best[j] = i;
 			dist[j] = d;
 		}
 	}
-	if (nleaders == 0)
-		return;
-	parts = rd_kafka_topic_partition_list_new(nleaders);
-	for (int j = 0; j < nleaders; j++)
-		rd_kafka_topic_partition_list_add(parts, kafka->topic, best[j])->offset =
-			kafka->delivered[best[j]];
-	error = rd_kafka_seek_partitions(kafka->rk, parts, 0);
-	if (error != NULL)
-		rd_kafka_error_destroy(error);
-	rd_kafka_topic_partition_list_destroy(parts);
-	kafka->wakes++;
+	if (nleaders > 0)
+	{
+		parts = rd_kafka_topic_partition_list_new(nleaders);
+		for (int j = 0; j < nleaders; j++)
+			rd_kafka_topic_partition_list_add(parts, kafka->topic,
+											  assigned->elems[best[j]].partition)->offset =
+				assigned->elems[best[j]].offset;
+		error = rd_kafka_seek_partitions(kafka->rk, parts, 0);
+		if (error != NULL)
+			rd_kafka_error_destroy(error);
+		rd_kafka_topic_partition_list_destroy(parts);
+		kafka->wakes++;
+	}
+	rd_kafka_topic_partition_list_destroy(assigned);
 }
 
 /*
@@ -764,23 +730,14 @@ sv_kafka_note_queue(SvKafka *kafka)
 }
 
 /*
- * After a fetch: takes note of what was handed out, and wakes the fetcher
- * once half of a queue that was full is gone.
+ * After a fetch of n messages of the given bytes: keeps the mean message
+ * size, and wakes the fetcher once half of a queue that was full is gone.
  */
 static void
-sv_kafka_after_fetch(SvKafka *kafka, const SvMessage *msgs, int n)
+sv_kafka_after_fetch(SvKafka *kafka, int n, size_t bytes)
 {
 	int64		queued;
-	size_t		bytes = 0;
 
-	for (int i = 0; i < n; i++)
-	{
-		const SvMessage *m = &msgs[i];
-
-		if (m->partition >= 0 && m->partition < kafka->ndelivered)
-			kafka->delivered[m->partition] = m->offset + 1;
-		bytes += m->len + m->key_len;
-	}
 	if (n > 0)
 		kafka->msg_bytes = kafka->msg_bytes == 0 ? (double) bytes / n :
 			0.75 * kafka->msg_bytes + 0.25 * ((double) bytes / n);
@@ -815,7 +772,7 @@ sv_kafka_assign(SvKafka *kafka, List *offsets)
 	rd_kafka_topic_partition_list_destroy(parts);
 	if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
 		elog(ERROR, "could not assign partitions: %s", rd_kafka_err2str(err));
-	sv_kafka_track_delivered(kafka, offsets);
+	kafka->queue_was_full = false;
 }
 
 /*
@@ -832,6 +789,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 {
 	ssize_t		n;
 	int			kept = 0;
+	size_t		bytes = 0;
 
 	fetch->nmessages = 0;
 	fetch->msgs = kafka->messages;
@@ -866,6 +824,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 		{
 			sv_kafka_message(m, &kafka->messages[kept]);
 			kafka->msgs[kept++] = m;
+			bytes += m->len + m->key_len;
 			continue;
 		}
 		fetch->error_code = m->err;
@@ -878,7 +837,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 	}
 	fetch->nmessages = kept;
 	if (kafka->wake_fetcher)
-		sv_kafka_after_fetch(kafka, kafka->messages, kept);
+		sv_kafka_after_fetch(kafka, kept, bytes);
 	if (fetch->error_code == 0 && kafka->last_error_code != 0)
 	{
 		fetch->error_code = kafka->last_error_code;

@@ -108,7 +108,11 @@ typedef enum ParseStatus
 	PS_RANGE,					/* value out of range for the type */
 	PS_FIELD_RANGE,				/* date/time field value out of range */
 	PS_TZ_RANGE,				/* time zone displacement out of range */
-	PS_SPECIAL					/* now, today, epoch, infinity, ... */
+	PS_SPECIAL,					/* now, today, epoch, infinity, ... */
+	PS_TOO_LONG,				/* varchar(n) and more than n characters */
+	PS_NUMERIC_OVERFLOW,		/* numeric(p,s) and too many digits */
+	PS_LOCAL_TIME,				/* a local time the time zone cannot map */
+	PS_UNKNOWN_TYPE				/* cannot happen: a type the schema lacks */
 } ParseStatus;
 
 /*
@@ -514,8 +518,10 @@ type_name(SvType type)
 }
 
 /*
- * Reports that a field failed to convert, with a reason worded like
- * PostgreSQL's own message for that case.  Returns false.
+ * Reports that a field failed to convert or to fit its column, with a
+ * reason worded like PostgreSQL's own message for that case.  Out of line
+ * (cold), so that the reason buffer stays out of the hot callers' frames.
+ * Returns false.
  */
 static sv_cold bool
 fail_field(const SvSchema *schema, int field, ParseStatus status,
@@ -581,6 +587,30 @@ fail_field(const SvSchema *schema, int field, ParseStatus status,
 				rb_str(&rb, " (special values are refused: a replayed message must give the same value)");
 			}
 			break;
+		case PS_TOO_LONG:
+			rb_str(&rb, "value too long for type character varying(");
+			rb_num(&rb, col->max_chars);
+			rb_str(&rb, "): ");
+			rb_quoted(&rb, raw, rawlen);
+			break;
+		case PS_NUMERIC_OVERFLOW:
+			rb_str(&rb, "numeric field overflow: ");
+			rb_quoted(&rb, raw, rawlen);
+			rb_str(&rb, " does not fit numeric(");
+			rb_num(&rb, col->precision);
+			rb_str(&rb, ",");
+			rb_num(&rb, col->scale);
+			rb_str(&rb, ")");
+			break;
+		case PS_LOCAL_TIME:
+			rb_str(&rb, "cannot convert local time ");
+			rb_quoted(&rb, raw, rawlen);
+			rb_str(&rb, " to UTC");
+			break;
+		case PS_UNKNOWN_TYPE:
+			rb_str(&rb, "unknown column type ");
+			rb_num(&rb, (long long) col->type);
+			break;
 		case PS_SYNTAX:
 		case PS_OK:
 			rb_str(&rb, "invalid input syntax for type ");
@@ -592,58 +622,6 @@ fail_field(const SvSchema *schema, int field, ParseStatus status,
 	return false;
 }
 
-/* The reasons parse_field_checked() gives besides fail_field()'s. */
-typedef enum SvFieldFailure
-{
-	SV_FAIL_TOO_LONG,			/* varchar(n) and more than n characters */
-	SV_FAIL_NUMERIC_OVERFLOW,	/* numeric(p,s) and too many digits */
-	SV_FAIL_LOCAL_TIME,			/* a local time the time zone cannot map */
-	SV_FAIL_UNKNOWN_TYPE		/* cannot happen: a type the schema lacks */
-} SvFieldFailure;
-
-/*
- * Reports one of the failures of parse_field_checked() that are not a
- * conversion's status, worded as PostgreSQL words them. Out of line, so
- * that the reason buffer stays out of the hot function's frame. Returns
- * false.
- */
-static sv_cold bool
-fail_field_reason(const SvSchema *schema, int field, SvFieldFailure failure,
-				  const char *data, size_t len, SvParseError *err)
-{
-	const SvColumn *col = &schema->columns[field];
-	ReasonBuf	rb;
-
-	rb_begin(&rb, err, schema, field);
-	switch (failure)
-	{
-		case SV_FAIL_TOO_LONG:
-			rb_str(&rb, "value too long for type character varying(");
-			rb_num(&rb, col->max_chars);
-			rb_str(&rb, "): ");
-			rb_quoted(&rb, data, len);
-			break;
-		case SV_FAIL_NUMERIC_OVERFLOW:
-			rb_str(&rb, "numeric field overflow: ");
-			rb_quoted(&rb, data, len);
-			rb_str(&rb, " does not fit numeric(");
-			rb_num(&rb, col->precision);
-			rb_str(&rb, ",");
-			rb_num(&rb, col->scale);
-			rb_str(&rb, ")");
-			break;
-		case SV_FAIL_LOCAL_TIME:
-			rb_str(&rb, "cannot convert local time ");
-			rb_quoted(&rb, data, len);
-			rb_str(&rb, " to UTC");
-			break;
-		case SV_FAIL_UNKNOWN_TYPE:
-			rb_str(&rb, "unknown column type ");
-			rb_num(&rb, (long long) col->type);
-			break;
-	}
-	return false;
-}
 
 /*
  * Reports bad UTF-8 or a NUL byte at data[pos], showing the offending bytes
@@ -1809,7 +1787,7 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 			for (j = off; j < len; j++)
 			{
 				if (data[j] != ' ')
-					return fail_field_reason(schema, field, SV_FAIL_TOO_LONG,
+					return fail_field(schema, field, PS_TOO_LONG,
 											 data, len, err);
 			}
 			value->len = off;
@@ -1846,7 +1824,7 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 
 				st = check_numeric(t, tlen, col, &overflow);
 				if (st == PS_RANGE && overflow)
-					return fail_field_reason(schema, field, SV_FAIL_NUMERIC_OVERFLOW,
+					return fail_field(schema, field, PS_NUMERIC_OVERFLOW,
 											 data, len, err);
 			}
 			break;
@@ -1865,12 +1843,12 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 									 col->type == SV_TYPE_TIMESTAMPTZ,
 									 &value->v.i, &conv_failed);
 				if (conv_failed)
-					return fail_field_reason(schema, field, SV_FAIL_LOCAL_TIME,
+					return fail_field(schema, field, PS_LOCAL_TIME,
 											 data, len, err);
 			}
 			break;
 		default:
-			return fail_field_reason(schema, field, SV_FAIL_UNKNOWN_TYPE,
+			return fail_field(schema, field, PS_UNKNOWN_TYPE,
 									 data, len, err);
 	}
 	if (sv_unlikely(st != PS_OK))

@@ -121,17 +121,6 @@ now_sec(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* sv_produce's random numbers (splitmix64), so the draws look alike. */
-static uint64_t
-next_random(uint64_t *state)
-{
-	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
 /*
  * Appends one CSV field to out at *n: quoted with its quotes doubled, or as
  * it is.

@@ -1,10 +1,26 @@
 /*
- * ride_notes.h - the pieces of the note that sv_produce --format csv and
- * json give a ride, shared with test/parse_bench.c, which parses the same
- * rides.
+ * ride_notes.h - sv_produce's random numbers and the pieces of the note
+ * that its --format csv and json give a ride, shared with
+ * test/parse_bench.c, which draws the same rides.
  */
 #ifndef STREAMVIEW_RIDE_NOTES_H
 #define STREAMVIEW_RIDE_NOTES_H
+
+#include <stdint.h>
+
+/*
+ * splitmix64: small, fast, good enough, and the same on every platform.
+ */
+static uint64_t
+next_random(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
 
 /*
  * Pieces of notes: commas, quotes, line breaks, tabs, backslashes, '/' and

@@ -239,19 +239,6 @@ now_seconds(void)
 }
 
 /*
- * splitmix64: small, fast, good enough, and the same on every platform.
- */
-static uint64_t
-next_random(uint64_t *state)
-{
-	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
-/*
  * A uniformly distributed integer in [lo, hi] (bias negligible for the
  * small ranges used here).
  */
