@@ -894,7 +894,7 @@ sv_peek_messages(const SvStream *s, int n)
 				if (m->offset + 1 >= ends[m->partition])
 					open--;
 			}
-			sv_kafka_release(&fetch);
+			sv_kafka_release(kafka, &fetch);
 		}
 	}
 	PG_FINALLY();

@@ -198,6 +198,28 @@ sv_kafka_check_options(Jsonb *options)
 #define SV_LOG_RING 32
 #define SV_FETCH_MAX 10000
 #define SV_WAKE_MAX_BROKERS 16
+#define SV_RELEASE_RING (4 * SV_FETCH_MAX)
+
+/*
+ * Messages given back to librdkafka on a thread of our own. Destroying a
+ * message frees what librdkafka's fetcher thread allocated, under that
+ * thread's malloc arena lock: about 80 ns a message on the worker's thread,
+ * a quarter of its time for few keys, which the worker spends on counting
+ * instead. The thread only ever calls rd_kafka_message_destroy and pthreads;
+ * it runs with every signal blocked, like librdkafka's own.
+ */
+typedef struct SvReleaser
+{
+	pthread_t	thread;
+	bool		running;		/* false: sv_kafka_release destroys inline */
+	bool		stop;			/* under lock: drain the ring, then exit */
+	pthread_mutex_t lock;
+	pthread_cond_t work;		/* the ring gained messages, or stop */
+	pthread_cond_t room;		/* the thread freed ring space */
+	uint64		head;			/* under lock: next message to destroy */
+	uint64		tail;			/* under lock: next free slot */
+	rd_kafka_message_t *ring[SV_RELEASE_RING];
+} SvReleaser;
 
 /* A stream's consumer: handle, its queue, and the queue's wake-up pipe. */
 struct SvKafka
@@ -224,6 +246,7 @@ struct SvKafka
 	int64		wakes;			/* times sv_kafka_wake_fetcher sought */
 	int			nleaders;
 	int32	   *leaders;		/* per partition: its leader, by metadata */
+	SvReleaser	releaser;
 };
 
 /*
@@ -354,6 +377,80 @@ sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
 }
 
 /*
+ * The release thread: destroys the messages of the ring in the order they
+ * came, outside the lock, until told to stop and the ring is empty.
+ */
+static void *
+sv_kafka_releaser_main(void *arg)
+{
+	SvReleaser *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;)
+	{
+		uint64		head = r->head;
+		uint64		tail = r->tail;
+
+		if (head == tail)
+		{
+			if (r->stop)
+				break;
+			pthread_cond_wait(&r->work, &r->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&r->lock);
+		for (uint64 i = head; i < tail; i++)
+			rd_kafka_message_destroy(r->ring[i % SV_RELEASE_RING]);
+		pthread_mutex_lock(&r->lock);
+		r->head = tail;
+		pthread_cond_signal(&r->room);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/*
+ * Starts the release thread (the caller has blocked every signal). Without
+ * it, which only a failing pthread_create causes, messages are destroyed on
+ * the worker's thread as before.
+ */
+static void
+sv_kafka_start_releaser(SvReleaser *r)
+{
+	int			rc;
+
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->work, NULL);
+	pthread_cond_init(&r->room, NULL);
+	rc = pthread_create(&r->thread, NULL, sv_kafka_releaser_main, r);
+	r->running = rc == 0;
+#ifdef __linux__
+	if (r->running)
+		pthread_setname_np(r->thread, "sv:release");	/* as top -H shows it */
+#endif
+	errno = rc;
+	if (!r->running)
+		ereport(LOG,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a thread to release Kafka messages: %m"),
+				 errdetail("The worker releases them itself, which is slower.")));
+}
+
+/* Lets the release thread destroy what it holds, and waits for it to end. */
+static void
+sv_kafka_stop_releaser(SvReleaser *r)
+{
+	if (!r->running)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->work);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	r->running = false;
+}
+
+/*
  * Creates a stream's consumer. librdkafka's threads are created with every
  * signal blocked, so PostgreSQL's handlers only ever run on our thread.
  * Returns NULL with errbuf set when librdkafka refuses.
@@ -369,6 +466,8 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	kafka->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
+	if (kafka->rk != NULL)
+		sv_kafka_start_releaser(&kafka->releaser);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (kafka->rk == NULL)
 	{
@@ -396,6 +495,8 @@ sv_kafka_close(SvKafka *kafka)
 {
 	if (kafka == NULL)
 		return;
+	/* every message is destroyed before the handle is */
+	sv_kafka_stop_releaser(&kafka->releaser);
 	rd_kafka_queue_io_event_enable(kafka->queue, -1, NULL, 0);
 	if (kafka->topic_handle)
 		rd_kafka_topic_destroy(kafka->topic_handle);
@@ -845,12 +946,34 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 	}
 }
 
-/* Gives the fetched messages back to librdkafka. */
+/*
+ * Gives the fetched messages back to librdkafka: hands them to the release
+ * thread, waiting only while its ring is full, or destroys them here when
+ * there is no such thread.
+ */
 void
-sv_kafka_release(SvFetch *fetch)
+sv_kafka_release(SvKafka *kafka, SvFetch *fetch)
 {
-	for (int i = 0; i < fetch->nmessages; i++)
-		rd_kafka_message_destroy(fetch->msgs[i].raw);
+	SvReleaser *r = &kafka->releaser;
+	int			done = 0;
+
+	if (!r->running)
+	{
+		for (int i = 0; i < fetch->nmessages; i++)
+			rd_kafka_message_destroy(fetch->msgs[i].raw);
+		fetch->nmessages = 0;
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	while (done < fetch->nmessages)
+	{
+		while (r->tail - r->head == SV_RELEASE_RING)
+			pthread_cond_wait(&r->room, &r->lock);
+		while (done < fetch->nmessages && r->tail - r->head < SV_RELEASE_RING)
+			r->ring[r->tail++ % SV_RELEASE_RING] = fetch->msgs[done++].raw;
+		pthread_cond_signal(&r->work);
+	}
+	pthread_mutex_unlock(&r->lock);
 	fetch->nmessages = 0;
 }
 

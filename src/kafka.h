@@ -62,7 +62,7 @@ extern bool sv_kafka_cached_high(SvKafka *kafka, int32 partition, int64 *high);
 extern void sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts);
 extern void sv_kafka_assign(SvKafka *kafka, List *offsets);
 extern void sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch);
-extern void sv_kafka_release(SvFetch *fetch);
+extern void sv_kafka_release(SvKafka *kafka, SvFetch *fetch);
 extern bool sv_kafka_headers_json(const SvMessage *message, StringInfo buf);
 extern int64 sv_kafka_fetcher_wakes(SvKafka *kafka);
 extern const char *sv_kafka_version(void);

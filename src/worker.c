@@ -957,7 +957,7 @@ sv_worker_batch(SvWorker *w)
 		got = fetch.nmessages;
 		for (int i = 0; i < got; i++)
 			sv_worker_count_message(w, &fetch.msgs[i]);
-		sv_kafka_release(&fetch);
+		sv_kafka_release(w->kafka, &fetch);
 		if (fetch.error_code != 0)
 		{
 			w->batch_error = true;
