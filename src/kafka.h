@@ -2,10 +2,11 @@
  * kafka.h - librdkafka: checking options, the consumer handle, batch fetch
  *
  * The only module that talks to librdkafka. A backend may check a stream's
- * options (which builds a configuration but never a handle); only a stream
- * worker creates a consumer. librdkafka's threads never run PostgreSQL code:
- * the handle is created with all signals blocked, and logs and errors are
- * routed to the consumer queue that the worker itself polls.
+ * options (which builds a configuration but never a handle); stream workers
+ * and peek() create consumers. librdkafka's threads, and the consumer's own
+ * fetch thread (sv:fetch), never run PostgreSQL code: they are created with
+ * all signals blocked; logs are served from a queue of their own on the
+ * calling thread, consumer errors come with the fetches sv:fetch hands over.
  */
 #ifndef STREAMVIEW_KAFKA_H
 #define STREAMVIEW_KAFKA_H

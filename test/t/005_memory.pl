@@ -44,12 +44,12 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres',
 	"SELECT state FROM streamview.stream_status WHERE stream = 'many'"),
 	'running', 'the stream runs on');
-# librdkafka's messages are given back on a thread of the worker's own
+# librdkafka's messages are taken and given back on a thread of the worker's own
 my $pid = $node->safe_psql('postgres',
 	"SELECT pid FROM streamview.stream_status WHERE stream = 'many'");
 my @threads = map { my $c = slurp_file($_); chomp $c; $c } glob("/proc/$pid/task/*/comm");
-is(scalar(grep { $_ eq 'sv:release' } @threads), 1,
-	"the worker has one release thread (its threads: @threads)");
+is(scalar(grep { $_ eq 'sv:fetch' } @threads), 1,
+	"the worker has one fetch thread (its threads: @threads)");
 
 # A queue of at most 500 messages, fed 25 messages per partition and fetch.
 my $small = 20000;
