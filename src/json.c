@@ -1820,29 +1820,31 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
  */
 
 /*
- * Fills the columns' states from the schema (on the stack, or malloc'ed
- * for many columns: *heap then says so).  Returns false after refusing the
- * schema.
+ * A schema's columns' states before a message and their key table
+ * (JsonParser), prepared once by sv_json_plan_build.
+ */
+struct SvJsonPlan
+{
+	int			ncols;
+	uint64_t	key_present;
+	int			key_head[64];
+	JsonCol		cols[COLS_ON_STACK];
+};
+
+/*
+ * Fills jp->cols[0..ncols) and jp's key table from the schema.  Returns
+ * false after refusing the schema.
  */
 static bool
-json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
+json_setup_columns(JsonParser *jp)
 {
 	const SvSchema *schema = jp->schema;
 	int			c;
 
-	*heap = false;
-	jp->cols = local;
-	if (jp->ncols > COLS_ON_STACK)
-	{
-		jp->cols = malloc(sizeof(JsonCol) * (size_t) jp->ncols);
-		if (jp->cols == NULL)
-			return fail_message(jp->err, "out of memory for the columns");
-		*heap = true;
-	}
+	jp->key_present = 0;
 	for (c = 0; c < jp->ncols; c++)
 	{
 		JsonCol    *jc = &jp->cols[c];
-		SvValue    *v = &jp->values[c];
 
 		jc->steps = NULL;
 		jc->nsteps = 1;
@@ -1863,10 +1865,6 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		}
 		else
 			jc->len0 = jc->name0 ? strlen(jc->name0) : 0;
-		v->isnull = true;
-		v->v.i = 0;
-		v->str = jp->data;
-		v->len = 0;
 		if (jc->name0 != NULL)
 		{
 			unsigned	k = json_key(jc->name0, jc->len0);
@@ -1881,6 +1879,78 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 			jp->key_tail[k] = c;
 		}
 	}
+	return true;
+}
+
+/*
+ * Fills the columns' states (on the stack, or malloc'ed for many columns:
+ * *heap then says so), from the schema's plan when it has one, and sets
+ * every value to NULL.  Returns false after refusing the schema.
+ */
+static bool
+json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
+{
+	const SvJsonPlan *plan = jp->schema->json_plan;
+
+	*heap = false;
+	jp->cols = local;
+	if (plan != NULL && plan->ncols == jp->ncols)
+	{
+		memcpy(local, plan->cols, sizeof(JsonCol) * (size_t) jp->ncols);
+		jp->key_present = plan->key_present;
+		memcpy(jp->key_head, plan->key_head, sizeof(jp->key_head));
+	}
+	else
+	{
+		if (jp->ncols > COLS_ON_STACK)
+		{
+			jp->cols = malloc(sizeof(JsonCol) * (size_t) jp->ncols);
+			if (jp->cols == NULL)
+				return fail_message(jp->err, "out of memory for the columns");
+			*heap = true;
+		}
+		if (!json_setup_columns(jp))
+			return false;
+	}
+	for (int c = 0; c < jp->ncols; c++)
+	{
+		SvValue    *v = &jp->values[c];
+
+		v->isnull = true;
+		v->v.i = 0;
+		v->str = jp->data;
+		v->len = 0;
+	}
+	return true;
+}
+
+/* See parse.h. */
+size_t
+sv_json_plan_size(const SvSchema *schema)
+{
+	(void) schema;
+	return sizeof(SvJsonPlan);
+}
+
+/* See parse.h. */
+bool
+sv_json_plan_build(const SvSchema *schema, SvJsonPlan *plan)
+{
+	JsonParser	jp;
+	SvParseError err;
+
+	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0 ||
+		schema->ncolumns > COLS_ON_STACK)
+		return false;
+	jp.schema = schema;
+	jp.ncols = schema->ncolumns;
+	jp.err = &err;
+	jp.cols = plan->cols;
+	if (!json_setup_columns(&jp))
+		return false;
+	plan->ncols = jp.ncols;
+	plan->key_present = jp.key_present;
+	memcpy(plan->key_head, jp.key_head, sizeof(plan->key_head));
 	return true;
 }
 
@@ -1920,7 +1990,6 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	jp.names_cap = 0;
 	jp.names_count = 0;
 	jp.names_used = 0;
-	jp.key_present = 0;
 	if (!json_init_columns(&jp, local_cols, &heap_cols))
 		goto done;
 

@@ -196,7 +196,7 @@ sv_kafka_check_options(Jsonb *options)
 /* ---- the consumer (stream workers only) ----------------------------- */
 
 #define SV_LOG_RING 32
-#define SV_FETCH_MAX 10000
+#define SV_FETCH_MAX 5000
 #define SV_WAKE_MAX_BROKERS 16
 
 /*

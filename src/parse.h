@@ -94,6 +94,8 @@ typedef struct SvScratch
 } SvScratch;
 
 /* A stream's schema and format, built once per stream. */
+typedef struct SvJsonPlan SvJsonPlan;	/* json.c's */
+
 typedef struct SvSchema
 {
 	int			ncolumns;
@@ -109,6 +111,9 @@ typedef struct SvSchema
 								 * array: the top-level member of the
 								 * column's name */
 	SvScratch  *scratch;		/* csv, json: decoded text */
+	const SvJsonPlan *json_plan;	/* json: the columns' lookup, built once
+									 * by sv_json_plan_build; NULL: built
+									 * for every message */
 } SvSchema;
 
 /*
@@ -171,6 +176,16 @@ extern bool sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 						 SvValue *values, SvParseError *err);
 extern bool sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 						  SvValue *values, SvParseError *err);
+
+/*
+ * The JSON parser's lookup of a schema's columns (which column takes which
+ * member), which it otherwise builds for every message. A caller keeping a
+ * schema builds it once into sv_json_plan_size() bytes of its own memory and
+ * sets json_plan; false (no plan: too many columns, or a schema the parser
+ * refuses, which it then reports per message) leaves json_plan NULL.
+ */
+extern size_t sv_json_plan_size(const SvSchema *schema);
+extern bool sv_json_plan_build(const SvSchema *schema, SvJsonPlan *plan);
 
 /*
  * Compiles a JSON column path ("$.a.b", "$.items[0].price", $."quoted")

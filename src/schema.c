@@ -385,6 +385,16 @@ sv_schema_build(const SvStream *stream, SvSchema *schema)
 	schema->null_len = strlen(stream->null_marker);
 	schema->local_to_utc = sv_schema_local_to_utc;
 	schema->local_to_utc_arg = NULL;
+	if (schema->format == SV_FORMAT_JSON)
+	{
+		SvJsonPlan *plan = palloc(sv_json_plan_size(schema));
+
+		/* without a plan (a schema the parser refuses) it says why per message */
+		if (sv_json_plan_build(schema, plan))
+			schema->json_plan = plan;
+		else
+			pfree(plan);
+	}
 }
 
 /*

@@ -72,16 +72,67 @@ reset(void)
 	sch.scratch = &scratch;
 }
 
-/* Parses msg[0..len) by the current schema. */
+static long plan_parses;			/* parses compared with and without a plan */
+static long plan_differ;			/* those that came out differently */
+static long plan_built;			/* of them, with a plan built */
+
+/* Whether two parses came out the same: result, values, reason. */
+static int
+same_parse(int r1, const SvValue *v1, const SvParseError *e1,
+		   int r2, const SvValue *v2, const SvParseError *e2)
+{
+	if (r1 != r2)
+		return 0;
+	if (!r1)
+		return e1->field == e2->field && strcmp(e1->reason, e2->reason) == 0;
+	for (int c = 0; c < sch.ncolumns; c++)
+	{
+		if (v1[c].isnull != v2[c].isnull ||
+			(!v1[c].isnull && (memcmp(&v1[c].v, &v2[c].v, sizeof(v1[c].v)) != 0 ||
+							   v1[c].str != v2[c].str || v1[c].len != v2[c].len)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Parses msg[0..len) by the current schema: with the column lookup built
+ * once (sv_json_plan_build, as the worker does), and, to compare, built for
+ * the message (no plan); every test's parse must come out the same both ways.
+ */
 static int
 parse_len(const char *msg, size_t len)
 {
+	static SvJsonPlan *plan;
+	static SvValue vals0[MAXCOLS];
+	static SvParseError perr0;
+	int			r0;
+	int			r;
+
+	msg_start = msg;
+	msg_len = len;
+	memset(&perr0, 0, sizeof(perr0));
+	perr0.field = 12345;
+	memset(vals0, 0x5a, sizeof(vals0));
+	sch.json_plan = NULL;
+	r0 = sv_parse_message(&sch, msg, len, vals0, &perr0);
+
+	if (plan == NULL)
+		plan = malloc(sv_json_plan_size(&sch));
+	sch.json_plan = sv_json_plan_build(&sch, plan) ? plan : NULL;
+	plan_built += sch.json_plan != NULL;
 	memset(&perr, 0, sizeof(perr));
 	perr.field = 12345;
 	memset(vals, 0x5a, sizeof(vals));
-	msg_start = msg;
-	msg_len = len;
-	return sv_parse_message(&sch, msg, len, vals, &perr);
+	r = sv_parse_message(&sch, msg, len, vals, &perr);
+	sch.json_plan = NULL;
+	plan_parses++;
+	if (!same_parse(r0, vals0, &perr0, r, vals, &perr))
+	{
+		plan_differ++;
+		diag("with and without the column plan: %.60s", msg);
+	}
+	return r;
 }
 
 static int
@@ -955,6 +1006,9 @@ main(void)
 	test_whitespace();
 	test_deep();
 	test_big();
+	ok(plan_built > 200 && plan_differ == 0,
+	   "%ld parses with the column lookup built once (sv_json_plan_build) as without it (%ld of them with a plan): %ld differ",
+	   plan_parses, plan_built, plan_differ);
 	printf("1..%d\n", test_no);
 	if (failures)
 		diag("%d of %d tests failed", failures, test_no);

@@ -253,6 +253,7 @@ bench(const char *format, long count)
 	size_t		nmsgs = strcmp(format, "csv") == 0 ? NCSV : NLINES;
 	uint64_t	x = 20200701;
 	SvSchema	schema = zoom;
+	SvJsonPlan *plan = NULL;
 	SvValue		values[NCSVCOLS];
 	SvParseError err;
 	long		chunk;
@@ -294,6 +295,13 @@ bench(const char *format, long count)
 			schema.paths = nested_paths;
 		else if (strcmp(format, "json-compact") == 0)
 			schema.paths = compact_paths;
+		/* the column lookup built once, as the worker does (SV_BENCH_NO_PLAN: per message) */
+		if (getenv("SV_BENCH_NO_PLAN") == NULL)
+		{
+			plan = malloc(sv_json_plan_size(&schema));
+			if (plan != NULL && sv_json_plan_build(&schema, plan))
+				schema.json_plan = plan;
+		}
 	}
 
 	/*
@@ -330,6 +338,7 @@ bench(const char *format, long count)
 		   "%.2f M messages/s best chunk (%.1f ns/message); failed %ld, checksum %lld\n",
 		   format, count, (double) bytes / count, total, count / total / 1e6,
 		   1e-6 / best, best * 1e9, failed, (long long) checksum);
+	free(plan);
 	return failed;
 }
 
