@@ -415,8 +415,9 @@ sv_kafka_conf(const SvStream *stream, SvKafka *kafka)
 }
 
 /*
- * Creates a stream's consumer. librdkafka's threads are created with every
- * signal blocked, so PostgreSQL's handlers only ever run on our thread.
+ * Creates a stream's consumer. librdkafka's threads and the fetch thread are
+ * created with every signal blocked, so PostgreSQL's handlers only ever run
+ * on the caller's thread.
  * Returns NULL with errbuf set when librdkafka refuses.
  */
 SvKafka *
@@ -430,8 +431,6 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	kafka->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
-	if (kafka->rk != NULL)
-		sv_kafka_start_fetcher(kafka);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (kafka->rk == NULL)
 	{
@@ -450,6 +449,10 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	fcntl(kafka->pipefd[0], F_SETFL, O_NONBLOCK);
 	fcntl(kafka->pipefd[1], F_SETFL, O_NONBLOCK);
 	rd_kafka_queue_io_event_enable(kafka->queue, kafka->pipefd[1], "1", 1);
+	/* last: nothing fails after it, so sv_kafka_close always ends it */
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	sv_kafka_start_fetcher(kafka);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return kafka;
 }
 
@@ -1064,9 +1067,9 @@ sv_kafka_want(SvKafka *kafka, SvSlot *s, int wait_ms, bool ahead)
 {
 	SvFetcher  *f = &kafka->fetcher;
 
+	s->wait_ms = wait_ms;
 	if (f->running)
 	{
-		s->wait_ms = wait_ms;
 		s->state = SV_SLOT_WANTED;
 		pthread_cond_signal(&f->work);
 	}
