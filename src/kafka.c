@@ -252,9 +252,9 @@ typedef struct SvFetcher
 	SvSlot		slots[2];
 } SvFetcher;
 
-static void sv_kafka_start_fetcher(SvKafka *kafka);
+static int	sv_kafka_start_fetcher(SvKafka *kafka);
 static void sv_kafka_stop_fetcher(SvKafka *kafka);
-static bool sv_kafka_settle(SvKafka *kafka, bool drop);
+static bool sv_kafka_settle(SvKafka *kafka);
 static void sv_kafka_await(SvFetcher *f, SvSlot *s);
 
 /* A stream's consumer: handle, its queue, and the queue's wake-up pipe. */
@@ -427,6 +427,7 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	rd_kafka_conf_t *conf = sv_kafka_conf(stream, kafka);
 	sigset_t	all;
 	sigset_t	old;
+	int			rc;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -451,8 +452,16 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	rd_kafka_queue_io_event_enable(kafka->queue, kafka->pipefd[1], "1", 1);
 	/* last: nothing fails after it, so sv_kafka_close always ends it */
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	sv_kafka_start_fetcher(kafka);
+	rc = sv_kafka_start_fetcher(kafka);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+	{
+		errno = rc;
+		ereport(LOG,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a thread to fetch Kafka messages: %m"),
+				 errdetail("The worker fetches them itself, which is slower.")));
+	}
 	return kafka;
 }
 
@@ -609,7 +618,7 @@ sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts)
 	rd_kafka_topic_partition_list_t *parts;
 
 	/* positions count what was fetched ahead: wait until it is counted */
-	if (sv_kafka_settle(kafka, false))
+	if (sv_kafka_settle(kafka))
 		return;
 	parts = rd_kafka_topic_partition_list_new(nparts);
 
@@ -855,7 +864,14 @@ sv_kafka_assign(SvKafka *kafka, List *offsets)
 	ListCell   *lc;
 	rd_kafka_resp_err_t err;
 
-	sv_kafka_settle(kafka, true);
+	/*
+	 * Not during a consume. What was fetched before stays and is handed
+	 * over first: the worker skips what lies below its offsets, and what
+	 * librdkafka delivers again from the new ones. Dropping it would leave
+	 * librdkafka's positions past messages never counted until its broker
+	 * thread resets them, which sv_kafka_positions could take.
+	 */
+	(void) sv_kafka_settle(kafka);
 	parts = rd_kafka_topic_partition_list_new(list_length(offsets));
 	foreach(lc, offsets)
 	{
@@ -908,9 +924,10 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 	if (n == 0)
 	{
 		/*
-		 * consume_batch_queue does not re-arm the queue's wake-up event; a
-		 * single-message pop does. Without it the worker would sleep through
-		 * arriving messages until its timeout.
+		 * And a single-message pop, as before the fetch thread: without
+		 * it, a worker was once seen sleeping through arriving messages
+		 * until its timeout. (librdkafka writes the wake-up pipe when the
+		 * queue goes from empty to not, once after each time it is served.)
 		 */
 		rd_kafka_message_t *m = rd_kafka_consume_queue(kafka->queue, 0);
 
@@ -1000,11 +1017,11 @@ sv_kafka_fetcher_main(void *arg)
 }
 
 /*
- * Starts the fetch thread (the caller has blocked every signal). Without
- * it, which only a failing pthread_create causes, the worker's thread
- * consumes and destroys messages itself, one fetch at a time.
+ * Starts the fetch thread (the caller has blocked every signal); returns 0
+ * or pthread_create's error. Without it the worker's thread consumes and
+ * destroys messages itself, one fetch at a time.
  */
-static void
+static int
 sv_kafka_start_fetcher(SvKafka *kafka)
 {
 	SvFetcher  *f = &kafka->fetcher;
@@ -1015,16 +1032,11 @@ sv_kafka_start_fetcher(SvKafka *kafka)
 	pthread_cond_init(&f->done, NULL);
 	rc = pthread_create(&f->thread, NULL, sv_kafka_fetcher_main, kafka);
 	f->running = rc == 0;
-	errno = rc;
-	if (!f->running)
-		ereport(LOG,
-				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-				 errmsg("could not start a thread to fetch Kafka messages: %m"),
-				 errdetail("The worker fetches them itself, which is slower.")));
 #ifdef __linux__
-	else
+	if (f->running)
 		pthread_setname_np(f->thread, "sv:fetch");	/* as top -H shows it */
 #endif
+	return rc;
 }
 
 /*
@@ -1045,6 +1057,9 @@ sv_kafka_stop_fetcher(SvKafka *kafka)
 		pthread_join(f->thread, NULL);
 		f->running = false;
 	}
+	pthread_cond_destroy(&f->done);
+	pthread_cond_destroy(&f->work);
+	pthread_mutex_destroy(&f->lock);
 	for (int i = 0; i < 2; i++)
 	{
 		SvSlot	   *s = &f->slots[i];
@@ -1178,7 +1193,8 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 	n = Min(Max(max, 0), s->n - s->first);
 	fetch->msgs = &s->messages[s->first];
 	fetch->nmessages = n;
-	if (s->first == 0 && s->error_code != 0)
+	/* an error with the slot's last messages: those before it are counted */
+	if (s->first + n == s->n && s->error_code != 0)
 	{
 		fetch->error_code = s->error_code;
 		strlcpy(fetch->error, s->error, sizeof(fetch->error));
@@ -1208,13 +1224,13 @@ sv_kafka_release(SvKafka *kafka, SvFetch *fetch)
 }
 
 /*
- * Waits until the fetch thread is not consuming, and returns whether any
- * message it took from librdkafka has not been handed to the worker yet:
- * fetched ahead, or the rest of the worker's slot. With drop, gives them
- * back (a new assignment makes them stale).
+ * Waits until the fetch thread is not consuming, and returns whether it
+ * holds anything the worker has not had: messages fetched ahead or left in
+ * the worker's slot, or a consumer error not handed over (librdkafka 2.8
+ * moves the position past the offset an out-of-range error names).
  */
 static bool
-sv_kafka_settle(SvKafka *kafka, bool drop)
+sv_kafka_settle(SvKafka *kafka)
 {
 	SvFetcher  *f = &kafka->fetcher;
 	bool		held = false;
@@ -1226,11 +1242,7 @@ sv_kafka_settle(SvKafka *kafka, bool drop)
 
 		sv_kafka_await(f, s);
 		if (s->state == SV_SLOT_READY || s->state == SV_SLOT_TAKEN)
-		{
-			held |= s->first < s->n;
-			if (drop)
-				sv_kafka_free_slot(kafka, s);
-		}
+			held |= s->first < s->n || (s->state == SV_SLOT_READY && s->error_code != 0);
 	}
 	pthread_mutex_unlock(&f->lock);
 	return held;
