@@ -58,7 +58,8 @@
 #     all partitions assigned at offset 0, rd_kafka_consume_batch_queue),
 #     counts messages until N; median of RUNS (5) runs (leaving out runs
 #     below half of the best: librdkafka 2.0.2's defaults stall a second
-#     after a full queue now and then), each run just before
+#     after a full queue now and then; one run before them warms up and
+#     is not counted), each run just before
 #     a streamview drain of 3 (interleaved: same broker state). "whole" includes its
 #     start-up; "steady" is from 10% to 100% of N read.
 #  3. STREAMVIEW: cluster with shared_preload_libraries=streamview,
@@ -590,6 +591,9 @@ HAVE_FORMATS=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_stream
 	AND 'column_paths' = ANY (proargnames)")
 HAVE_VIEWS=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_view'
 	AND pronamespace = 'streamview'::regnamespace")
+# the first read of a new topic is slower for every reader (the fetcher
+# used 2-3x its CPU in first rounds): one floor run, not counted, warms up
+log "  warm-up: $("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")"
 for i in $(seq "$RUNS"); do
 	line=$("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")
 	log "  floor: $line"
