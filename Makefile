@@ -15,6 +15,7 @@ OBJS = \
 	src/schema.o \
 	src/functions.o \
 	src/kafka.o \
+	src/kafka_fetch.o \
 	src/parse.o \
 	src/csv.o \
 	src/json.o \

@@ -1,5 +1,9 @@
 /*
- * kafka.c - librdkafka: checking options, the consumer handle, batch fetch
+ * kafka.c - librdkafka: checking options, the consumer handle, metadata
+ *
+ * The consumer's messages reach the worker through the fetch thread of
+ * kafka_fetch.c; this file creates and closes the consumer, reads metadata,
+ * watermarks and positions, and wakes librdkafka < 2.2's fetcher.
  *
  * Options are librdkafka properties passed through from the stream's
  * `options`. Some act the moment they are set (plugin.library.paths loads a
@@ -22,7 +26,7 @@
 #include "utils/jsonb.h"
 
 #include "compat.h"
-#include "kafka.h"
+#include "kafka_int.h"
 
 /* Keys streamview sets itself; a user setting them would break exactly-once. */
 static const char *const sv_owned_keys[] = {
@@ -195,94 +199,7 @@ sv_kafka_check_options(Jsonb *options)
 
 /* ---- the consumer (stream workers only) ----------------------------- */
 
-#define SV_LOG_RING 32
-#define SV_FETCH_MAX 5000
 #define SV_WAKE_MAX_BROKERS 16
-
-/*
- * Consuming on a thread of our own. Taking a message from librdkafka's queue
- * (two mutexes, a reference on the topic) and destroying it (which frees
- * what librdkafka's fetcher allocated, under that thread's malloc arena
- * lock) cost the worker's thread about 130 ns of its ~360 per zoomcamp ride.
- * A fetch thread (sv:fetch) does both, and turns messages into SvMessages,
- * while the worker counts the previous fetch. It only ever calls librdkafka
- * and pthreads, and runs with every signal blocked, like librdkafka's own.
- *
- * Two slots of up to SV_FETCH_MAX messages take turns: the worker counts
- * the messages of one (TAKEN) while the thread fills the other ahead
- * (WANTED, FETCHING, READY). A slot the worker is done with is FREE, its
- * messages destroyed by the thread as soon as it is idle. So at most two
- * fetches of messages are out of librdkafka's queue at any time.
- */
-typedef enum SvSlotState
-{
-	SV_SLOT_FREE,				/* nothing for the worker (maybe to destroy) */
-	SV_SLOT_WANTED,				/* the worker asked for a fetch into it */
-	SV_SLOT_FETCHING,			/* the thread is consuming into it */
-	SV_SLOT_READY,				/* fetched, not yet handed to the worker */
-	SV_SLOT_TAKEN				/* the worker is counting its messages */
-} SvSlotState;
-
-typedef struct SvSlot
-{
-	SvSlotState state;
-	int			wait_ms;		/* WANTED: how long the consume may block */
-	int			n;				/* messages in it (errors are split out) */
-	int			first;			/* TAKEN: the next one to hand out */
-	int			to_destroy;		/* FREE: msgs[0, to_destroy) to give back */
-	size_t		bytes;			/* sum of the values' and keys' sizes */
-	int			error_code;		/* last consumer error of the fetch, or 0 */
-	char		error[256];
-	int32		gap_partition;	/* offset out of range there, or -1 */
-	bool		queue_full;		/* librdkafka's queue was full before it */
-	double		msg_bytes;		/* the mean message size after it */
-	rd_kafka_message_t *msgs[SV_FETCH_MAX];
-	SvMessage	messages[SV_FETCH_MAX];	/* what the worker sees of msgs */
-} SvSlot;
-
-typedef struct SvFetcher
-{
-	pthread_t	thread;
-	bool		running;		/* false: the worker's thread does it all */
-	pthread_mutex_t lock;		/* guards everything below but msgs */
-	pthread_cond_t work;		/* a slot WANTED or to destroy, or stop */
-	pthread_cond_t done;		/* a slot became READY */
-	bool		stop;
-	SvSlot	   *taken;			/* the worker's slot, or NULL */
-	SvSlot		slots[2];
-} SvFetcher;
-
-static int	sv_kafka_start_fetcher(SvKafka *kafka);
-static void sv_kafka_stop_fetcher(SvKafka *kafka);
-static bool sv_kafka_settle(SvKafka *kafka);
-static void sv_kafka_await(SvFetcher *f, SvSlot *s);
-
-/* A stream's consumer: handle, its queue, and the queue's wake-up pipe. */
-struct SvKafka
-{
-	rd_kafka_t *rk;
-	rd_kafka_queue_t *queue;
-	rd_kafka_queue_t *log_queue;	/* served on our thread between fetches */
-	rd_kafka_topic_t *topic_handle;
-	char	   *topic;
-	int			pipefd[2];
-	/* log lines gathered on the worker's thread, emitted later */
-	char		logs[SV_LOG_RING][256];
-	int			nlogs;
-	/* the last error callback's, set on the thread that consumes */
-	int			last_error_code;
-	char		last_error[256];
-	/* librdkafka < 2.2: waking a fetcher that a full queue put to sleep */
-	bool		wake_fetcher;	/* on for those versions only */
-	int64		queue_max_msgs; /* queued.min.messages in effect */
-	int64		queue_max_bytes;	/* queued.max.messages.kbytes, in bytes */
-	double		msg_bytes;		/* consuming thread's: mean size of messages */
-	bool		queue_was_full; /* worker's: the fetcher may be asleep */
-	int64		wakes;			/* times sv_kafka_wake_fetcher sought */
-	int			nleaders;
-	int32	   *leaders;		/* per partition: its leader, by metadata */
-	SvFetcher	fetcher;
-};
 
 /*
  * librdkafka's log callback. With log.queue the logs are served from a
@@ -643,23 +560,6 @@ sv_kafka_positions(SvKafka *kafka, int64 *next, int nparts)
 	rd_kafka_topic_partition_list_destroy(parts);
 }
 
-/* What the worker sees of a message (librdkafka's types stay here). */
-static void
-sv_kafka_message(rd_kafka_message_t *m, SvMessage *out)
-{
-	rd_kafka_timestamp_type_t tstype;
-
-	out->value = m->payload;
-	out->len = m->payload ? m->len : 0;
-	out->key = m->key;
-	out->key_len = m->key ? m->key_len : 0;
-	out->partition = m->partition;
-	out->offset = m->offset;
-	out->timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-	if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
-		out->timestamp_ms = -1;
-	out->raw = m;
-}
 
 /*
  * Appends a message's headers as a JSON object of name to value (text; a
@@ -740,9 +640,10 @@ sv_kafka_seek_distance(SvKafka *kafka, int32 p, int64 next)
  * partitions, the one farthest from its log start is sought: retention
  * deletes from there, and must not delete what the seek dropped from the
  * queue before it is fetched again (the worker would report a gap of
- * messages it had).
+ * messages it had). Called by kafka_fetch.c between two consumes of the
+ * fetch thread: a seek drops what a consume under way took.
  */
-static void
+void
 sv_kafka_wake_fetcher(SvKafka *kafka)
 {
 	rd_kafka_topic_partition_list_t *assigned = NULL;
@@ -799,62 +700,8 @@ sv_kafka_wake_fetcher(SvKafka *kafka)
 	rd_kafka_topic_partition_list_destroy(assigned);
 }
 
-/*
- * Before a consume, on the thread that consumes: whether the prefetch
- * queue is at librdkafka's limits, by count or (with the mean size of the
- * messages so far) by bytes. Only that thread takes from the queue, so it
- * finds the queue at its fullest.
- */
-static bool
-sv_kafka_queue_full(SvKafka *kafka)
-{
-	int64		queued = rd_kafka_queue_length(kafka->queue);
 
-	return queued >= kafka->queue_max_msgs ||
-		queued * kafka->msg_bytes >= 0.9 * kafka->queue_max_bytes;
-}
 
-/* After a consume of n messages of the given bytes: their mean size. */
-static void
-sv_kafka_note_sizes(SvKafka *kafka, int n, size_t bytes)
-{
-	if (n > 0)
-		kafka->msg_bytes = kafka->msg_bytes == 0 ? (double) bytes / n :
-			0.75 * kafka->msg_bytes + 0.25 * ((double) bytes / n);
-}
-
-/*
- * On the worker's thread, after it took messages: wakes the fetcher once
- * half of a queue that was full is gone (msg_bytes: the mean message size
- * as the consuming thread last knew it).
- */
-static void
-sv_kafka_after_fetch(SvKafka *kafka, double msg_bytes)
-{
-	int64		queued;
-
-	if (!kafka->queue_was_full)
-		return;
-	queued = rd_kafka_queue_length(kafka->queue);
-	if (queued <= kafka->queue_max_msgs / 2 &&
-		queued * msg_bytes <= 0.5 * kafka->queue_max_bytes)
-	{
-		SvFetcher  *f = &kafka->fetcher;
-
-		/*
-		 * Not while the fetch thread consumes: a seek makes librdkafka drop
-		 * what a consume under way took of the partition, also below the
-		 * position sought to, and those messages would be lost. Between
-		 * consumes, all below it are in a slot or counted.
-		 */
-		pthread_mutex_lock(&f->lock);
-		for (int i = 0; i < 2; i++)
-			sv_kafka_await(f, &f->slots[i]);
-		sv_kafka_wake_fetcher(kafka);
-		pthread_mutex_unlock(&f->lock);
-		kafka->queue_was_full = false;
-	}
-}
 
 /* Assigns the stream's partitions at the given next offsets (SvOffset List). */
 void
@@ -887,366 +734,17 @@ sv_kafka_assign(SvKafka *kafka, List *offsets)
 	kafka->queue_was_full = false;
 }
 
-/*
- * Gives a slot's messages back to librdkafka: those of an earlier fetch
- * that the worker is done with. On the fetch thread, or the worker's
- * without one.
- */
-static void
-sv_kafka_destroy_slot(SvSlot *s, int n)
-{
-	for (int i = 0; i < n; i++)
-		rd_kafka_message_destroy(s->msgs[i]);
-}
 
-/*
- * Fills a slot: takes up to SV_FETCH_MAX messages from the consumer queue,
- * waiting up to wait_ms inside librdkafka for them, and keeps the last
- * consumer error (an offset out of range names its partition in
- * gap_partition). Runs on the fetch thread, or the worker's without one;
- * touches nothing of the worker's but the slot.
- */
-static void
-sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
-{
-	ssize_t		n;
-	int			kept = 0;
 
-	sv_kafka_destroy_slot(s, s->to_destroy);
-	s->to_destroy = 0;
-	s->bytes = 0;
-	s->error_code = 0;
-	s->error[0] = '\0';
-	s->gap_partition = -1;
-	kafka->last_error_code = 0;
-	s->queue_full = kafka->wake_fetcher && sv_kafka_queue_full(kafka);
-	n = rd_kafka_consume_batch_queue(kafka->queue, wait_ms, s->msgs, SV_FETCH_MAX);
-	if (n == 0)
-	{
-		/*
-		 * And a single-message pop, as before the fetch thread: without
-		 * it, a worker was once seen sleeping through arriving messages
-		 * until its timeout. (librdkafka writes the wake-up pipe when the
-		 * queue goes from empty to not, once after each time it is served.)
-		 */
-		rd_kafka_message_t *m = rd_kafka_consume_queue(kafka->queue, 0);
 
-		if (m != NULL)
-		{
-			s->msgs[0] = m;
-			n = 1;
-		}
-	}
-	for (ssize_t i = 0; i < n; i++)
-	{
-		rd_kafka_message_t *m = s->msgs[i];
 
-		if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-		{
-			sv_kafka_message(m, &s->messages[kept]);
-			s->msgs[kept++] = m;
-			s->bytes += m->len + m->key_len;
-			continue;
-		}
-		s->error_code = m->err;
-		snprintf(s->error, sizeof(s->error), "%s: %s",
-				 rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
-		if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
-			m->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)
-			s->gap_partition = m->partition;
-		rd_kafka_message_destroy(m);
-	}
-	s->n = kept;
-	sv_kafka_note_sizes(kafka, kept, s->bytes);
-	s->msg_bytes = kafka->msg_bytes;
-	if (s->error_code == 0 && kafka->last_error_code != 0)
-	{
-		s->error_code = kafka->last_error_code;
-		strlcpy(s->error, kafka->last_error, sizeof(s->error));
-	}
-}
 
-/* The fetch thread: fills the slots asked for, destroys those given back. */
-static void *
-sv_kafka_fetcher_main(void *arg)
-{
-	SvKafka    *kafka = arg;
-	SvFetcher  *f = &kafka->fetcher;
 
-	pthread_mutex_lock(&f->lock);
-	for (;;)
-	{
-		SvSlot	   *fill = NULL;
-		SvSlot	   *give = NULL;
 
-		for (int i = 0; i < 2; i++)
-		{
-			if (f->slots[i].state == SV_SLOT_WANTED)
-				fill = &f->slots[i];
-			else if (f->slots[i].state == SV_SLOT_FREE && f->slots[i].to_destroy > 0)
-				give = &f->slots[i];
-		}
-		if (fill != NULL)
-		{
-			int			wait_ms = fill->wait_ms;
 
-			fill->state = SV_SLOT_FETCHING;
-			pthread_mutex_unlock(&f->lock);
-			sv_kafka_fill_slot(kafka, fill, wait_ms);
-			pthread_mutex_lock(&f->lock);
-			fill->state = SV_SLOT_READY;
-			pthread_cond_signal(&f->done);
-		}
-		else if (give != NULL)
-		{
-			int			n = give->to_destroy;
 
-			/* the worker asks for this slot only through the lock */
-			give->to_destroy = 0;
-			pthread_mutex_unlock(&f->lock);
-			sv_kafka_destroy_slot(give, n);
-			pthread_mutex_lock(&f->lock);
-		}
-		else if (f->stop)
-			break;
-		else
-			pthread_cond_wait(&f->work, &f->lock);
-	}
-	pthread_mutex_unlock(&f->lock);
-	return NULL;
-}
 
-/*
- * Starts the fetch thread (the caller has blocked every signal); returns 0
- * or pthread_create's error. Without it the worker's thread consumes and
- * destroys messages itself, one fetch at a time.
- */
-static int
-sv_kafka_start_fetcher(SvKafka *kafka)
-{
-	SvFetcher  *f = &kafka->fetcher;
-	int			rc;
 
-	pthread_mutex_init(&f->lock, NULL);
-	pthread_cond_init(&f->work, NULL);
-	pthread_cond_init(&f->done, NULL);
-	rc = pthread_create(&f->thread, NULL, sv_kafka_fetcher_main, kafka);
-	f->running = rc == 0;
-#ifdef __linux__
-	if (f->running)
-		pthread_setname_np(f->thread, "sv:fetch");	/* as top -H shows it */
-#endif
-	return rc;
-}
-
-/*
- * Ends the fetch thread, and gives back every message still in a slot:
- * every message is destroyed before the handle is.
- */
-static void
-sv_kafka_stop_fetcher(SvKafka *kafka)
-{
-	SvFetcher  *f = &kafka->fetcher;
-
-	if (f->running)
-	{
-		pthread_mutex_lock(&f->lock);
-		f->stop = true;
-		pthread_cond_signal(&f->work);
-		pthread_mutex_unlock(&f->lock);
-		pthread_join(f->thread, NULL);
-		f->running = false;
-	}
-	pthread_cond_destroy(&f->done);
-	pthread_cond_destroy(&f->work);
-	pthread_mutex_destroy(&f->lock);
-	for (int i = 0; i < 2; i++)
-	{
-		SvSlot	   *s = &f->slots[i];
-
-		sv_kafka_destroy_slot(s, s->state == SV_SLOT_FREE ? s->to_destroy : s->n);
-		s->state = SV_SLOT_FREE;
-		s->to_destroy = s->n = 0;
-	}
-	f->taken = NULL;
-}
-
-/*
- * Asks for a fetch into a free slot, waiting up to wait_ms for messages
- * (ahead: while the worker counts the other slot's). Without the thread,
- * the worker's own fetches are done here and now; none are done ahead.
- * Under the lock.
- */
-static void
-sv_kafka_want(SvKafka *kafka, SvSlot *s, int wait_ms, bool ahead)
-{
-	SvFetcher  *f = &kafka->fetcher;
-
-	s->wait_ms = wait_ms;
-	if (f->running)
-	{
-		s->state = SV_SLOT_WANTED;
-		pthread_cond_signal(&f->work);
-	}
-	else if (!ahead)
-	{
-		sv_kafka_fill_slot(kafka, s, wait_ms);
-		s->state = SV_SLOT_READY;
-	}
-}
-
-/* Waits for a slot asked for to be READY. Under the lock. */
-static void
-sv_kafka_await(SvFetcher *f, SvSlot *s)
-{
-	while (s->state == SV_SLOT_WANTED || s->state == SV_SLOT_FETCHING)
-		pthread_cond_wait(&f->done, &f->lock);
-}
-
-/*
- * Gives a slot the worker is done with (or has no use for) to the thread
- * to destroy its messages. Under the lock.
- */
-static void
-sv_kafka_free_slot(SvKafka *kafka, SvSlot *s)
-{
-	SvFetcher  *f = &kafka->fetcher;
-
-	s->to_destroy = s->n;
-	s->n = s->first = 0;
-	s->state = SV_SLOT_FREE;
-	if (f->taken == s)
-		f->taken = NULL;
-	if (f->running)
-		pthread_cond_signal(&f->work);
-	else
-	{
-		sv_kafka_destroy_slot(s, s->to_destroy);
-		s->to_destroy = 0;
-	}
-}
-
-/*
- * The next fetch for the worker: the one fetched ahead if it found
- * messages or an error, else a new one that may wait wait_ms. Then the
- * next is asked for ahead, into the other slot, unless this one was
- * empty (the stream is idle). Under the lock.
- */
-static SvSlot *
-sv_kafka_take(SvKafka *kafka, int wait_ms)
-{
-	SvFetcher  *f = &kafka->fetcher;
-	SvSlot	   *s = NULL;
-	SvSlot	   *other;
-
-	for (int i = 0; i < 2 && s == NULL; i++)
-	{
-		if (f->slots[i].state != SV_SLOT_FREE)
-			s = &f->slots[i];
-	}
-	if (s == NULL)
-	{
-		s = &f->slots[0];
-		sv_kafka_want(kafka, s, wait_ms, false);
-	}
-	sv_kafka_await(f, s);
-	if (s->n == 0 && s->error_code == 0 && s->wait_ms != wait_ms)
-	{
-		/* empty ahead: the stream went quiet; look again, waiting as asked */
-		sv_kafka_want(kafka, s, wait_ms, false);
-		sv_kafka_await(f, s);
-	}
-	s->state = SV_SLOT_TAKEN;
-	s->first = 0;
-	f->taken = s;
-	if (s->queue_full)
-		kafka->queue_was_full = true;
-	other = s == &f->slots[0] ? &f->slots[1] : &f->slots[0];
-	if (s->n > 0 && other->state == SV_SLOT_FREE)
-		sv_kafka_want(kafka, other, 0, true);
-	return s;
-}
-
-/*
- * Hands the worker up to max messages, and any consumer errors (kept in
- * fetch->error; an offset out of range names its partition in
- * gap_partition), from what the fetch thread took from the consumer queue
- * ahead of it. With wait_ms > 0, when nothing was there, it waits inside
- * librdkafka until messages come or wait_ms has passed: while messages
- * flow this wakes the moment the fetcher delivers, which the queue's
- * descriptor does not. The caller keeps wait_ms short: signals and the
- * latch are not seen meanwhile.
- */
-void
-sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
-{
-	SvFetcher  *f = &kafka->fetcher;
-	SvSlot	   *s;
-	int			n;
-	double		msg_bytes;
-
-	fetch->error_code = 0;
-	fetch->error[0] = '\0';
-	fetch->gap_partition = -1;
-	pthread_mutex_lock(&f->lock);
-	s = f->taken != NULL ? f->taken : sv_kafka_take(kafka, wait_ms);
-	n = Min(Max(max, 0), s->n - s->first);
-	fetch->msgs = &s->messages[s->first];
-	fetch->nmessages = n;
-	/* an error with the slot's last messages: those before it are counted */
-	if (s->first + n == s->n && s->error_code != 0)
-	{
-		fetch->error_code = s->error_code;
-		strlcpy(fetch->error, s->error, sizeof(fetch->error));
-		fetch->gap_partition = s->gap_partition;
-	}
-	s->first += n;
-	msg_bytes = s->msg_bytes;
-	pthread_mutex_unlock(&f->lock);
-	if (kafka->wake_fetcher)
-		sv_kafka_after_fetch(kafka, msg_bytes);
-}
-
-/*
- * Gives the messages of the last fetch back to librdkafka: once the worker
- * has had all of a slot's, the fetch thread destroys them.
- */
-void
-sv_kafka_release(SvKafka *kafka, SvFetch *fetch)
-{
-	SvFetcher  *f = &kafka->fetcher;
-
-	pthread_mutex_lock(&f->lock);
-	if (f->taken != NULL && f->taken->first == f->taken->n)
-		sv_kafka_free_slot(kafka, f->taken);
-	pthread_mutex_unlock(&f->lock);
-	fetch->nmessages = 0;
-}
-
-/*
- * Waits until the fetch thread is not consuming, and returns whether it
- * holds anything the worker has not had: messages fetched ahead or left in
- * the worker's slot, or a consumer error not handed over (librdkafka 2.8
- * moves the position past the offset an out-of-range error names).
- */
-static bool
-sv_kafka_settle(SvKafka *kafka)
-{
-	SvFetcher  *f = &kafka->fetcher;
-	bool		held = false;
-
-	pthread_mutex_lock(&f->lock);
-	for (int i = 0; i < 2; i++)
-	{
-		SvSlot	   *s = &f->slots[i];
-
-		sv_kafka_await(f, s);
-		if (s->state == SV_SLOT_READY || s->state == SV_SLOT_TAKEN)
-			held |= s->first < s->n || (s->state == SV_SLOT_READY && s->error_code != 0);
-	}
-	pthread_mutex_unlock(&f->lock);
-	return held;
-}
 
 /*
  * How often a fetcher was woken after a full queue, or -1 where the worker
