@@ -93,15 +93,14 @@ sv_kafka_after_fetch(SvKafka *kafka, double msg_bytes)
 }
 
 /*
- * Gives a slot's messages back to librdkafka: those of an earlier fetch
- * that the worker is done with. On the fetch thread, or the worker's
- * without one.
+ * Gives messages back to librdkafka: those of an earlier fetch that the
+ * worker is done with. On the fetch thread, or the worker's without one.
  */
 static void
-sv_kafka_destroy_slot(SvSlot *s, int n)
+sv_kafka_destroy_messages(rd_kafka_message_t **msgs, int n)
 {
 	for (int i = 0; i < n; i++)
-		rd_kafka_message_destroy(s->msgs[i]);
+		rd_kafka_message_destroy(msgs[i]);
 }
 
 /*
@@ -117,7 +116,7 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 	ssize_t		n;
 	int			kept = 0;
 
-	sv_kafka_destroy_slot(s, s->to_destroy);
+	sv_kafka_destroy_messages(s->msgs, s->to_destroy);
 	s->to_destroy = 0;
 	s->bytes = 0;
 	s->error_code = 0;
@@ -171,6 +170,27 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 	}
 }
 
+/*
+ * On the fetch thread, with nothing to fill: destroys up to
+ * SV_DESTROY_CHUNK of the messages given back, from the end of the list
+ * (*count of them at list), so that a fill asked for meanwhile waits for
+ * one chunk at most. The worker touches the list only through the lock,
+ * and only when *count is 0 (the dead list) or when it asks for a fill
+ * (to_destroy, which the fill then destroys first). Under the lock.
+ */
+static void
+sv_kafka_destroy_chunk(SvFetcher *f, rd_kafka_message_t **list, int *count)
+{
+	int			k = Min(*count, SV_DESTROY_CHUNK);
+
+	/* *count is the worker's again once unlocked */
+	*count -= k;
+	list += *count;
+	pthread_mutex_unlock(&f->lock);
+	sv_kafka_destroy_messages(list, k);
+	pthread_mutex_lock(&f->lock);
+}
+
 /* The fetch thread: fills the slots asked for, destroys those given back. */
 static void *
 sv_kafka_fetcher_main(void *arg)
@@ -183,6 +203,7 @@ sv_kafka_fetcher_main(void *arg)
 	{
 		SvSlot	   *fill = NULL;
 		SvSlot	   *give = NULL;
+		SvSlot	   *bury = NULL;
 
 		for (int i = 0; i < 2; i++)
 		{
@@ -190,6 +211,8 @@ sv_kafka_fetcher_main(void *arg)
 				fill = &f->slots[i];
 			else if (f->slots[i].state == SV_SLOT_FREE && f->slots[i].to_destroy > 0)
 				give = &f->slots[i];
+			if (f->slots[i].ndead > 0)
+				bury = &f->slots[i];
 		}
 		if (fill != NULL)
 		{
@@ -203,15 +226,9 @@ sv_kafka_fetcher_main(void *arg)
 			pthread_cond_signal(&f->done);
 		}
 		else if (give != NULL)
-		{
-			int			n = give->to_destroy;
-
-			/* the worker asks for this slot only through the lock */
-			give->to_destroy = 0;
-			pthread_mutex_unlock(&f->lock);
-			sv_kafka_destroy_slot(give, n);
-			pthread_mutex_lock(&f->lock);
-		}
+			sv_kafka_destroy_chunk(f, give->msgs, &give->to_destroy);
+		else if (bury != NULL)
+			sv_kafka_destroy_chunk(f, bury->dead, &bury->ndead);
 		else if (f->stop)
 			break;
 		else
@@ -232,6 +249,11 @@ sv_kafka_start_fetcher(SvKafka *kafka)
 	SvFetcher  *f = &kafka->fetcher;
 	int			rc;
 
+	for (int i = 0; i < 2; i++)
+	{
+		f->slots[i].msgs = f->slots[i].bufs[0];
+		f->slots[i].dead = f->slots[i].bufs[1];
+	}
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->work, NULL);
 	pthread_cond_init(&f->done, NULL);
@@ -269,9 +291,10 @@ sv_kafka_stop_fetcher(SvKafka *kafka)
 	{
 		SvSlot	   *s = &f->slots[i];
 
-		sv_kafka_destroy_slot(s, s->state == SV_SLOT_FREE ? s->to_destroy : s->n);
+		sv_kafka_destroy_messages(s->msgs, s->state == SV_SLOT_FREE ? s->to_destroy : s->n);
+		sv_kafka_destroy_messages(s->dead, s->ndead);
 		s->state = SV_SLOT_FREE;
-		s->to_destroy = s->n = 0;
+		s->to_destroy = s->n = s->ndead = 0;
 	}
 	f->taken = NULL;
 }
@@ -310,14 +333,26 @@ sv_kafka_await(SvFetcher *f, SvSlot *s)
 
 /*
  * Gives a slot the worker is done with (or has no use for) to the thread
- * to destroy its messages. Under the lock.
+ * to destroy its messages: set aside as dead, so that the slot can be
+ * filled before they are destroyed, unless the last ones set aside are
+ * still there. Under the lock.
  */
 static void
 sv_kafka_free_slot(SvKafka *kafka, SvSlot *s)
 {
 	SvFetcher  *f = &kafka->fetcher;
 
-	s->to_destroy = s->n;
+	if (f->running && s->ndead == 0)
+	{
+		rd_kafka_message_t **dead = s->msgs;
+
+		s->msgs = s->dead;
+		s->dead = dead;
+		s->ndead = s->n;
+		s->to_destroy = 0;
+	}
+	else
+		s->to_destroy = s->n;
 	s->n = s->first = 0;
 	s->state = SV_SLOT_FREE;
 	if (f->taken == s)
@@ -326,7 +361,7 @@ sv_kafka_free_slot(SvKafka *kafka, SvSlot *s)
 		pthread_cond_signal(&f->work);
 	else
 	{
-		sv_kafka_destroy_slot(s, s->to_destroy);
+		sv_kafka_destroy_messages(s->msgs, s->to_destroy);
 		s->to_destroy = 0;
 	}
 }
