@@ -174,16 +174,17 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
  * On the fetch thread, with nothing to fill: destroys up to
  * SV_DESTROY_CHUNK of the messages given back, from the end of the list
  * (*count of them at list), so that a fill asked for meanwhile waits for
- * one chunk at most. The worker touches the list only through the lock,
- * and only when *count is 0 (the dead list) or when it asks for a fill
- * (to_destroy, which the fill then destroys first). Under the lock.
+ * one chunk at most. Only this thread reads or writes the arrays; the
+ * worker, under the lock, swaps a slot's msgs and dead pointers once
+ * ndead is 0, and asks for fills (which destroy what is left of
+ * to_destroy first). Under the lock.
  */
 static void
 sv_kafka_destroy_chunk(SvFetcher *f, rd_kafka_message_t **list, int *count)
 {
 	int			k = Min(*count, SV_DESTROY_CHUNK);
 
-	/* *count is the worker's again once unlocked */
+	/* read *count before unlocking: a dead list emptied may be refilled */
 	*count -= k;
 	list += *count;
 	pthread_mutex_unlock(&f->lock);
@@ -332,10 +333,11 @@ sv_kafka_await(SvFetcher *f, SvSlot *s)
 }
 
 /*
- * Gives a slot the worker is done with (or has no use for) to the thread
- * to destroy its messages: set aside as dead, so that the slot can be
- * filled before they are destroyed, unless the last ones set aside are
- * still there. Under the lock.
+ * Gives back a slot the worker is done with (or has no use for). With the
+ * fetch thread, its messages are set aside as dead, so that the slot can
+ * be filled before the thread destroys them (or left in to_destroy, for
+ * the next fill to destroy first, while the last ones set aside are still
+ * there); without it, they are destroyed here. Under the lock.
  */
 static void
 sv_kafka_free_slot(SvKafka *kafka, SvSlot *s)

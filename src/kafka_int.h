@@ -74,7 +74,9 @@ typedef struct SvFetcher
 {
 	pthread_t	thread;
 	bool		running;		/* false: the worker's thread does it all */
-	pthread_mutex_t lock;		/* guards everything below but msgs */
+	pthread_mutex_t lock;		/* guards everything below but the message
+								 * arrays' contents (the thread's alone) and
+								 * a FETCHING slot (the thread's until READY) */
 	pthread_cond_t work;		/* a slot WANTED or to destroy, or stop */
 	pthread_cond_t done;		/* a slot became READY */
 	bool		stop;
