@@ -48,7 +48,8 @@ include $(PGXS)
 $(OBJS): $(wildcard src/*.h)
 
 # Programs for tests, the demo and the benchmark (not installed).
-TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test test/csv_test test/json_test
+TOOLS = test/broker/sv_broker test/broker/sv_produce test/parse_test test/csv_test test/json_test \
+	test/fetch_test
 TOOL_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Werror -Isrc
 
 tools: $(TOOLS)
@@ -71,6 +72,15 @@ test/csv_test: test/csv_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) 
 # json.c's unit test
 test/json_test: test/json_test.c test/tap.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/json_test.c $(PARSER_SRCS) -lm
+
+# kafka_fetch.c's fetch thread against the mock cluster, under AddressSanitizer
+# (with PostgreSQL's headers and libpgport, without a server)
+test/fetch_test: test/fetch_test.c test/tap.h src/kafka_fetch.c src/kafka_int.h src/kafka.h src/compat.h
+	$(CC) -std=gnu99 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+		-Wno-sign-compare -D_GNU_SOURCE -Isrc -I$(shell $(PG_CONFIG) --includedir-server) \
+		-o $@ test/fetch_test.c src/kafka_fetch.c \
+		$(shell $(PG_CONFIG) --pkglibdir)/libpgport.a -lrdkafka -lpthread
 
 all: tools
 

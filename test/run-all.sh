@@ -92,8 +92,9 @@ export TMPDIR="$work/tmp"
 # Records the outcome of one suite.
 suite() { if [ "$1" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
 
-echo "== parser unit tests"
-rc=0; prove -e '' test/parse_test test/csv_test test/json_test 2>&1 | tee "$work/logs/parse_test.log" || rc=1; suite $rc
+echo "== unit tests: the parsers, the fetch thread"
+rc=0; prove -e '' test/parse_test test/csv_test test/json_test test/fetch_test 2>&1 |
+	tee "$work/logs/parse_test.log" || rc=1; suite $rc
 
 echo "== META.json (PGXN meta-spec 1.0.0, and agreement with the tree)"
 rc=0; perl test/check-meta.pl 2>&1 | tee "$work/logs/meta.log" || rc=1; suite $rc
