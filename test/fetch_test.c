@@ -110,6 +110,7 @@ produce(char *bootstraps, size_t cap)
 	long		sent[NPARTS] = {0};
 
 	set(conf, "test.mock.num.brokers", "1");
+	set(conf, "log_level", "4");	/* not the notice that the mock is on */
 	set(conf, "linger.ms", "20");
 	set(conf, "batch.num.messages", "5000");
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
