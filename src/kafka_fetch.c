@@ -115,10 +115,10 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 {
 	ssize_t		n;
 	int			kept = 0;
+	size_t		bytes = 0;		/* of the values and keys kept */
 
 	sv_kafka_destroy_messages(s->msgs, s->to_destroy);
 	s->to_destroy = 0;
-	s->bytes = 0;
 	s->error_code = 0;
 	s->error[0] = '\0';
 	s->gap_partition = -1;
@@ -149,7 +149,7 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 		{
 			sv_kafka_message(m, &s->messages[kept]);
 			s->msgs[kept++] = m;
-			s->bytes += m->len + m->key_len;
+			bytes += m->len + m->key_len;
 			continue;
 		}
 		s->error_code = m->err;
@@ -161,7 +161,7 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 		rd_kafka_message_destroy(m);
 	}
 	s->n = kept;
-	sv_kafka_note_sizes(kafka, kept, s->bytes);
+	sv_kafka_note_sizes(kafka, kept, bytes);
 	s->msg_bytes = kafka->msg_bytes;
 	if (s->error_code == 0 && kafka->last_error_code != 0)
 	{

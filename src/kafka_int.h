@@ -58,7 +58,6 @@ typedef struct SvSlot
 	int			first;			/* TAKEN: the next one to hand out */
 	int			to_destroy;		/* FREE: msgs[0, to_destroy) to give back */
 	int			ndead;			/* dead[0, ndead): given back, to destroy */
-	size_t		bytes;			/* sum of the values' and keys' sizes */
 	int			error_code;		/* last consumer error of the fetch, or 0 */
 	char		error[256];
 	int32		gap_partition;	/* offset out of range there, or -1 */
