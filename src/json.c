@@ -38,6 +38,12 @@
  *     nothing special.  A
  *     string that a column takes and that has escapes is decoded into the
  *     schema's scratch buffer; all others are used in place.
+ *   - With a plan (sv_json_plan_build), a message of the same shape as the
+ *     last one parsed in full (the same text between its values: most
+ *     producers write the same members in the same order) is parsed by
+ *     comparing that text and reading only the values (json_shape_parse),
+ *     with the same outcome; a miss costs a full parse, and misses make
+ *     the parser try less often.
  *
  * Errors: a broken message (invalid JSON, invalid UTF-8 or a NUL byte, not
  * an object) stops the parse at once, with field -1.  A duplicate member
@@ -145,6 +151,39 @@ typedef struct JsonName
 	uint64_t	hash;
 } JsonName;
 
+/*
+ * The shape of a message (see json_shape_parse): the values that columns
+ * take or that are skipped, in the order they come, each after the exact
+ * text before it (its "glue": brackets, names, colons, commas, white
+ * space), and the text after the last one.  Learned from the last message
+ * that the full parse accepted.
+ */
+#define SHAPE_MAX_VALUES	64
+#define SHAPE_MAX_GLUE		1024
+#define SHAPE_MAX_BACKOFF	1024	/* messages parsed in full after a miss */
+
+typedef struct JsonShapeValue
+{
+	uint16_t	glue_len;		/* bytes of glue before the value */
+	int16_t		col;			/* the column that takes it; -1: skipped */
+	char		first;			/* '{', '[', or 's' for a scalar */
+} JsonShapeValue;
+
+typedef struct JsonShape
+{
+	int			nvalues;		/* -1: no shape */
+	uint16_t	glue_used;		/* bytes of glue[] in use */
+	uint16_t	tail_len;		/* the last glue_used bytes: after the last
+								 * value */
+	int			backoff;		/* after a miss, parse this many messages in
+								 * full: doubles with each miss, halves with
+								 * each hit */
+	int			skip;			/* messages still to parse in full */
+	uint64_t	hits;			/* messages parsed by the shape */
+	JsonShapeValue values[SHAPE_MAX_VALUES];
+	char		glue[SHAPE_MAX_GLUE];
+} JsonShape;
+
 /* The state of one sv_parse_json() call. */
 typedef struct JsonParser
 {
@@ -165,6 +204,9 @@ typedef struct JsonParser
 	size_t		names_count;
 	uint64_t	names_used;		/* which slots of names_local are used */
 	JsonName	names_local[NAMES_ON_STACK];
+	JsonShape  *learn;			/* the plan's shape being learned (the full
+								 * parse); NULL: none */
+	const char *learn_end;		/* where the last value learned ends */
 
 	/*
 	 * Which columns' first steps have which json_key() (0..63): bit k of
@@ -1529,6 +1571,52 @@ mismatch:
 }
 
 /*
+ * Reads the value at p that column leaf takes into *tok: the scalar at p,
+ * or the container [p, q) when q is given; a string with escapes is
+ * decoded into the scratch buffer.  Returns where the value ends, or NULL
+ * after a failure that stops the parse.
+ */
+static inline const char *
+json_token(JsonParser *jp, const char *p, const char *q, int leaf,
+		   JsonToken *tok)
+{
+	bool		esc = false;
+
+	if (q != NULL)
+	{
+		tok->kind = (*p == '{') ? JK_OBJECT : JK_ARRAY;
+		tok->str = p;
+		tok->len = (size_t) (q - p);
+	}
+	else
+	{
+		q = json_scan_scalar(jp, p, tok, &esc);
+		if (q == NULL)
+			return NULL;
+	}
+	tok->raw = p;
+	tok->raw_len = (size_t) (q - p);
+	if (esc && jp->deferred == DEFER_NONE)
+	{
+		char	   *out;
+		bool		has_nul;
+
+		if (jp->scratch == NULL || jp->scratch_cap - jp->scratch_used < tok->len)
+		{
+			fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
+			return NULL;
+		}
+		out = jp->scratch + jp->scratch_used;
+		tok->len = json_decode_string(tok->str, tok->len, out, &has_nul);
+		tok->str = out;
+		jp->scratch_used += tok->len;
+		if (has_nul)
+			json_fail_column(jp, leaf, "\\u0000 cannot be converted to text");
+	}
+	return q;
+}
+
+/*
  * Gives the columns marked pending (nleaf of them, the last is leaf) the
  * scalar value at p, or the container value [p, q) when q is given.
  * Returns where the value ends, or NULL after a failure that stops the
@@ -1539,40 +1627,11 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 				int leaf)
 {
 	JsonToken	tok;
-	bool		esc = false;
 	int			c;
 
-	if (q != NULL)
-	{
-		tok.kind = (*p == '{') ? JK_OBJECT : JK_ARRAY;
-		tok.str = p;
-		tok.len = (size_t) (q - p);
-	}
-	else
-	{
-		q = json_scan_scalar(jp, p, &tok, &esc);
-		if (q == NULL)
-			return NULL;
-	}
-	tok.raw = p;
-	tok.raw_len = (size_t) (q - p);
-	if (esc && jp->deferred == DEFER_NONE)
-	{
-		char	   *out;
-		bool		has_nul;
-
-		if (jp->scratch == NULL || jp->scratch_cap - jp->scratch_used < tok.len)
-		{
-			fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
-			return NULL;
-		}
-		out = jp->scratch + jp->scratch_used;
-		tok.len = json_decode_string(tok.str, tok.len, out, &has_nul);
-		tok.str = out;
-		jp->scratch_used += tok.len;
-		if (has_nul)
-			json_fail_column(jp, leaf, "\\u0000 cannot be converted to text");
-	}
+	q = json_token(jp, p, q, leaf, &tok);
+	if (q == NULL)
+		return NULL;
 	/* (after a failure json_convert converts nothing: flags are cleared) */
 	if (nleaf == 1)
 	{
@@ -1588,6 +1647,87 @@ json_take_value(JsonParser *jp, const char *p, const char *q, int nleaf,
 			json_convert(jp, c, &tok);
 		}
 	}
+	return q;
+}
+
+/* The first byte of a value as a shape records it: '{', '[' or 's'. */
+static inline char
+json_first(char c)
+{
+	return (c == '{' || c == '[') ? c : 's';
+}
+
+/*
+ * Records in the shape being learned that the value [p, q) is column
+ * col's (-1: skipped), after the glue since the last value.  A message
+ * with too many values or too much glue has no shape.
+ */
+static void
+json_learn(JsonParser *jp, const char *p, const char *q, int col)
+{
+	JsonShape  *sh = jp->learn;
+	size_t		glue = (size_t) (p - jp->learn_end);
+	JsonShapeValue *sv;
+
+	if (sh == NULL || sh->nvalues < 0)
+		return;
+	if (sh->nvalues == SHAPE_MAX_VALUES ||
+		glue > (size_t) (SHAPE_MAX_GLUE - sh->glue_used))
+	{
+		sh->nvalues = -1;
+		return;
+	}
+	memcpy(sh->glue + sh->glue_used, jp->learn_end, glue);
+	sv = &sh->values[sh->nvalues++];
+	sv->glue_len = (uint16_t) glue;
+	sv->col = (int16_t) col;
+	sv->first = json_first(*p);
+	sh->glue_used += (uint16_t) glue;
+	jp->learn_end = q;
+}
+
+/* After a miss, or a message whose shape was not learned: try less often. */
+static void
+json_shape_back_off(JsonShape *sh)
+{
+	sh->backoff = sh->backoff == 0 ? 1 :
+		sh->backoff < SHAPE_MAX_BACKOFF ? sh->backoff * 2 : SHAPE_MAX_BACKOFF;
+	sh->skip = sh->backoff;
+}
+
+/*
+ * Ends learning after a whole message: the text after the last value is
+ * the shape's tail, if the message was accepted; otherwise, or if it does
+ * not fit, there is no shape.
+ */
+static void
+json_learn_end(JsonParser *jp, bool ok)
+{
+	JsonShape  *sh = jp->learn;
+	size_t		tail = (size_t) (jp->end - jp->learn_end);
+
+	if (sh == NULL)
+		return;
+	if (!ok || tail > (size_t) (SHAPE_MAX_GLUE - sh->glue_used))
+		sh->nvalues = -1;
+	if (sh->nvalues < 0)
+	{
+		json_shape_back_off(sh);
+		return;
+	}
+	memcpy(sh->glue + sh->glue_used, jp->learn_end, tail);
+	sh->glue_used += (uint16_t) tail;
+	sh->tail_len = (uint16_t) tail;
+}
+
+/* Skips the value at p that no column takes (learning that). */
+static const char *
+json_skip_learn(JsonParser *jp, const char *p)
+{
+	const char *q = json_skip(jp, p);
+
+	if (q != NULL && jp->learn != NULL)
+		json_learn(jp, p, q, -1);
 	return q;
 }
 
@@ -1683,8 +1823,11 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 	{
 		if (d == 0 && name != NULL && !json_names_add(jp, name, len, name_pos))
 			return NULL;
-		return json_skip(jp, p);
+		return json_skip_learn(jp, p);
 	}
+	/* a value that several columns take, or also read inside: no shape */
+	if (jp->learn != NULL && (nleaf > 1 || (nleaf > 0 && nchild > 0)))
+		jp->learn->nvalues = -1;
 	if (nchild > 0)
 	{
 		if (json_likely(nchild <= COLS_ON_STACK))
@@ -1708,7 +1851,7 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 		}
 	}
 	else if (nleaf == 0)
-		return json_skip(jp, p);
+		return json_skip_learn(jp, p);
 	else if (*p == '{' || *p == '[')
 	{
 		q = json_skip(jp, p);
@@ -1716,7 +1859,13 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 			return NULL;
 	}
 	if (nleaf > 0)
-		return json_take_value(jp, p, q, nleaf, leaf);
+	{
+		const char *end = json_take_value(jp, p, q, nleaf, leaf);
+
+		if (end != NULL && jp->learn != NULL)
+			json_learn(jp, p, end, leaf);
+		return end;
+	}
 	return q;
 }
 
@@ -1829,6 +1978,7 @@ struct SvJsonPlan
 	uint64_t	key_present;
 	int			key_head[64];
 	JsonCol		cols[COLS_ON_STACK];
+	JsonShape	shape;			/* of the last message parsed in full */
 };
 
 /*
@@ -1912,6 +2062,13 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		if (!json_setup_columns(jp))
 			return false;
 	}
+	return true;
+}
+
+/* Sets every value to NULL. */
+static void
+json_init_values(JsonParser *jp)
+{
 	for (int c = 0; c < jp->ncols; c++)
 	{
 		SvValue    *v = &jp->values[c];
@@ -1921,7 +2078,67 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		v->str = jp->data;
 		v->len = 0;
 	}
-	return true;
+}
+
+/*
+ * The fast path for a message of the same shape as the last one parsed in
+ * full: most producers write the same members in the same order, so that
+ * only the values differ.  Compares the message's text between values
+ * with the shape's glue, byte for byte, and reads each value as the full
+ * parse did: checks it completely (json_skip), or scans and converts it
+ * for its column.  Returns true with every value set; false (a "miss")
+ * when the text differs, or anything fails, and the caller then parses
+ * the message in full, which also reports any failure.
+ *
+ * Why the outcome is the full parse's: where the glue is the same, the
+ * full parse meets the same names at the same places and decides the same
+ * (which column takes a value, where it descends, the duplicate checks),
+ * except where its decision depends on the value's first byte, which is
+ * compared too.  Values are self-delimiting and read by the same
+ * functions, so they end where the full parse would end them.  The
+ * fuzzer (test/fuzz/json_fuzz.c) compares both paths.
+ */
+static bool
+json_shape_parse(JsonParser *jp, const JsonShape *sh)
+{
+	const char *p = jp->data;
+	const char *e = jp->end;
+	const char *g = sh->glue;
+	int			i;
+
+	for (i = 0; i < sh->nvalues; i++)
+	{
+		const JsonShapeValue *sv = &sh->values[i];
+		const char *q = NULL;
+
+		if ((size_t) (e - p) <= sv->glue_len ||
+			!json_name_eq(p, g, sv->glue_len))
+			return false;
+		p += sv->glue_len;
+		g += sv->glue_len;
+		if (json_first(*p) != sv->first)
+			return false;
+		if (sv->col < 0 || sv->first != 's')
+		{
+			q = json_skip(jp, p);
+			if (q == NULL)
+				return false;
+		}
+		if (sv->col >= 0)
+		{
+			JsonToken	tok;
+
+			q = json_token(jp, p, q, sv->col, &tok);
+			if (q == NULL)
+				return false;
+			json_convert(jp, sv->col, &tok);
+		}
+		if (jp->deferred != DEFER_NONE)
+			return false;
+		p = q;
+	}
+	return (size_t) (e - p) == sh->tail_len &&
+		json_name_eq(p, g, sh->tail_len);
 }
 
 /* See parse.h. */
@@ -1949,9 +2166,61 @@ sv_json_plan_build(const SvSchema *schema, SvJsonPlan *plan)
 	if (!json_setup_columns(&jp))
 		return false;
 	plan->ncols = jp.ncols;
+	plan->shape.nvalues = -1;
+	plan->shape.backoff = 0;
+	plan->shape.skip = 0;
+	plan->shape.hits = 0;
 	plan->key_present = jp.key_present;
 	memcpy(plan->key_head, jp.key_head, sizeof(plan->key_head));
 	return true;
+}
+
+/*
+ * Parses the message by the plan's shape when it is time to try it (true:
+ * a hit, every value is set).  Otherwise leaves jp ready for the full
+ * parse, which learns the message's shape when the next message is to try
+ * it: each miss doubles the number of messages parsed in full before the
+ * next try (up to SHAPE_MAX_BACKOFF), each hit halves it, so that a
+ * producer whose messages change shape costs little more than before.
+ */
+static bool
+json_shape_try(JsonParser *jp, SvJsonPlan *plan)
+{
+	JsonShape  *sh = &plan->shape;
+
+	if (sh->skip > 0)
+		sh->skip--;
+	else if (sh->nvalues >= 0)
+	{
+		/* the plan's columns, read only (by reasons) */
+		jp->cols = plan->cols;
+		if (json_shape_parse(jp, sh))
+		{
+			sh->backoff /= 2;
+			sh->hits++;
+			return true;
+		}
+		/* a miss: start again */
+		jp->deferred = DEFER_NONE;
+		jp->scratch_used = 0;
+		json_init_values(jp);
+		json_shape_back_off(sh);
+	}
+	if (sh->skip == 0)
+	{
+		jp->learn = sh;
+		jp->learn_end = jp->data;
+		sh->nvalues = 0;
+		sh->glue_used = 0;
+	}
+	return false;
+}
+
+/* See parse.h. */
+uint64_t
+sv_json_plan_shape_hits(const SvJsonPlan *plan)
+{
+	return plan->shape.hits;
 }
 
 /*
@@ -1990,6 +2259,11 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	jp.names_cap = 0;
 	jp.names_count = 0;
 	jp.names_used = 0;
+	jp.learn = NULL;
+	json_init_values(&jp);
+	if (schema->json_plan != NULL && schema->json_plan->ncols == jp.ncols &&
+		json_shape_try(&jp, schema->json_plan))
+		return true;
 	if (!json_init_columns(&jp, local_cols, &heap_cols))
 		goto done;
 
@@ -2038,6 +2312,7 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	ok = (jp.deferred == DEFER_NONE);
 
 done:
+	json_learn_end(&jp, ok);
 	if (heap_cols)
 		free(jp.cols);
 	if (jp.names != NULL && jp.names != jp.names_local)

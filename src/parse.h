@@ -111,9 +111,11 @@ typedef struct SvSchema
 								 * array: the top-level member of the
 								 * column's name */
 	SvScratch  *scratch;		/* csv, json: decoded text */
-	const SvJsonPlan *json_plan;	/* json: the columns' lookup, built once
-									 * by sv_json_plan_build; NULL: built
-									 * for every message */
+	SvJsonPlan *json_plan;		/* json: the columns' lookup, built once
+								 * by sv_json_plan_build, and the shape of
+								 * the last message (which the parser
+								 * updates); NULL: built for every
+								 * message */
 } SvSchema;
 
 /*
@@ -186,6 +188,14 @@ extern bool sv_parse_json(const SvSchema *schema, const char *data, size_t len,
  */
 extern size_t sv_json_plan_size(const SvSchema *schema);
 extern bool sv_json_plan_build(const SvSchema *schema, SvJsonPlan *plan);
+
+/*
+ * The plan also keeps the shape of the last message parsed in full (its
+ * text between values) and parses a message of the same shape by that
+ * alone, which is faster and comes out the same; a plan is therefore used
+ * by one thread at a time.  This says how many messages it so parsed.
+ */
+extern uint64_t sv_json_plan_shape_hits(const SvJsonPlan *plan);
 
 /*
  * Compiles a JSON column path ("$.a.b", "$.items[0].price", $."quoted")

@@ -30,6 +30,7 @@
 /* ---- schemas ---- */
 
 static char scratch_buf[4 << 20];
+static char scratch_buf2[4 << 20];	/* parses by a learned shape */
 static SvScratch scratch = {scratch_buf, sizeof(scratch_buf)};
 
 static SvColumn cols[MAXCOLS];
@@ -39,6 +40,9 @@ static SvValue vals[MAXCOLS];
 static SvParseError perr;
 static const char *msg_start;	/* the message last parsed */
 static size_t msg_len;
+
+static SvJsonPlan *shaped;		/* a plan kept while the schema is the same */
+static int	shaped_stale = 1;	/* the schema changed: build it again */
 
 /* Sets column i: name, type, and a path (NULL: by name). */
 static void
@@ -61,12 +65,14 @@ set_col(int i, const char *name, SvType type, const char *path)
 	if (i >= sch.ncolumns)
 		sch.ncolumns = i + 1;
 	sch.paths = paths;
+	shaped_stale = 1;
 }
 
 /* Starts a new schema of no columns. */
 static void
 reset(void)
 {
+	shaped_stale = 1;
 	sch.ncolumns = 0;
 	sch.paths = NULL;
 	sch.scratch = &scratch;
@@ -75,6 +81,8 @@ reset(void)
 static long plan_parses;			/* parses compared with and without a plan */
 static long plan_differ;			/* those that came out differently */
 static long plan_built;			/* of them, with a plan built */
+static long shape_parses;		/* parses with a learned shape (below) */
+static long shape_differ;		/* those that came out differently */
 
 /* Whether two parses came out the same: result, values, reason. */
 static int
@@ -87,12 +95,49 @@ same_parse(int r1, const SvValue *v1, const SvParseError *e1,
 		return e1->field == e2->field && strcmp(e1->reason, e2->reason) == 0;
 	for (int c = 0; c < sch.ncolumns; c++)
 	{
+		/* decoded text may be elsewhere, in another scratch buffer */
+		int			scratch1 = v1[c].str >= scratch_buf &&
+			v1[c].str < scratch_buf + sizeof(scratch_buf);
+
 		if (v1[c].isnull != v2[c].isnull ||
 			(!v1[c].isnull && (memcmp(&v1[c].v, &v2[c].v, sizeof(v1[c].v)) != 0 ||
-							   v1[c].str != v2[c].str || v1[c].len != v2[c].len)))
+							   v1[c].len != v2[c].len ||
+							   (scratch1 ? memcmp(v1[c].str, v2[c].str, v1[c].len) != 0 :
+								v1[c].str != v2[c].str))))
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Parses msg[0..len) into v with the current schema's plan (sch.json_plan)
+ * and counts a difference from the parse without a plan (r0, v0, e0).
+ * Returns the parse's result.
+ */
+static int
+shape_check(const char *msg, size_t len, int r0, const SvValue *v0,
+			const SvParseError *e0, SvValue *v)
+{
+	SvParseError e;
+	int			r;
+
+	SvScratch	scratch2 = {scratch_buf2, sizeof(scratch_buf2)};
+	SvScratch  *keep = sch.scratch;
+
+	memset(&e, 0, sizeof(e));
+	memset(v, 0xa5, sizeof(SvValue) * MAXCOLS);
+	/* its own scratch buffer: decoded text may be elsewhere in it */
+	if (keep != NULL)
+		sch.scratch = &scratch2;
+	r = sv_parse_message(&sch, msg, len, v, &e);
+	sch.scratch = keep;
+	shape_parses++;
+	if (!same_parse(r0, v0, e0, r, v, &e))
+	{
+		shape_differ++;
+		diag("with and without the learned shape: %.60s", msg);
+	}
+	return r;
 }
 
 /*
@@ -125,13 +170,39 @@ parse_len(const char *msg, size_t len)
 	perr.field = 12345;
 	memset(vals, 0x5a, sizeof(vals));
 	r = sv_parse_message(&sch, msg, len, vals, &perr);
-	sch.json_plan = NULL;
 	plan_parses++;
 	if (!same_parse(r0, vals0, &perr0, r, vals, &perr))
 	{
 		plan_differ++;
 		diag("with and without the column plan: %.60s", msg);
 	}
+
+	/*
+	 * and by the shape the plan learned from this message, and by the
+	 * shape of the previous messages of this schema: the same again
+	 */
+	if (sch.json_plan != NULL)
+	{
+		static SvValue v1[MAXCOLS];
+
+		shape_check(msg, len, r0, vals0, &perr0, v1);
+	}
+	if (shaped_stale)
+	{
+		if (shaped == NULL)
+			shaped = malloc(sv_json_plan_size(&sch));
+		shaped_stale = !sv_json_plan_build(&sch, shaped);
+	}
+	if (!shaped_stale)
+	{
+		/* the tests look at this parse's values (test_shape's at its hits) */
+		static SvValue v2[MAXCOLS];
+
+		sch.json_plan = shaped;
+		if (shape_check(msg, len, r0, vals0, &perr0, v2))
+			memcpy(vals, v2, sizeof(vals));
+	}
+	sch.json_plan = NULL;
 	return r;
 }
 
@@ -156,7 +227,8 @@ inside(int i)
 	const char *s = vals[i].str;
 
 	return (s >= msg_start && s + vals[i].len <= msg_start + msg_len) ||
-		(s >= scratch_buf && s + vals[i].len <= scratch_buf + sizeof(scratch_buf));
+		(s >= scratch_buf && s + vals[i].len <= scratch_buf + sizeof(scratch_buf)) ||
+		(s >= scratch_buf2 && s + vals[i].len <= scratch_buf2 + sizeof(scratch_buf2));
 }
 
 /* Value i is not null and its text is exactly text. */
@@ -994,6 +1066,118 @@ test_big(void)
 	free(want);
 }
 
+/* Hits of the kept plan's shape so far (0 before it is built). */
+static uint64_t
+shape_hits(void)
+{
+	return shaped != NULL && !shaped_stale ? sv_json_plan_shape_hits(shaped) : 0;
+}
+
+/*
+ * Parses msg until the kept plan parses it by its shape, so that the next
+ * message is tried with msg's shape.
+ */
+static void
+learn(const char *msg)
+{
+	uint64_t	h0 = shape_hits();
+
+	for (int i = 0; i < 4096 && shape_hits() == h0; i++)
+		parse(msg);
+}
+
+/*
+ * The learned shape (json_shape_parse): messages that differ from the one
+ * learned only in their values are parsed by it, and every other message
+ * in full; either way as without a plan (parse_len compares each parse).
+ */
+static void
+test_shape(void)
+{
+	uint64_t	h0;
+	int64_t		base;
+	char		msg[256];
+	int			i,
+				good;
+
+	/* the same members in the same order: every message after the first */
+	reset();
+	set_col(0, "a", SV_TYPE_INT4, NULL);
+	set_col(1, "t", SV_TYPE_TEXT, NULL);
+	set_col(2, "at", SV_TYPE_TIMESTAMP, "$.trip.pickup.at");
+	parse("{\"a\":0,\"t\":\"x\",\"trip\":{\"pickup\":{\"at\":\"2020-07-01 00:00:00\"}}}");
+	base = vals[2].v.i;
+	h0 = shape_hits();
+	good = 1;
+	for (i = 1; i <= 100; i++)
+	{
+		snprintf(msg, sizeof(msg),
+				 "{\"a\":%d,\"t\":\"%.*s\\u00e9\",\"trip\":{\"pickup\":{\"at\":\"2020-07-01 00:%02d:00\"}}}",
+				 i * 997, i % 7, "abcdefg", i % 60);
+		good &= parse(msg) && vals[0].v.i == i * 997 && vals[1].len == (size_t) (i % 7) + 2 &&
+			vals[2].v.i == base + (int64_t) (i % 60) * 60000000;
+	}
+	ok(good && shape_hits() - h0 == 100,
+	   "100 messages of one shape with other values: right values, all by the shape (%llu)",
+	   (unsigned long long) (shape_hits() - h0));
+
+	/* a value that turns into an object the path goes into: a miss */
+	learn("{\"a\":1,\"t\":\"x\",\"trip\":5}");
+	ok(vals[2].isnull, "learned with trip a number: pickup.at is NULL");
+	h0 = shape_hits();
+	ok(parse("{\"a\":1,\"t\":\"x\",\"trip\":{\"pickup\":{\"at\":\"2020-07-01 00:00:01\"}}}") == 1 &&
+	   !vals[2].isnull && vals[2].v.i == base + 1000000,
+	   "then trip an object: its pickup.at is read");
+
+	/* a scalar that turns into an object for a text column: its text */
+	learn("{\"a\":1,\"t\":\"x\",\"trip\":{}}");
+	ok(parse("{\"a\":1,\"t\":{\"x\": [1]},\"trip\":{}}") == 1 && text_is(1, "{\"x\": [1]}"),
+	   "a string that turns into an object: the object's text");
+
+	/* the same text around values that are now broken, or a duplicate */
+	learn("{\"a\":1,\"t\":\"x\",\"trip\":{}}");
+	ok(parse("{\"a\":1x,\"t\":\"x\",\"trip\":{}}") == 0 &&
+	   strcmp(perr.reason, "invalid JSON at byte 5: invalid number \"1x\"") == 0,
+	   "a broken number where the shape had one: %s", perr.reason);
+	learn("{\"a\":1,\"t\":\"x\",\"trip\":{}}");
+	ok(parse("{\"a\":1.5,\"t\":\"x\",\"trip\":{}}") == 0 && perr.field == 0 &&
+	   strstr(perr.reason, "column \"a\" ($.a): ") == perr.reason,
+	   "a value that does not convert: %s", perr.reason);
+	learn("{\"a\":1,\"t\":\"x\",\"trip\":{}}");
+	ok(parse("{\"a\":1,\"a\":\"x\",\"trip\":{}}") == 0 &&
+	   strcmp(perr.reason, "column \"a\" ($.a): duplicate member name \"a\" at byte 7") == 0,
+	   "a duplicate where the shape had another name: %s", perr.reason);
+	learn("{\"a\":1,\"t\":\"x\",\"trip\":{}}");
+	ok(parse("{\"a\":1,\"t\":\"x\",\"trip\":{}} x") == 0 &&
+	   strcmp(perr.reason, "invalid JSON at byte 26: expected the end of the message after the object") == 0,
+	   "text after the object: %s", perr.reason);
+
+	/* two shapes in turn: all right, and tried less and less often */
+	h0 = shape_hits();
+	good = 1;
+	for (i = 0; i < 2000; i++)
+	{
+		snprintf(msg, sizeof(msg), "{\"a\":%d,\"t\":\"x\"%s}", i,
+				 i % 2 ? ",\"trip\":{}" : "");
+		good &= parse(msg) && vals[0].v.i == i;
+	}
+	ok(good && shape_hits() - h0 == 0,
+	   "2000 messages of two shapes in turn: right values, none by a shape");
+
+	/* a member that several columns take: parsed in full, never learned */
+	reset();
+	set_col(0, "a", SV_TYPE_INT4, NULL);
+	set_col(1, "b", SV_TYPE_TEXT, "$.a");
+	h0 = shape_hits();
+	good = 1;
+	for (i = 0; i < 50; i++)
+	{
+		snprintf(msg, sizeof(msg), "{\"a\":%d}", i);
+		good &= parse(msg) && vals[0].v.i == i && vals[1].len == strlen(msg) - 6;
+	}
+	ok(good && shape_hits() == h0, "a member two columns take: no shape");
+}
+
 int
 main(void)
 {
@@ -1006,6 +1190,10 @@ main(void)
 	test_whitespace();
 	test_deep();
 	test_big();
+	test_shape();
+	ok(shape_parses > 400 && shape_differ == 0,
+	   "%ld parses by learned shapes as without a plan: %ld differ",
+	   shape_parses, shape_differ);
 	ok(plan_built > 200 && plan_differ == 0,
 	   "%ld parses with the column lookup built once (sv_json_plan_build) as without it (%ld of them with a plan): %ld differ",
 	   plan_parses, plan_built, plan_differ);

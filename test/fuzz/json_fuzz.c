@@ -17,6 +17,9 @@
  *     is out of range or does not match its "column ..." prefix;
  *   - a second parse of the same input (with other garbage in the outputs
  *     and the scratch buffer) that differs;
+ *   - a parse by a shape learned from the input (see json_shape_parse) of
+ *     a variant of it with other values (variant()) that differs from the
+ *     parse of that variant without a plan;
  *   - a disagreement with a naive reference parser (recursive, below): on
  *     whether the message is valid JSON, valid UTF-8 without NUL bytes, an
  *     object, and has duplicate top-level names; and, for the by-name
@@ -654,6 +657,117 @@ is_duplicate(const SvParseError *err)
 	return strncmp(r, "duplicate member name \"", 23) == 0;
 }
 
+/*
+ * Variants of a message with (mostly) the same text between values, so that
+ * a shape learned from the message is tried on them (json_shape_parse):
+ * 0: the same message; 1: every digit d made d + 1 (mod 10); 2: every run
+ * of digits one digit longer; 3: '1' made [0,[1],"2020-07-01"] and '2'
+ * made {"b":0,"c":{"d":0},"\"":"2020-07-01 00:25:32"}, so that values
+ * change kind, and the paths then find something.
+ * Returns a malloc'ed block of exactly *blen bytes.
+ */
+static char *
+variant(int which, const char *a, size_t alen, size_t *blen)
+{
+	char	   *b = malloc(alen * 64 + 1);
+	size_t		n = 0;
+	size_t		i;
+
+	for (i = 0; i < alen; i++)
+	{
+		char		c = a[i];
+		bool		digit = c >= '0' && c <= '9';
+
+		if (which == 1 && digit)
+			c = (char) ('0' + (c - '0' + 1) % 10);
+		else if (which == 2 && digit && (i == 0 || a[i - 1] < '0' || a[i - 1] > '9'))
+			b[n++] = '7';
+		else if (which == 3 && (c == '1' || c == '2'))
+		{
+			const char *with = c == '1' ? "[0,[1],\"2020-07-01\"]" :
+				"{\"b\":0,\"c\":{\"d\":0},\"\\\"\":\"2020-07-01 00:25:32\"}";
+
+			memcpy(b + n, with, strlen(with));
+			n += strlen(with);
+			continue;
+		}
+		b[n++] = c;
+	}
+	*blen = n;
+	return realloc(b, n > 0 ? n : 1);
+}
+
+/*
+ * Learns a shape from a[0..alen) (a plan's first parse), then parses each
+ * variant of it with that plan and without a plan: the outcomes must be
+ * the same (a value's text may be decoded elsewhere, but not differ).
+ */
+static void
+shape_run(const SvSchema *base, const char *a, size_t alen)
+{
+	SvSchema	schema = *base;
+	SvJsonPlan *plan = malloc(sv_json_plan_size(&schema));
+	SvScratch	scratch;
+	SvValue		vs[MAXCOLS];
+	SvValue		vf[MAXCOLS];
+	SvParseError es;
+	SvParseError ef;
+
+	schema.format = SV_FORMAT_JSON;
+	schema.scratch = &scratch;
+	if (!sv_json_plan_build(&schema, plan))
+	{
+		free(plan);
+		return;
+	}
+	for (int which = 0; which < 4; which++)
+	{
+		size_t		blen;
+		char	   *b = variant(which, a, alen, &blen);
+		size_t		cap = (blen > alen ? blen : alen) + 1;
+		char	   *bufs = malloc(cap);
+		char	   *buff = malloc(cap);
+		bool		oks;
+		bool		okf;
+
+		/* learn from a (a fresh plan learns from its first message) */
+		sv_json_plan_build(&schema, plan);
+		scratch.buf = bufs;
+		scratch.cap = cap;
+		schema.json_plan = plan;
+		sv_parse_message(&schema, a, alen, vs, &es);
+		memset(vs, 0x5a, sizeof(vs));
+		memset(&es, 0x5a, sizeof(es));
+		oks = sv_parse_message(&schema, b, blen, vs, &es);
+		schema.json_plan = NULL;
+		scratch.buf = buff;
+		memset(vf, 0xa5, sizeof(vf));
+		memset(&ef, 0xa5, sizeof(ef));
+		okf = sv_parse_message(&schema, b, blen, vf, &ef);
+		if (oks != okf)
+			violation("a learned shape gives another outcome", oks ? &ef : &es);
+		if (!oks && !okf && (es.field != ef.field || strcmp(es.reason, ef.reason) != 0))
+			violation("a learned shape gives another reason", &es);
+		for (int c = 0; oks && okf && c < schema.ncolumns; c++)
+		{
+			const SvValue *x = &vs[c],
+					   *y = &vf[c];
+			bool		x_in = within(x->str, x->len, b, blen);
+			bool		y_in = within(y->str, y->len, b, blen);
+
+			if (x->isnull != y->isnull || x->len != y->len ||
+				(!x->isnull && memcmp(&x->v, &y->v, sizeof(x->v)) != 0) ||
+				(x_in && y_in && x->str != y->str) ||
+				(!(x_in && y_in) && memcmp(x->str, y->str, x->len) != 0))
+				violation("a learned shape gives other values", NULL);
+		}
+		free(bufs);
+		free(buff);
+		free(b);
+	}
+	free(plan);
+}
+
 /* Parses data[0..len) by schema twice and checks everything. */
 static void
 run(const SvSchema *base, const char *data, size_t len, const Ref *ref,
@@ -798,5 +912,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(&zj, s, size, &ref, ref_ok, true);
 	run(&all, s, size, &ref, ref_ok, true);
 	run(&paths, s, size, &ref, ref_ok, false);
+	shape_run(&zj, s, size);
+	shape_run(&all, s, size);
+	shape_run(&paths, s, size);
 	return 0;
 }
