@@ -38,8 +38,8 @@
  *     nothing special.  A
  *     string that a column takes and that has escapes is decoded into the
  *     schema's scratch buffer; all others are used in place.
- *   - With a plan (sv_json_plan_build), a message of the same shape as the
- *     last one parsed in full (the same text between its values: most
+ *   - With a plan (sv_json_plan_build), a message of the same shape as a
+ *     recent one parsed in full (the same text between its values: most
  *     producers write the same members in the same order) is parsed by
  *     comparing that text and reading only the values (json_shape_parse),
  *     with the same outcome; a miss costs a full parse, and misses make
@@ -155,8 +155,9 @@ typedef struct JsonName
  * The shape of a message (see json_shape_parse): the values that columns
  * take or that are skipped, in the order they come, each after the exact
  * text before it (its "glue": brackets, names, colons, commas, white
- * space), and the text after the last one.  Learned from the last message
- * that the full parse accepted.
+ * space), and the text after the last one.  Learned by the full parse of
+ * the message before a try (json_shape_try), if it accepted the message;
+ * otherwise there is no shape until the next such parse.
  */
 #define SHAPE_MAX_VALUES	64
 #define SHAPE_MAX_GLUE		1024
@@ -173,8 +174,8 @@ typedef struct JsonShape
 {
 	int			nvalues;		/* -1: no shape */
 	uint16_t	glue_used;		/* bytes of glue[] in use */
-	uint16_t	tail_len;		/* the last glue_used bytes: after the last
-								 * value */
+	uint16_t	tail_len;		/* the last tail_len bytes of glue[]: the
+								 * text after the last value */
 	int			backoff;		/* after a miss, parse this many messages in
 								 * full: doubles with each miss, halves with
 								 * each hit */
@@ -1704,10 +1705,11 @@ static void
 json_learn_end(JsonParser *jp, bool ok)
 {
 	JsonShape  *sh = jp->learn;
-	size_t		tail = (size_t) (jp->end - jp->learn_end);
+	size_t		tail;
 
 	if (sh == NULL)
 		return;
+	tail = (size_t) (jp->end - jp->learn_end);
 	if (!ok || tail > (size_t) (SHAPE_MAX_GLUE - sh->glue_used))
 		sh->nvalues = -1;
 	if (sh->nvalues < 0)
@@ -1970,7 +1972,8 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 
 /*
  * A schema's columns' states before a message and their key table
- * (JsonParser), prepared once by sv_json_plan_build.
+ * (JsonParser), prepared once by sv_json_plan_build, and the shape of
+ * messages, which the parser learns and updates as it goes.
  */
 struct SvJsonPlan
 {
@@ -1978,7 +1981,7 @@ struct SvJsonPlan
 	uint64_t	key_present;
 	int			key_head[64];
 	JsonCol		cols[COLS_ON_STACK];
-	JsonShape	shape;			/* of the last message parsed in full */
+	JsonShape	shape;			/* learned, and changed by every parse */
 };
 
 /*
@@ -2034,8 +2037,8 @@ json_setup_columns(JsonParser *jp)
 
 /*
  * Fills the columns' states (on the stack, or malloc'ed for many columns:
- * *heap then says so), from the schema's plan when it has one, and sets
- * every value to NULL.  Returns false after refusing the schema.
+ * *heap then says so), from the schema's plan when it has one.  Returns
+ * false after refusing the schema.
  */
 static bool
 json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
@@ -2095,8 +2098,12 @@ json_init_values(JsonParser *jp)
  * (which column takes a value, where it descends, the duplicate checks),
  * except where its decision depends on the value's first byte, which is
  * compared too.  Values are self-delimiting and read by the same
- * functions, so they end where the full parse would end them.  The
- * fuzzer (test/fuzz/json_fuzz.c) compares both paths.
+ * functions, so they end where the full parse would end them.  One
+ * decision does not depend on the text: whether the scratch buffer has
+ * room for decoded strings (the full parse also decodes escaped names
+ * into it), so the caller tries the shape only when the buffer can hold
+ * the whole message.  The fuzzer (test/fuzz/json_fuzz.c) compares both
+ * paths.
  */
 static bool
 json_shape_parse(JsonParser *jp, const JsonShape *sh)
@@ -2190,7 +2197,8 @@ json_shape_try(JsonParser *jp, SvJsonPlan *plan)
 
 	if (sh->skip > 0)
 		sh->skip--;
-	else if (sh->nvalues >= 0)
+	else if (sh->nvalues >= 0 &&
+			 jp->scratch_cap >= (size_t) (jp->end - jp->data))
 	{
 		/* the plan's columns, read only (by reasons) */
 		jp->cols = plan->cols;

@@ -190,10 +190,10 @@ extern size_t sv_json_plan_size(const SvSchema *schema);
 extern bool sv_json_plan_build(const SvSchema *schema, SvJsonPlan *plan);
 
 /*
- * The plan also keeps the shape of the last message parsed in full (its
- * text between values) and parses a message of the same shape by that
- * alone, which is faster and comes out the same; a plan is therefore used
- * by one thread at a time.  This says how many messages it so parsed.
+ * The plan also learns the shape of messages (their text between values)
+ * and parses a message of the shape it learned by that alone, which is
+ * faster and comes out the same; a plan is therefore used by one thread at
+ * a time.  This says how many messages it so parsed.
  */
 extern uint64_t sv_json_plan_shape_hits(const SvJsonPlan *plan);
 

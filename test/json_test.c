@@ -1164,6 +1164,42 @@ test_shape(void)
 	ok(good && shape_hits() - h0 == 0,
 	   "2000 messages of two shapes in turn: right values, none by a shape");
 
+	/*
+	 * a scratch buffer shorter than the message (the full parse also puts
+	 * decoded names there): the shape is not tried, the outcome is the
+	 * full parse's either way
+	 */
+	{
+		static char small_buf[24];
+		SvScratch	small = {small_buf, sizeof(small_buf)};
+		const char *a = "{\"\\u0074\":\"\\u0041\"}";
+		const char *b = "{\"\\u0074\":\"\\u0041\\u0042\\u0043\\u0044\"}";
+		SvValue		v[2];
+		SvParseError e0,
+					e1;
+		int			r0,
+					r1;
+
+		reset();
+		set_col(0, "t", SV_TYPE_TEXT, NULL);
+		sch.scratch = &small;
+		sch.json_plan = NULL;
+		r0 = sv_parse_message(&sch, b, strlen(b), v, &e0);
+		if (shaped == NULL)
+			shaped = malloc(sv_json_plan_size(&sch));
+		sv_json_plan_build(&sch, shaped);
+		sch.json_plan = shaped;
+		for (i = 0; i < 3; i++)
+			sv_parse_message(&sch, a, strlen(a), v, &e1);
+		r1 = sv_parse_message(&sch, b, strlen(b), v, &e1);
+		sch.json_plan = NULL;
+		sch.scratch = &scratch;
+		shaped_stale = 1;
+		ok(r0 == 0 && r1 == 0 && strcmp(e0.reason, e1.reason) == 0 &&
+		   strcmp(e1.reason, "invalid schema: no room in the scratch buffer for decoded strings") == 0,
+		   "scratch shorter than the message: refused with and without a shape: %s", e1.reason);
+	}
+
 	/* a member that several columns take: parsed in full, never learned */
 	reset();
 	set_col(0, "a", SV_TYPE_INT4, NULL);
