@@ -1659,6 +1659,23 @@ json_first(char c)
 }
 
 /*
+ * Appends the n bytes at from to the shape's glue; false (and no shape)
+ * when they do not fit.
+ */
+static bool
+json_learn_glue(JsonShape *sh, const char *from, size_t n)
+{
+	if (n > (size_t) (SHAPE_MAX_GLUE - sh->glue_used))
+	{
+		sh->nvalues = -1;
+		return false;
+	}
+	memcpy(sh->glue + sh->glue_used, from, n);
+	sh->glue_used += (uint16_t) n;
+	return true;
+}
+
+/*
  * Records in the shape being learned that the value [p, q) is column
  * col's (-1: skipped), after the glue since the last value.  A message
  * with too many values or too much glue has no shape.
@@ -1672,18 +1689,17 @@ json_learn(JsonParser *jp, const char *p, const char *q, int col)
 
 	if (sh == NULL || sh->nvalues < 0)
 		return;
-	if (sh->nvalues == SHAPE_MAX_VALUES ||
-		glue > (size_t) (SHAPE_MAX_GLUE - sh->glue_used))
+	if (sh->nvalues == SHAPE_MAX_VALUES)
 	{
 		sh->nvalues = -1;
 		return;
 	}
-	memcpy(sh->glue + sh->glue_used, jp->learn_end, glue);
+	if (!json_learn_glue(sh, jp->learn_end, glue))
+		return;
 	sv = &sh->values[sh->nvalues++];
 	sv->glue_len = (uint16_t) glue;
 	sv->col = (int16_t) col;
 	sv->first = json_first(*p);
-	sh->glue_used += (uint16_t) glue;
 	jp->learn_end = q;
 }
 
@@ -1710,15 +1726,13 @@ json_learn_end(JsonParser *jp, bool ok)
 	if (sh == NULL)
 		return;
 	tail = (size_t) (jp->end - jp->learn_end);
-	if (!ok || tail > (size_t) (SHAPE_MAX_GLUE - sh->glue_used))
+	if (!ok)
 		sh->nvalues = -1;
-	if (sh->nvalues < 0)
+	if (sh->nvalues < 0 || !json_learn_glue(sh, jp->learn_end, tail))
 	{
 		json_shape_back_off(sh);
 		return;
 	}
-	memcpy(sh->glue + sh->glue_used, jp->learn_end, tail);
-	sh->glue_used += (uint16_t) tail;
 	sh->tail_len = (uint16_t) tail;
 }
 
