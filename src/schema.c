@@ -356,6 +356,21 @@ sv_schema_map_column(const SvColumnDef *def, SvColumn *col)
 }
 
 /*
+ * Grows the schema's scratch buffer to hold the decoded text of a message of
+ * len bytes (decoding never lengthens text). sv_schema_build sizes it from
+ * streamview.max_message_bytes; a worker calls this for each message, since
+ * a reload may raise the setting while its schema lives on.
+ */
+void
+sv_schema_fit_scratch(SvSchema *schema, size_t len)
+{
+	if (schema->scratch == NULL || schema->scratch->cap > len)
+		return;
+	schema->scratch->cap = len + 1;
+	schema->scratch->buf = repalloc(schema->scratch->buf, schema->scratch->cap);
+}
+
+/*
  * Builds the parser's schema for a stream. The column array is palloc'd in
  * the current memory context and lives as long as it.
  */

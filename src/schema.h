@@ -17,6 +17,7 @@
 extern List *sv_schema_parse_columns(const char *columns);
 extern int	sv_schema_column_index(const SvStream *stream, const char *name);
 extern void sv_schema_build(const SvStream *stream, SvSchema *schema);
+extern void sv_schema_fit_scratch(SvSchema *schema, size_t len);
 extern Datum sv_schema_datum(const SvColumnDef *def, const SvValue *value);
 extern void sv_schema_append_json(StringInfo buf, const SvColumnDef *def,
 								  Datum datum);

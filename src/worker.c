@@ -732,6 +732,7 @@ sv_worker_count_message(SvWorker *w, const SvMessage *m)
 		sv_worker_reject(w, -1, m, reason);
 		return;
 	}
+	sv_schema_fit_scratch(&w->schema, m->len);
 	if (!sv_parse_message(&w->schema, m->value, m->len, w->values, &err))
 	{
 		sv_worker_reject(w, -1, m, err.reason);

@@ -9,7 +9,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use StreamviewTest;
 
-my $broker = start_broker('bad:1', 'late:1', 'plate:2');
+my $broker = start_broker('bad:1', 'late:1', 'plate:2', 'wide:1');
 my $node = new_node('bad', "streamview.max_message_bytes = 200\n");
 
 create_rides_stream($node, $broker, 'bad', 'bad');
@@ -163,6 +163,41 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres',
 	"SELECT late FROM streamview.stream_status WHERE stream = 'plate'"),
 	'1', 'and the event is counted as late');
+
+# Raising streamview.max_message_bytes by a reload: a running worker takes
+# the longer messages and decodes them in full (a CSV field of doubled
+# quotes longer than the setting the worker's session started with).
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('wide', '$broker->{bootstrap}', 'wide', 'id int, note text',
+	       format => 'csv', include => ARRAY['timestamp']);
+	SELECT streamview.create_window_view('wide_notes', 'wide', 'kafka_timestamp',
+	       ARRAY['note'], '100 days');
+	SELECT streamview.start('wide')});
+my $wide = '1,"' . ('a""' x 100) . '"';    # 304 bytes; the note is 200
+produce_lines($broker, 'wide', 0, $wide);
+ok(wait_for_committed($node, 'wide', 1), 'the long message is consumed');
+is($node->safe_psql('postgres', q{SELECT reason FROM streamview.rejects WHERE stream = 'wide'}),
+	'message of 304 bytes exceeds streamview.max_message_bytes (200)',
+	'and set aside while the setting is 200');
+$node->safe_psql('postgres',
+	'ALTER SYSTEM SET streamview.max_message_bytes = 1000; SELECT pg_reload_conf()');
+# The worker applies the reload between batches: send the message again
+# until it is no longer refused for its size.
+my $sent = 1;
+my $reason = 'exceeds';
+while ($reason =~ /exceeds/ && $sent < 50)
+{
+	produce_lines($broker, 'wide', 0, $wide);
+	$sent++;
+	wait_for_committed($node, 'wide', $sent) or last;
+	$reason = $node->safe_psql('postgres',
+		"SELECT coalesce(max(reason), 'counted') FROM streamview.rejects WHERE stream = 'wide' AND \"offset\" = $sent - 1");
+}
+is($reason, 'counted', 'after the reload the same message counts');
+is($node->safe_psql('postgres', q{SELECT length(note), count FROM wide_notes}),
+	'200|1', 'with its field decoded in full');
+$node->safe_psql('postgres',
+	'ALTER SYSTEM RESET streamview.max_message_bytes; SELECT pg_reload_conf()');
 
 $node->stop;
 done_testing();
