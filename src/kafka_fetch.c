@@ -171,25 +171,32 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
 }
 
 /*
- * On the fetch thread, with nothing to fill: destroys up to
- * SV_DESTROY_CHUNK of the messages given back, from the end of the list
- * (*count of them at list), so that a fill asked for meanwhile waits for
- * one chunk at most. Only this thread reads or writes the arrays; the
- * worker, under the lock, swaps a slot's msgs and dead pointers once
- * ndead is 0, and asks for fills (which destroy what is left of
- * to_destroy first). Under the lock.
+ * Destroys up to SV_DESTROY_CHUNK of the messages given back, from the end
+ * of a list, so that a fill asked for meanwhile waits for one chunk at
+ * most: of a slot's dead list, or (to_destroy) of a free slot's msgs. On
+ * the fetch thread with nothing to fill, or on the worker's while it waits
+ * for a fill (sv_kafka_await_helping). The chunk is the caller's once the
+ * count is lowered under the lock, so two threads never destroy the same
+ * message. The slot's burying counts its chunks still being destroyed:
+ * while there are any, the worker neither fills the slot nor swaps its
+ * msgs and dead pointers (a fill must not write into an array being read;
+ * the fetch thread finishes its own chunk before it fills). Under the
+ * lock.
  */
 static void
-sv_kafka_destroy_chunk(SvFetcher *f, rd_kafka_message_t **list, int *count)
+sv_kafka_destroy_chunk(SvFetcher *f, SvSlot *s, bool dead)
 {
+	int		   *count = dead ? &s->ndead : &s->to_destroy;
 	int			k = Min(*count, SV_DESTROY_CHUNK);
+	rd_kafka_message_t **list = (dead ? s->dead : s->msgs) + *count - k;
 
-	/* read *count before unlocking: a dead list emptied may be refilled */
+	/* lower the count before unlocking: the chunk is ours alone */
 	*count -= k;
-	list += *count;
+	s->burying++;
 	pthread_mutex_unlock(&f->lock);
 	sv_kafka_destroy_messages(list, k);
 	pthread_mutex_lock(&f->lock);
+	s->burying--;
 }
 
 /* The fetch thread: fills the slots asked for, destroys those given back. */
@@ -227,9 +234,9 @@ sv_kafka_fetcher_main(void *arg)
 			pthread_cond_signal(&f->done);
 		}
 		else if (give != NULL)
-			sv_kafka_destroy_chunk(f, give->msgs, &give->to_destroy);
+			sv_kafka_destroy_chunk(f, give, false);
 		else if (bury != NULL)
-			sv_kafka_destroy_chunk(f, bury->dead, &bury->ndead);
+			sv_kafka_destroy_chunk(f, bury, true);
 		else if (f->stop)
 			break;
 		else
@@ -333,6 +340,49 @@ sv_kafka_await(SvFetcher *f, SvSlot *s)
 }
 
 /*
+ * The worker's wait for its next slot. A fill the fetch thread has not
+ * begun, the worker does itself: the thread was asked while the worker
+ * counted the slot before, so it is late, and waking it would add more.
+ * While the thread fills, the worker destroys dead messages, a chunk at a
+ * time: the work that would hold back the thread's next fill. Only one
+ * thread consumes at a time: the thread fills only slots WANTED, and the
+ * other slot is the worker's or free. Under the lock.
+ */
+static void
+sv_kafka_await_helping(SvKafka *kafka, SvSlot *s)
+{
+	SvFetcher  *f = &kafka->fetcher;
+
+	while (s->state == SV_SLOT_WANTED || s->state == SV_SLOT_FETCHING)
+	{
+		SvSlot	   *bury = NULL;
+
+		if (s->state == SV_SLOT_WANTED && s->burying == 0)
+		{
+			s->state = SV_SLOT_FETCHING;
+			pthread_mutex_unlock(&f->lock);
+			sv_kafka_fill_slot(kafka, s, s->wait_ms);
+			pthread_mutex_lock(&f->lock);
+			s->state = SV_SLOT_READY;
+			f->worker_fills++;
+			break;
+		}
+		for (int i = 0; i < 2; i++)
+		{
+			if (f->slots[i].ndead > 0)
+				bury = &f->slots[i];
+		}
+		if (bury != NULL)
+		{
+			sv_kafka_destroy_chunk(f, bury, true);
+			f->worker_chunks++;
+		}
+		else
+			pthread_cond_wait(&f->done, &f->lock);
+	}
+}
+
+/*
  * Gives back a slot the worker is done with (or has no use for). With the
  * fetch thread, its messages are set aside as dead, so that the slot can
  * be filled before the thread destroys them (or left in to_destroy, for
@@ -344,7 +394,7 @@ sv_kafka_free_slot(SvKafka *kafka, SvSlot *s)
 {
 	SvFetcher  *f = &kafka->fetcher;
 
-	if (f->running && s->ndead == 0)
+	if (f->running && s->ndead == 0 && s->burying == 0)
 	{
 		rd_kafka_message_t **dead = s->msgs;
 
@@ -391,7 +441,7 @@ sv_kafka_take(SvKafka *kafka, int wait_ms)
 		s = &f->slots[0];
 		sv_kafka_want(kafka, s, wait_ms, false);
 	}
-	sv_kafka_await(f, s);
+	sv_kafka_await_helping(kafka, s);
 	if (s->n == 0 && s->error_code == 0 && s->wait_ms != wait_ms)
 	{
 		/* empty ahead: the stream went quiet; look again, waiting as asked */

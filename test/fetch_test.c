@@ -9,8 +9,10 @@
  * no group, a small prefetch queue so that it fills and the fetcher is
  * woken) is read through sv_kafka_fetch/sv_kafka_release the way the worker
  * reads it: batches of random sizes, a random pause now and then (a batch
- * commit), sv_kafka_settle at random. Every offset of every partition must
- * be handed over in order, with its own value, while the "worker" holds it;
+ * commit), sv_kafka_settle at random; waiting for its next batch, the
+ * "worker" fills slots and destroys messages itself, as a worker does.
+ * Every offset of every partition must be handed over in order, with its
+ * own value, while the "worker" holds it;
  * offsets below the next one expected are skipped, as the worker does
  * (a wake-up seek fetches some again). Races between the two threads on
  * the slots (a message destroyed early or twice, a list read after it was
@@ -258,6 +260,10 @@ main(void)
 	ok(wrong == 0, "every value intact while held (%ld wrong)", wrong);
 	diag("%ld handed again after a wake-up seek and skipped, %lld wakes, %ld settles",
 		 skipped, (long long) kafka->wakes, settles);
+	/* the test's "worker" counts nothing, so it often waits for a fill */
+	ok(kafka->fetcher.worker_fills > 0 && kafka->fetcher.worker_chunks > 0,
+	   "the worker filled slots itself (%lld times) and destroyed messages while it waited (%lld chunks)",
+	   (long long) kafka->fetcher.worker_fills, (long long) kafka->fetcher.worker_chunks);
 	if (kafka->wake_fetcher)
 		ok(kafka->wakes > 0, "the queue filled and the fetcher was woken (%lld times)",
 		   (long long) kafka->wakes);
