@@ -219,8 +219,9 @@ sv_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 }
 
 /*
- * librdkafka's error callback, served inside a consume: on the fetch thread
- * (or the worker's, without one), which copies it into the fetched slot.
+ * librdkafka's error callback, served inside a consume: on the thread that
+ * fills the slot (the fetch thread or the worker's, never both at once),
+ * which copies it into the fetched slot.
  */
 static void
 sv_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)

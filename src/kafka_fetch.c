@@ -15,7 +15,7 @@
 
 #include "kafka_int.h"
 
-static void sv_kafka_await(SvFetcher *f, SvSlot *s);
+static void sv_kafka_await(SvKafka *kafka, SvSlot *s);
 
 /* What the worker sees of a message (librdkafka's types stay here). */
 static void
@@ -85,7 +85,7 @@ sv_kafka_after_fetch(SvKafka *kafka, double msg_bytes)
 		 */
 		pthread_mutex_lock(&f->lock);
 		for (int i = 0; i < 2; i++)
-			sv_kafka_await(f, &f->slots[i]);
+			sv_kafka_await(kafka, &f->slots[i]);
 		sv_kafka_wake_fetcher(kafka);
 		pthread_mutex_unlock(&f->lock);
 		kafka->queue_was_full = false;
@@ -94,7 +94,8 @@ sv_kafka_after_fetch(SvKafka *kafka, double msg_bytes)
 
 /*
  * Gives messages back to librdkafka: those of an earlier fetch that the
- * worker is done with. On the fetch thread, or the worker's without one.
+ * worker is done with. On the fetch thread, or the worker's (without the
+ * thread, or while it waits for a fill: see sv_kafka_await).
  */
 static void
 sv_kafka_destroy_messages(rd_kafka_message_t **msgs, int n)
@@ -107,7 +108,11 @@ sv_kafka_destroy_messages(rd_kafka_message_t **msgs, int n)
  * Fills a slot: takes up to SV_FETCH_MAX messages from the consumer queue,
  * waiting up to wait_ms inside librdkafka for them, and keeps the last
  * consumer error (an offset out of range names its partition in
- * gap_partition). Runs on the fetch thread, or the worker's without one;
+ * gap_partition). First destroys what is left in to_destroy: the caller
+ * has made sure no chunk of them is being destroyed (the fetch thread
+ * finishes its own first; the worker fills no slot with burying > 0).
+ * Runs on the fetch thread, or on the worker's (without the thread, or
+ * when the thread has not begun: see sv_kafka_await), one at a time;
  * touches nothing of the worker's but the slot.
  */
 static void
@@ -175,7 +180,7 @@ sv_kafka_fill_slot(SvKafka *kafka, SvSlot *s, int wait_ms)
  * of a list, so that a fill asked for meanwhile waits for one chunk at
  * most: of a slot's dead list, or (to_destroy) of a free slot's msgs. On
  * the fetch thread with nothing to fill, or on the worker's while it waits
- * for a fill (sv_kafka_await_helping). The chunk is the caller's once the
+ * for a fill (sv_kafka_await). The chunk is the caller's once the
  * count is lowered under the lock, so two threads never destroy the same
  * message. The slot's burying counts its chunks still being destroyed:
  * while there are any, the worker neither fills the slot nor swaps its
@@ -331,25 +336,21 @@ sv_kafka_want(SvKafka *kafka, SvSlot *s, int wait_ms, bool ahead)
 	}
 }
 
-/* Waits for a slot asked for to be READY. Under the lock. */
-static void
-sv_kafka_await(SvFetcher *f, SvSlot *s)
-{
-	while (s->state == SV_SLOT_WANTED || s->state == SV_SLOT_FETCHING)
-		pthread_cond_wait(&f->done, &f->lock);
-}
-
 /*
- * The worker's wait for its next slot. A fill the fetch thread has not
- * begun, the worker does itself: the thread was asked while the worker
- * counted the slot before, so it is late, and waking it would add more.
- * While the thread fills, the worker destroys dead messages, a chunk at a
- * time: the work that would hold back the thread's next fill. Only one
- * thread consumes at a time: the thread fills only slots WANTED, and the
- * other slot is the worker's or free. Under the lock.
+ * On the worker's thread: waits for a slot asked for to be READY. A fill
+ * the fetch thread has not begun, the worker does itself: the thread was
+ * asked while the worker counted the slot before, so it is late, and
+ * waking it would add more. While the thread fills, the worker destroys
+ * dead messages, a chunk at a time: the work that would hold back the
+ * thread's next fill (only dead lists: a to_destroy chunk in flight would
+ * be overwritten by the thread's next fill of that slot, which does not
+ * look at burying). Only one thread consumes at a time: a fill takes a
+ * WANTED slot to FETCHING under the lock, and at most one slot is ever
+ * WANTED or FETCHING (the other is the worker's, READY or FREE). Under the
+ * lock.
  */
 static void
-sv_kafka_await_helping(SvKafka *kafka, SvSlot *s)
+sv_kafka_await(SvKafka *kafka, SvSlot *s)
 {
 	SvFetcher  *f = &kafka->fetcher;
 
@@ -385,9 +386,10 @@ sv_kafka_await_helping(SvKafka *kafka, SvSlot *s)
 /*
  * Gives back a slot the worker is done with (or has no use for). With the
  * fetch thread, its messages are set aside as dead, so that the slot can
- * be filled before the thread destroys them (or left in to_destroy, for
- * the next fill to destroy first, while the last ones set aside are still
- * there); without it, they are destroyed here. Under the lock.
+ * be filled before they are destroyed (or left in to_destroy, for the next
+ * fill to destroy first, while the last ones set aside are still there or
+ * a chunk of the slot is being destroyed); without it, they are destroyed
+ * here. Under the lock.
  */
 static void
 sv_kafka_free_slot(SvKafka *kafka, SvSlot *s)
@@ -441,12 +443,12 @@ sv_kafka_take(SvKafka *kafka, int wait_ms)
 		s = &f->slots[0];
 		sv_kafka_want(kafka, s, wait_ms, false);
 	}
-	sv_kafka_await_helping(kafka, s);
+	sv_kafka_await(kafka, s);
 	if (s->n == 0 && s->error_code == 0 && s->wait_ms != wait_ms)
 	{
 		/* empty ahead: the stream went quiet; look again, waiting as asked */
 		sv_kafka_want(kafka, s, wait_ms, false);
-		sv_kafka_await(f, s);
+		sv_kafka_await(kafka, s);
 	}
 	s->state = SV_SLOT_TAKEN;
 	s->first = 0;
@@ -501,7 +503,7 @@ sv_kafka_fetch(SvKafka *kafka, int max, int wait_ms, SvFetch *fetch)
 
 /*
  * Gives the messages of the last fetch back to librdkafka: once the worker
- * has had all of a slot's, the fetch thread destroys them.
+ * has had all of a slot's, they are destroyed later (sv_kafka_free_slot).
  */
 void
 sv_kafka_release(SvKafka *kafka, SvFetch *fetch)
@@ -532,7 +534,7 @@ sv_kafka_settle(SvKafka *kafka)
 	{
 		SvSlot	   *s = &f->slots[i];
 
-		sv_kafka_await(f, s);
+		sv_kafka_await(kafka, s);
 		if (s->state == SV_SLOT_READY || s->state == SV_SLOT_TAKEN)
 			held |= s->first < s->n || (s->state == SV_SLOT_READY && s->error_code != 0);
 	}

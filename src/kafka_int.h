@@ -32,13 +32,14 @@
  * Two slots of up to SV_FETCH_MAX messages take turns: the worker counts
  * the messages of one (TAKEN) while the thread fills the other ahead
  * (WANTED, FETCHING, READY). A slot the worker is done with is FREE, its
- * messages destroyed by the thread as soon as it is idle. Destroying
- * frees, under the lock of librdkafka's fetcher's malloc arena, what that
- * thread allocates, and took 50 ns to 1 us a message while the fetcher
- * ran: so a slot given back keeps its messages aside (dead) and can be
- * filled again at once; the thread destroys them when it has nothing to
- * fill, SV_DESTROY_CHUNK at a time. So at most two fetches of messages
- * are out of librdkafka's queue and two more await their destruction.
+ * messages destroyed by the thread as soon as it is idle (or by the
+ * worker, see below). Destroying frees, under the lock of librdkafka's
+ * fetcher's malloc arena, what that thread allocates, and took 50 ns to
+ * 1 us a message while the fetcher ran: so a slot given back keeps its
+ * messages aside (dead) and can be filled again at once; the thread
+ * destroys them when it has nothing to fill, SV_DESTROY_CHUNK at a time.
+ * So at most two fetches of messages are out of librdkafka's queue and
+ * two more await their destruction.
  *
  * The worker does not sit idle while it waits for its next slot: on two
  * cores shared with librdkafka's broker thread, sv:fetch was seen to start
@@ -81,8 +82,9 @@ typedef struct SvFetcher
 	pthread_t	thread;
 	bool		running;		/* false: the worker's thread does it all */
 	pthread_mutex_t lock;		/* guards everything below but the message
-								 * arrays' contents (the thread's alone) and
-								 * a FETCHING slot (the thread's until READY) */
+								 * arrays' contents (a FETCHING slot's msgs
+								 * are its filler's until READY; a chunk
+								 * being destroyed is its destroyer's) */
 	pthread_cond_t work;		/* a slot WANTED or to destroy, or stop */
 	pthread_cond_t done;		/* a slot became READY */
 	bool		stop;
