@@ -314,9 +314,12 @@ sv_kafka_stop_fetcher(SvKafka *kafka)
 
 /*
  * Asks for a fetch into a free slot, waiting up to wait_ms for messages
- * (ahead: while the worker counts the other slot's). Without the thread,
- * the worker's own fetches are done here and now; none are done ahead.
- * Under the lock.
+ * (ahead: while the worker counts the other slot's). The thread is woken
+ * for fetches ahead only: one not ahead, the worker awaits at once and
+ * so does itself (sv_kafka_await), unless the thread is destroying a
+ * chunk of the slot, after which it fills the slot without being woken.
+ * Without the thread, the worker's own fetches are done here and now;
+ * none are done ahead. Under the lock.
  */
 static void
 sv_kafka_want(SvKafka *kafka, SvSlot *s, int wait_ms, bool ahead)
@@ -327,7 +330,8 @@ sv_kafka_want(SvKafka *kafka, SvSlot *s, int wait_ms, bool ahead)
 	if (f->running)
 	{
 		s->state = SV_SLOT_WANTED;
-		pthread_cond_signal(&f->work);
+		if (ahead)
+			pthread_cond_signal(&f->work);
 	}
 	else if (!ahead)
 	{
