@@ -342,16 +342,17 @@ sv_kafka_want(SvKafka *kafka, SvSlot *s, int wait_ms, bool ahead)
 
 /*
  * On the worker's thread: waits for a slot asked for to be READY. A fill
- * the fetch thread has not begun, the worker does itself: the thread was
- * asked while the worker counted the slot before, so it is late, and
- * waking it would add more. While the thread fills, the worker destroys
- * dead messages, a chunk at a time: the work that would hold back the
- * thread's next fill (only dead lists: a to_destroy chunk in flight would
- * be overwritten by the thread's next fill of that slot, which does not
- * look at burying). Only one thread consumes at a time: a fill takes a
- * WANTED slot to FETCHING under the lock, and at most one slot is ever
- * WANTED or FETCHING (the other is the worker's, READY or FREE). Under the
- * lock.
+ * the fetch thread has not begun, the worker does itself: one asked for
+ * ahead, while the worker counted the slot before, is late, and waiting
+ * for the thread to be scheduled would add more; one asked for just now,
+ * the thread was not even woken for. While the thread fills, the worker
+ * destroys dead messages, a chunk at a time: the work that would hold
+ * back the thread's next fill (only dead lists: a to_destroy chunk in
+ * flight would be overwritten by the thread's next fill of that slot,
+ * which does not look at burying). Only one thread consumes at a time: a
+ * fill takes a WANTED slot to FETCHING under the lock, and at most one
+ * slot is ever WANTED or FETCHING (the other is the worker's, READY or
+ * FREE). Under the lock.
  */
 static void
 sv_kafka_await(SvKafka *kafka, SvSlot *s)

@@ -85,7 +85,8 @@ typedef struct SvFetcher
 								 * arrays' contents (a FETCHING slot's msgs
 								 * are its filler's until READY; a chunk
 								 * being destroyed is its destroyer's) */
-	pthread_cond_t work;		/* a slot WANTED or to destroy, or stop */
+	pthread_cond_t work;		/* a slot wanted ahead or to destroy, or
+								 * stop */
 	pthread_cond_t done;		/* a slot became READY */
 	bool		stop;
 	SvSlot	   *taken;			/* the worker's slot, or NULL */
