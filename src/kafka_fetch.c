@@ -204,6 +204,36 @@ sv_kafka_destroy_chunk(SvFetcher *f, SvSlot *s, bool dead)
 	s->burying--;
 }
 
+/*
+ * Fills a WANTED slot (on either thread: see sv_kafka_await), with the lock
+ * released while librdkafka is called; the slot is FETCHING meanwhile, so
+ * no other thread takes it. Under the lock.
+ */
+static void
+sv_kafka_fill_wanted(SvKafka *kafka, SvSlot *s)
+{
+	SvFetcher  *f = &kafka->fetcher;
+	int			wait_ms = s->wait_ms;
+
+	s->state = SV_SLOT_FETCHING;
+	pthread_mutex_unlock(&f->lock);
+	sv_kafka_fill_slot(kafka, s, wait_ms);
+	pthread_mutex_lock(&f->lock);
+	s->state = SV_SLOT_READY;
+}
+
+/* A slot with given-back messages left to destroy, or NULL. Under the lock. */
+static SvSlot *
+sv_kafka_dead_slot(SvFetcher *f)
+{
+	for (int i = 0; i < 2; i++)
+	{
+		if (f->slots[i].ndead > 0)
+			return &f->slots[i];
+	}
+	return NULL;
+}
+
 /* The fetch thread: fills the slots asked for, destroys those given back. */
 static void *
 sv_kafka_fetcher_main(void *arg)
@@ -216,7 +246,7 @@ sv_kafka_fetcher_main(void *arg)
 	{
 		SvSlot	   *fill = NULL;
 		SvSlot	   *give = NULL;
-		SvSlot	   *bury = NULL;
+		SvSlot	   *bury = sv_kafka_dead_slot(f);
 
 		for (int i = 0; i < 2; i++)
 		{
@@ -224,18 +254,10 @@ sv_kafka_fetcher_main(void *arg)
 				fill = &f->slots[i];
 			else if (f->slots[i].state == SV_SLOT_FREE && f->slots[i].to_destroy > 0)
 				give = &f->slots[i];
-			if (f->slots[i].ndead > 0)
-				bury = &f->slots[i];
 		}
 		if (fill != NULL)
 		{
-			int			wait_ms = fill->wait_ms;
-
-			fill->state = SV_SLOT_FETCHING;
-			pthread_mutex_unlock(&f->lock);
-			sv_kafka_fill_slot(kafka, fill, wait_ms);
-			pthread_mutex_lock(&f->lock);
-			fill->state = SV_SLOT_READY;
+			sv_kafka_fill_wanted(kafka, fill);
 			pthread_cond_signal(&f->done);
 		}
 		else if (give != NULL)
@@ -361,23 +383,15 @@ sv_kafka_await(SvKafka *kafka, SvSlot *s)
 
 	while (s->state == SV_SLOT_WANTED || s->state == SV_SLOT_FETCHING)
 	{
-		SvSlot	   *bury = NULL;
+		SvSlot	   *bury;
 
 		if (s->state == SV_SLOT_WANTED && s->burying == 0)
 		{
-			s->state = SV_SLOT_FETCHING;
-			pthread_mutex_unlock(&f->lock);
-			sv_kafka_fill_slot(kafka, s, s->wait_ms);
-			pthread_mutex_lock(&f->lock);
-			s->state = SV_SLOT_READY;
+			sv_kafka_fill_wanted(kafka, s);
 			f->worker_fills++;
 			break;
 		}
-		for (int i = 0; i < 2; i++)
-		{
-			if (f->slots[i].ndead > 0)
-				bury = &f->slots[i];
-		}
+		bury = sv_kafka_dead_slot(f);
 		if (bury != NULL)
 		{
 			sv_kafka_destroy_chunk(f, bury, true);

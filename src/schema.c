@@ -359,14 +359,15 @@ sv_schema_map_column(const SvColumnDef *def, SvColumn *col)
  * Grows the schema's scratch buffer to hold the decoded text of a message of
  * len bytes (decoding never lengthens text). sv_schema_build sizes it from
  * streamview.max_message_bytes; a worker calls this for each message, since
- * a reload may raise the setting while its schema lives on.
+ * a reload may raise the setting while its schema lives on, and then grows
+ * it to the new setting at once, as sv_schema_build would have.
  */
 void
 sv_schema_fit_scratch(SvSchema *schema, size_t len)
 {
 	if (schema->scratch == NULL || schema->scratch->cap > len)
 		return;
-	schema->scratch->cap = len + 1;
+	schema->scratch->cap = Max(len, (size_t) sv_max_message_bytes) + 1;
 	schema->scratch->buf = repalloc(schema->scratch->buf, schema->scratch->cap);
 }
 
