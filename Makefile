@@ -29,8 +29,16 @@ OBJS = \
 	src/aggregate.o \
 	src/bulk.o
 
-PG_CPPFLAGS = -Isrc
-PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# Hidden visibility: only what PostgreSQL looks up by name (_PG_init, the
+# SQL functions' PG_FUNCTION_INFO_V1 symbols, the workers' entry points, all
+# marked PGDLLEXPORT) is exported. Calls between our files are then direct,
+# not through the PLT (the parser's are per field), and our internal names
+# can neither clash with nor be taken over by another library's (PostgreSQL
+# loads libraries RTLD_GLOBAL). PGXS does this itself from 16 on; 15's c.h
+# defines PGDLLEXPORT empty unless it is defined already, hence the -D.
+PG_CPPFLAGS = -Isrc '-DPGDLLEXPORT=__attribute__((visibility("default")))'
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare \
+	-fvisibility=hidden
 SHLIB_LINK = -lrdkafka -lpthread
 
 REGRESS = setup config parse_message errors privileges catalog hop views formats

@@ -34,6 +34,20 @@
 #endif
 
 /*
+ * Declares an SQL-callable function, exported from the library, which is
+ * built with hidden visibility (see the Makefile). From 16 on
+ * PG_FUNCTION_INFO_V1 declares the function PGDLLEXPORT itself; 15's does so
+ * only for its pg_finfo_ record, and the fmgr looks both up by name.
+ */
+#if PG_VERSION_NUM < 160000
+#define SV_FUNCTION_INFO_V1(funcname) \
+	extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+	PG_FUNCTION_INFO_V1(funcname)
+#else
+#define SV_FUNCTION_INFO_V1(funcname) PG_FUNCTION_INFO_V1(funcname)
+#endif
+
+/*
  * Marks a function that never returns. PostgreSQL 18 replaced the suffix
  * pg_attribute_noreturn() with the prefix pg_noreturn (C11's _Noreturn);
  * before 18, gcc and clang take the attribute as a prefix as well.

@@ -40,15 +40,15 @@
 #include "schema.h"
 #include "window.h"
 
-PG_FUNCTION_INFO_V1(streamview_create_stream);
-PG_FUNCTION_INFO_V1(streamview_alter_stream);
-PG_FUNCTION_INFO_V1(streamview_drop_stream);
-PG_FUNCTION_INFO_V1(streamview_create_window_view);
-PG_FUNCTION_INFO_V1(streamview_drop_window_view);
-PG_FUNCTION_INFO_V1(streamview_start);
-PG_FUNCTION_INFO_V1(streamview_stop);
-PG_FUNCTION_INFO_V1(streamview_parse_message);
-PG_FUNCTION_INFO_V1(streamview_create_view);
+SV_FUNCTION_INFO_V1(streamview_create_stream);
+SV_FUNCTION_INFO_V1(streamview_alter_stream);
+SV_FUNCTION_INFO_V1(streamview_drop_stream);
+SV_FUNCTION_INFO_V1(streamview_create_window_view);
+SV_FUNCTION_INFO_V1(streamview_drop_window_view);
+SV_FUNCTION_INFO_V1(streamview_start);
+SV_FUNCTION_INFO_V1(streamview_stop);
+SV_FUNCTION_INFO_V1(streamview_parse_message);
+SV_FUNCTION_INFO_V1(streamview_create_view);
 
 static Datum sv_values_jsonb(const SvStream *s, SvValue *values);
 
@@ -807,7 +807,7 @@ sv_values_jsonb(const SvStream *s, SvValue *values)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data));
 }
 
-PG_FUNCTION_INFO_V1(streamview_peek);
+SV_FUNCTION_INFO_V1(streamview_peek);
 
 /* How long peek waits for the brokers, and for the messages, in all. */
 #define SV_PEEK_TIMEOUT_MS 5000
@@ -974,10 +974,10 @@ streamview_peek(PG_FUNCTION_ARGS)
 
 /* ---- status ------------------------------------------------------------ */
 
-PG_FUNCTION_INFO_V1(streamview_live_counts);
-PG_FUNCTION_INFO_V1(streamview_stream_status);
-PG_FUNCTION_INFO_V1(streamview_partition_status);
-PG_FUNCTION_INFO_V1(streamview_memory_usage);
+SV_FUNCTION_INFO_V1(streamview_live_counts);
+SV_FUNCTION_INFO_V1(streamview_stream_status);
+SV_FUNCTION_INFO_V1(streamview_partition_status);
+SV_FUNCTION_INFO_V1(streamview_memory_usage);
 
 static const char *const sv_state_names[] = {"stopped", "starting", "running", "retrying"};
 
@@ -1095,7 +1095,7 @@ streamview_memory_usage(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
-PG_FUNCTION_INFO_V1(streamview_mask_options);
+SV_FUNCTION_INFO_V1(streamview_mask_options);
 
 /*
  * _mask_options(options): the options with the values of secret keys

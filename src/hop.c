@@ -26,8 +26,8 @@
 #include "compat.h"
 #include "window.h"
 
-PG_FUNCTION_INFO_V1(streamview_hop);
-PG_FUNCTION_INFO_V1(streamview_tumble);
+SV_FUNCTION_INFO_V1(streamview_hop);
+SV_FUNCTION_INFO_V1(streamview_tumble);
 
 pg_noreturn static void sv_hop_past_range(void);
 

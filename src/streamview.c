@@ -21,6 +21,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "launcher.h"
 #include "sink.h"
 #include "streamview.h"
@@ -43,7 +44,8 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 static ExecutorFinish_hook_type prev_executor_finish_hook = NULL;
 
-void		_PG_init(void);
+/* exported: the library is built with hidden visibility (see the Makefile) */
+extern PGDLLEXPORT void _PG_init(void);
 static void sv_shmem_request(void);
 static void sv_shmem_startup(void);
 static void sv_define_settings(void);
@@ -53,7 +55,7 @@ static void sv_process_utility(PlannedStmt *pstmt, const char *queryString,
 							   DestReceiver *dest, QueryCompletion *qc);
 static void sv_executor_finish(QueryDesc *queryDesc);
 
-PG_FUNCTION_INFO_V1(streamview_check_database);
+SV_FUNCTION_INFO_V1(streamview_check_database);
 
 /*
  * Module load: refuse to work unless preloaded, since shared memory can only

@@ -99,6 +99,9 @@ rc=0; prove -e '' test/parse_test test/csv_test test/json_test test/fetch_test 2
 echo "== META.json (PGXN meta-spec 1.0.0, and agreement with the tree)"
 rc=0; perl test/check-meta.pl 2>&1 | tee "$work/logs/meta.log" || rc=1; suite $rc
 
+echo "== the library's exports (hidden visibility: what PostgreSQL looks up, nothing else)"
+rc=0; bash test/check-exports.sh 2>&1 | tee "$work/logs/exports.log" || rc=1; suite $rc
+
 echo "== parser fuzzing (libFuzzer + AddressSanitizer, ${FUZZ_SECONDS:-10} s per fuzzer)"
 if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" FUZZ_DIR="$work/fuzz" \
 	>"$work/logs/fuzz.log" 2>&1; then
