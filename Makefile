@@ -17,6 +17,7 @@ OBJS = \
 	src/kafka.o \
 	src/kafka_fetch.o \
 	src/parse.o \
+	src/parse_text.o \
 	src/csv.o \
 	src/json.o \
 	src/window.o \
@@ -68,7 +69,7 @@ test/broker/sv_broker: test/broker/sv_broker.c
 test/broker/sv_produce: test/broker/sv_produce.c test/broker/ride_notes.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
 
-PARSER_SRCS = src/parse.c src/csv.c src/json.c
+PARSER_SRCS = src/parse.c src/parse_text.c src/csv.c src/json.c
 
 test/parse_test: test/parse_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c $(PARSER_SRCS) -lm

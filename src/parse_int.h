@@ -1,7 +1,9 @@
 /*
- * parse_int.h - helpers of parse.c shared with the other formats (csv.c,
- * json.c), so that the same problem gets the same reason in every format.
- * Internal: pure C like parse.h, not for the backend side.
+ * parse_int.h - what the parser's files share: parse_text.c's UTF-8 checks
+ * and failure reasons, which every format uses so that the same problem
+ * gets the same reason in every format; parse.c's conversion of one field
+ * by its column, which csv.c and json.c use too; and the helpers of all of
+ * them.  Internal: pure C like parse.h, not for the backend side.
  */
 #ifndef STREAMVIEW_PARSE_INT_H
 #define STREAMVIEW_PARSE_INT_H
@@ -10,6 +12,119 @@
 #include <stddef.h>
 
 #include "parse.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define sv_likely(x)	__builtin_expect(!!(x), 1)
+#define sv_unlikely(x)	__builtin_expect(!!(x), 0)
+#define sv_cold __attribute__((cold, noinline))
+#else
+#define sv_likely(x)	(x)
+#define sv_unlikely(x)	(x)
+#define sv_cold
+#endif
+
+/*
+ * The word-at-a-time searches (parse.c's split and timestamp fast path) need count-trailing-zeros and a
+ * little-endian load to find the first matching byte of a word; elsewhere
+ * they fall back to byte loops (and the one-pass split is not used).
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && \
+	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SV_HAVE_CTZ_LE 1
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+#endif
+
+/* Outcome of the per-type helpers, mapped to a reason by the caller. */
+typedef enum ParseStatus
+{
+	PS_OK,
+	PS_SYNTAX,					/* invalid input syntax */
+	PS_RANGE,					/* value out of range for the type */
+	PS_FIELD_RANGE,				/* date/time field value out of range */
+	PS_TZ_RANGE,				/* time zone displacement out of range */
+	PS_SPECIAL,					/* now, today, epoch, infinity, ... */
+	PS_TOO_LONG,				/* varchar(n) and more than n characters */
+	PS_NUMERIC_OVERFLOW,		/* numeric(p,s) and too many digits */
+	PS_LOCAL_TIME,				/* a local time the time zone cannot map */
+	PS_UNKNOWN_TYPE				/* cannot happen: a type the schema lacks */
+} ParseStatus;
+
+
+/* Character helpers (inline: they are on every field's path). */
+
+/* PostgreSQL trims with isspace() in the C locale: space, \t \n \v \f \r. */
+static inline bool
+is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static inline bool
+is_digit(unsigned char c)
+{
+	return (unsigned char) (c - '0') < 10;
+}
+
+static inline unsigned char
+to_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char) (c + ('a' - 'A')) : c;
+}
+
+/*
+ * Cuts leading and trailing white space off [*s, *s + *len).
+ */
+static inline void
+trim_space(const char **s, size_t *len)
+{
+	const char *p = *s;
+	const char *e = p + *len;
+
+	while (p < e && is_space((unsigned char) *p))
+		p++;
+	while (e > p && is_space((unsigned char) e[-1]))
+		e--;
+	*s = p;
+	*len = (size_t) (e - p);
+}
+
+/*
+ * Case-insensitive comparison of s[0..len) with the lower-case word w.
+ */
+static inline bool
+equals_word(const char *s, size_t len, const char *w)
+{
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+	{
+		if (w[i] == '\0' || to_lower((unsigned char) s[i]) != (unsigned char) w[i])
+			return false;
+	}
+	return w[len] == '\0';
+}
+
+/*
+ * True when s[0..len) is a non-empty case-insensitive prefix of the
+ * lower-case word w (PostgreSQL's pg_strncasecmp(value, w, len) == 0 as used
+ * by parse_bool_with_len).
+ */
+static inline bool
+is_prefix_of(const char *s, size_t len, const char *w)
+{
+	size_t		i;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < len; i++)
+	{
+		if (w[i] == '\0' || to_lower((unsigned char) s[i]) != (unsigned char) w[i])
+			return false;
+	}
+	return true;
+}
 
 /* Builds a failure reason in an SvParseError without overrunning it. */
 typedef struct ReasonBuf
@@ -53,6 +168,15 @@ extern bool fail_message(SvParseError *err, const char *why);
 extern bool fail_encoding(const SvSchema *schema, int field, const char *data,
 						  size_t len, size_t pos, const char *where,
 						  bool is_nul, SvParseError *err);
+
+/*
+ * Reports that a field failed to convert or to fit its column, with a
+ * reason worded like PostgreSQL's own message for that case.  Out of line
+ * (cold), so that the reason buffer stays out of the hot callers' frames.
+ * Returns false.
+ */
+extern sv_cold bool fail_field(const SvSchema *schema, int field, ParseStatus status,
+							   const char *raw, size_t rawlen, SvParseError *err);
 
 /*
  * Converts one field by its column, as sv_parse_field() (null_marker_applies)
