@@ -65,21 +65,14 @@ sv_catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 {
 	MemoryContext caller = CurrentMemoryContext;
 	SvRows	   *rows = palloc0(sizeof(SvRows));
-	Oid			save_userid;
-	int			save_sec;
-	int			save_nestlevel;
+	SvAsOwner	save;
 	int			rc;
 
 	/*
 	 * As the owner, with a search_path the caller cannot fill with operators
 	 * or casts of its own: they would run with the owner's rights.
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(sv_catalog_owner(),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	sv_as_owner_begin(sv_catalog_owner(), "pg_catalog, pg_temp", &save);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
@@ -111,8 +104,7 @@ sv_catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
+	sv_as_owner_end(&save);
 	return rows;
 }
 

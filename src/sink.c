@@ -466,43 +466,22 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 	MemoryContextSwitchTo(old);
 }
 
-/* Who the worker was before writing as a view's owner. */
-typedef struct SvSinkUser
-{
-	Oid			user;
-	int			sec;
-	int			nestlevel;
-} SvSinkUser;
-
 /*
- * Becomes the view's owner in a security-restricted context, with a
- * search_path of pg_catalog only: triggers, policies and index expressions
- * on a results table never run with the worker's superuser rights.
+ * Becomes the view's owner (sv_as_owner_begin) with a search_path of
+ * pg_catalog only: triggers, policies and index expressions on a results
+ * table never run with the worker's superuser rights.
  */
 static void
-sv_sink_become_owner(SvSinkView *sv, SvSinkUser *save)
+sv_sink_become_owner(SvSinkView *sv, SvAsOwner *save)
 {
-	GetUserIdAndSecContext(&save->user, &save->sec);
-	SetUserIdAndSecContext(sv->owner, save->sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	save->nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-}
-
-/* Back to the worker's own user and settings. */
-static void
-sv_sink_restore_user(SvSinkUser *save)
-{
-	AtEOXact_GUC(false, save->nestlevel);
-	SetUserIdAndSecContext(save->user, save->sec);
+	sv_as_owner_begin(sv->owner, "pg_catalog, pg_temp", save);
 }
 
 /* Runs a statement on a results table as the view's owner, security-restricted. */
 static void
 sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
 {
-	SvSinkUser	save;
+	SvAsOwner	save;
 	int			rc;
 
 	sv_sink_become_owner(sv, &save);
@@ -516,7 +495,7 @@ sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
 		sv_sink_writing_relid = InvalidOid;
 	}
 	PG_END_TRY();
-	sv_sink_restore_user(&save);
+	sv_as_owner_end(&save);
 	if (rc != expected)
 		elog(ERROR, "statement on results table %u failed: %s", sv->relid,
 			 SPI_result_code_string(rc));
@@ -669,7 +648,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	SvCountsIter iter;
 	const SvCount *c;
 	SvBulkResult res;
-	SvSinkUser	save;
+	SvAsOwner	save;
 
 	sv_counts_iter_init(&iter, counts, vi);
 	while ((c = sv_counts_iter_next(&iter)) != NULL)
@@ -703,7 +682,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		sv_sink_writing_relid = InvalidOid;
 	}
 	PG_END_TRY();
-	sv_sink_restore_user(&save);
+	sv_as_owner_end(&save);
 	if (res == SV_BULK_WRITTEN)
 	{
 		/* published from the rows themselves (no copy: many keys, much memory) */

@@ -255,6 +255,35 @@ sv_executor_finish(QueryDesc *queryDesc)
 }
 
 /*
+ * Becomes owner as streamview.h says; search_path NULL leaves the settings
+ * alone (no GUC nest level: undoing one walks every setting in 15, too
+ * much per message).
+ */
+void
+sv_as_owner_begin(Oid owner, const char *search_path, SvAsOwner *save)
+{
+	GetUserIdAndSecContext(&save->user, &save->sec);
+	SetUserIdAndSecContext(owner, save->sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	save->nestlevel = -1;
+	if (search_path != NULL)
+	{
+		save->nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", search_path, PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+/* Back to the user, context and settings from before sv_as_owner_begin. */
+void
+sv_as_owner_end(const SvAsOwner *save)
+{
+	if (save->nestlevel >= 0)
+		AtEOXact_GUC(false, save->nestlevel);
+	SetUserIdAndSecContext(save->user, save->sec);
+}
+
+/*
  * Called by the install script: streamview serves one database per cluster,
  * so CREATE EXTENSION anywhere else is refused with a hint.
  */

@@ -18,6 +18,27 @@ extern int	sv_max_message_bytes;
 extern char *sv_test_crash_point;
 extern bool sv_test_bulk_conflict;
 
+/*
+ * Running code as another user, the one way it is done: as owner, in a
+ * security-restricted operation (no SET ROLE, no temporary tables, no
+ * cursors held past it), and with search_path set when one is given (its
+ * GUC nest level is then undone at the end). So what a view's owner wrote
+ * (its query's expressions, triggers, policies and index expressions on
+ * its results table) never runs with the worker's superuser rights, and
+ * the catalog's fixed queries run as the catalog's owner. An error in
+ * between needs no sv_as_owner_end: the (sub)transaction's abort restores
+ * both the user and the settings.
+ */
+typedef struct SvAsOwner
+{
+	Oid			user;			/* the user and context to go back to */
+	int			sec;
+	int			nestlevel;		/* GUC nest level, or -1 when none was taken */
+} SvAsOwner;
+
+extern void sv_as_owner_begin(Oid owner, const char *search_path, SvAsOwner *save);
+extern void sv_as_owner_end(const SvAsOwner *save);
+
 /* The name the extension's objects live under. */
 #define SV_SCHEMA "streamview"
 

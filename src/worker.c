@@ -252,21 +252,12 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 	if (v->q != NULL)
 	{
 		const SvQuery *q = v->q;
-		Oid			save_user;
-		int			save_sec;
-		int			save_nestlevel;
+		SvAsOwner	save;
 
 		/* planning folds constant calls: as the owner, in the view's search_path */
-		GetUserIdAndSecContext(&save_user, &save_sec);
-		SetUserIdAndSecContext(v->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		save_nestlevel = NewGUCNestLevel();
-		if (v->search_path)
-			(void) set_config_option("search_path", v->search_path, PGC_USERSET,
-									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		sv_as_owner_begin(v->owner, v->search_path, &save);
 		run->eval = sv_eval_prepare(q, w->tuple, w->session_cxt);
-		AtEOXact_GUC(false, save_nestlevel);
-		SetUserIdAndSecContext(save_user, save_sec);
+		sv_as_owner_end(&save);
 		run->aggrun = sv_agg_prepare(q, w->session_cxt);
 		run->state_size = sv_agg_state_size(q);
 		run->result.values = palloc0(sizeof(Datum) * Max(1, q->naggs));
@@ -303,28 +294,19 @@ sv_worker_load_queries(SvWorker *w, List *views)
 	foreach(lc, views)
 	{
 		SvView	   *v = lfirst(lc);
-		Oid			save_user;
-		int			save_sec;
-		int			save_nestlevel;
+		SvAsOwner	save;
 		ErrorContextCallback ctx;
 
 		if (v->query == NULL)
 			continue;
-		GetUserIdAndSecContext(&save_user, &save_sec);
-		SetUserIdAndSecContext(v->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
-		save_nestlevel = NewGUCNestLevel();
-		if (v->search_path)
-			(void) set_config_option("search_path", v->search_path, PGC_USERSET,
-									 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		sv_as_owner_begin(v->owner, v->search_path, &save);
 		ctx.callback = sv_worker_view_context;
 		ctx.arg = v;
 		ctx.previous = error_context_stack;
 		error_context_stack = &ctx;
 		v->q = sv_query_analyze(v->query);
 		error_context_stack = ctx.previous;
-		AtEOXact_GUC(false, save_nestlevel);
-		SetUserIdAndSecContext(save_user, save_sec);
+		sv_as_owner_end(&save);
 		if (w->tuple == NULL)
 		{
 			desc = CreateTemplateTupleDesc(w->stream->ncolumns);
@@ -637,14 +619,11 @@ static void
 sv_worker_query_view(SvWorker *w, int vi, const SvMessage *m)
 {
 	SvViewRun  *run = &w->views[vi];
-	Oid			save_user;
-	int			save_sec;
+	SvAsOwner	save;
 	ErrorData  *volatile edata = NULL;
 	volatile bool pass = false;
 
-	GetUserIdAndSecContext(&save_user, &save_sec);
-	SetUserIdAndSecContext(run->view->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	sv_as_owner_begin(run->view->owner, NULL, &save);
 	PG_TRY();
 	{
 		sv_worker_fill_slot(w, run);
@@ -656,7 +635,7 @@ sv_worker_query_view(SvWorker *w, int vi, const SvMessage *m)
 		edata = CopyErrorData();
 		if (!sv_worker_message_error(edata))
 		{
-			SetUserIdAndSecContext(save_user, save_sec);
+			sv_as_owner_end(&save);
 			PG_RE_THROW();
 		}
 		FlushErrorState();
@@ -677,7 +656,7 @@ sv_worker_query_view(SvWorker *w, int vi, const SvMessage *m)
 		else
 			sv_worker_windows(w, vi, m, t->v.i, run->result.keylen);
 	}
-	SetUserIdAndSecContext(save_user, save_sec);
+	sv_as_owner_end(&save);
 	sv_eval_reset(run->eval);
 	if (edata != NULL)
 	{

@@ -252,5 +252,39 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', "SELECT late FROM streamview.stream_status WHERE stream = 'vlate'"),
 	'2', 'and stream_status counts them');
 
+# What a view's owner wrote runs in a security-restricted operation
+# (sv_as_owner_begin), superusers' too: a trigger on a results table that
+# creates a temporary table fails there with PostgreSQL's own error, the
+# batch is not committed (nothing counted, offsets where they were), and
+# once the trigger is gone the stream counts every ride exactly once.
+# Without the restriction the trigger would run and the rides count at once.
+create_rides_stream($node, $broker, 'vrestricted', 'vlate');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('restricted_counts', 'vrestricted',
+	  'tpep_pickup_datetime', ARRAY['vendor_id'], '1 hour');
+	CREATE FUNCTION make_temp() RETURNS trigger LANGUAGE plpgsql AS $f$
+	BEGIN
+		CREATE TEMP TABLE IF NOT EXISTS sv_scratch (x int);
+		RETURN NEW;
+	END $f$;
+	CREATE TRIGGER make_temp BEFORE INSERT OR UPDATE ON restricted_counts
+	  FOR EACH ROW EXECUTE FUNCTION make_temp();
+	SELECT streamview.start('vrestricted')});
+ok(poll_until($node, q{
+	SELECT last_error FROM streamview.stream_status WHERE stream = 'vrestricted'},
+	'cannot create temporary table within security-restricted operation', 60),
+	'a results-table trigger cannot create a temporary table: the error is in stream_status');
+is($node->safe_psql('postgres', q{
+	SELECT (SELECT count(*) FROM restricted_counts) || ' '
+	    || (SELECT coalesce(sum(next_offset), 0) FROM streamview.offsets WHERE stream = 'vrestricted')}),
+	'0 0', 'nothing of the failed batch committed');
+$node->safe_psql('postgres', 'DROP TRIGGER make_temp ON restricted_counts');
+ok(wait_for_committed($node, 'vrestricted', 6), 'without the trigger the stream goes on');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s/%s=%s', to_char(window_start, 'HH24:MI'), vendor_id, count), ' '
+	                  ORDER BY window_start, vendor_id)
+	  FROM restricted_counts}),
+	'00:00/1=6', 'and counts each ride once');
+
 $node->stop;
 done_testing();
