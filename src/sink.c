@@ -863,9 +863,9 @@ sv_sink_write(SvSink *sink, SvCounts *counts, SvAdvance *advances,
 	for (int vi = 0; vi < sink->nviews; vi++)
 	{
 		if (sink->views[vi].query)
-			late += sv_sink_write_query_view(sink, vi, counts, counts->used);
+			late += sv_sink_write_query_view(sink, vi, counts, sv_counts_size(counts));
 		else
-			late += sv_sink_write_view(sink, vi, counts, counts->used);
+			late += sv_sink_write_view(sink, vi, counts, sv_counts_size(counts));
 		sink->views[vi].evict = false;
 		if (watermarks && watermarks[vi].changed)
 			sv_sink_watermark(sink, &sink->views[vi], &watermarks[vi]);

@@ -338,6 +338,13 @@ sv_counts_entry(SvCounts *counts, int view, int64 window_start, const char *key,
 	return e;
 }
 
+/* How many (view, window, key) entries the batch holds, of all views. */
+uint32
+sv_counts_size(const SvCounts *counts)
+{
+	return counts->used;
+}
+
 /* Starts a walk over one view's entries of a batch (view -1: all views). */
 void
 sv_counts_iter_init(SvCountsIter *iter, const SvCounts *counts, int view)

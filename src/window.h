@@ -67,7 +67,10 @@ typedef struct SvCount
 	void	   *state;			/* aggregates of a query view, or NULL */
 } SvCount;
 
-/* A batch's counts: an open-addressing hash with keys in an arena. */
+/*
+ * A batch's counts: an open-addressing hash with keys in an arena. Its
+ * fields are window.c's: other modules use the functions below.
+ */
 typedef struct SvCounts
 {
 	MemoryContext cxt;
@@ -85,6 +88,7 @@ extern void sv_counts_add(SvCounts *counts, int view, int64 window_start,
 extern SvCount *sv_counts_entry(SvCounts *counts, int view, int64 window_start,
 								const char *key, int keylen, uint32 keyhash,
 								Size state_size);
+extern uint32 sv_counts_size(const SvCounts *counts);
 
 /* A walk over a batch's entries (of one view, or all with view -1). */
 typedef struct SvCountsIter
