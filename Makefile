@@ -21,6 +21,7 @@ OBJS = \
 	src/csv.o \
 	src/json.o \
 	src/window.o \
+	src/late.o \
 	src/hop.o \
 	src/sink.o \
 	src/launcher.o \

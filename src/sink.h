@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "catalog.h"
+#include "late.h"
 #include "window.h"
 
 /* A partition's move in this batch: from the stored offset to the next. */
@@ -32,16 +33,6 @@ typedef struct SvReject
 	bytea	   *payload;		/* NULL for a message without a value */
 	char	   *reason;
 } SvReject;
-
-/* A view's watermark in a batch: from old (if had_old) to new. */
-typedef struct SvWatermark
-{
-	bool		changed;		/* store it (and learn the stored one) */
-	bool		had_old;
-	int64		old;
-	int64		new;
-	int64		stored;			/* out: the view's watermark as now stored */
-} SvWatermark;
 
 typedef struct SvSink SvSink;
 

@@ -46,6 +46,7 @@
 #include "compat.h"
 #include "eval.h"
 #include "kafka.h"
+#include "late.h"
 #include "launcher.h"
 #include "parse.h"
 #include "query.h"
@@ -82,11 +83,7 @@ typedef struct SvViewRun
 	int		   *group_idx;
 	int			ngroup;
 	SvWindowMemo windows;		/* the last event time's windows */
-	/* late data: the greatest event time seen, committed and in this batch */
-	bool		has_lateness;
-	bool		seen;
-	int64		max_event;
-	SvWatermark wm;
+	SvLateness	late;			/* its watermark (late.h) */
 	/* a query view (create_view): its compiled expressions and aggregates */
 	SvEval	   *eval;
 	SvAggRun   *aggrun;
@@ -245,10 +242,7 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 		elog(ERROR, "time column \"%s\" of view %u is not in the stream",
 			 v->time_column, v->relid);
 	run->time_typmod = w->stream->columns[run->time_idx].typmod;
-	run->has_lateness = v->lateness_usec >= 0;
-	run->seen = run->has_lateness && v->has_watermark;
-	if (run->seen)
-		run->max_event = v->watermark + v->lateness_usec;
+	sv_late_init(&run->late, v->lateness_usec, v->has_watermark, v->watermark);
 	if (v->q != NULL)
 	{
 		const SvQuery *q = v->q;
@@ -318,21 +312,6 @@ sv_worker_load_queries(SvWorker *w, List *views)
 			w->filled_by = palloc0(sizeof(Oid) * Max(1, w->stream->ncolumns));
 		}
 	}
-}
-
-/*
- * Advances a view's watermark with an event time: the greatest event time
- * seen minus the allowed lateness. Returns the watermark.
- */
-static int64
-sv_worker_advance_watermark(SvViewRun *run, int64 t)
-{
-	if (!run->seen || t > run->max_event)
-	{
-		run->max_event = t;
-		run->seen = true;
-	}
-	return run->max_event - run->view->lateness_usec;
 }
 
 /*
@@ -446,14 +425,14 @@ sv_worker_count_late(SvWorker *w, int vi, const SvMessage *m,
 					 int64 time, int64 first, int n, uint32 keyhash, int keylen)
 {
 	SvViewRun  *run = &w->views[vi];
-	int64		wm = sv_worker_advance_watermark(run, time);
+	int64		wm = sv_late_advance(&run->late, time);
 	bool		late = false;
 
 	for (int i = 0; i < n; i++)
 	{
 		int64		start = first + i * run->view->slide_usec;
 
-		if (start + run->view->size_usec <= wm)
+		if (sv_late_window_final(wm, start, run->view->size_usec))
 			late = true;
 		else
 			sv_worker_add_window(w, vi, start, keylen, keyhash);
@@ -489,7 +468,7 @@ sv_worker_windows(SvWorker *w, int vi, const SvMessage *m,
 		return;
 	}
 	keyhash = keylen > 0 ? hash_bytes((const unsigned char *) w->keybuf, keylen) : 0;
-	if (run->has_lateness)
+	if (sv_late_enabled(&run->late))
 		sv_worker_count_late(w, vi, m, time, first, n, keyhash, keylen);
 	else
 	{
@@ -783,31 +762,6 @@ sv_worker_probe(SvWorker *w)
 	}
 }
 
-/* Notes each view's watermark as the batch starts. */
-static void
-sv_worker_batch_watermarks(SvWorker *w)
-{
-	for (int vi = 0; vi < w->nviews; vi++)
-	{
-		SvViewRun  *run = &w->views[vi];
-
-		run->wm.had_old = run->seen;
-		run->wm.old = run->seen ? run->max_event - run->view->lateness_usec : 0;
-	}
-}
-
-/* A view's watermark move in this batch, for the sink. */
-static void
-sv_worker_end_watermark(SvViewRun *run, SvWatermark *wm, int nworkers)
-{
-	*wm = run->wm;
-	/* with several workers, store every batch to learn the others' progress */
-	wm->changed = run->has_lateness && run->seen &&
-		(!wm->had_old || run->max_event - run->view->lateness_usec != wm->old ||
-		 nworkers > 1);
-	wm->new = run->seen ? run->max_event - run->view->lateness_usec : 0;
-}
-
 /* Commits the batch: counts, rejects and offsets in one transaction. */
 static void
 sv_worker_commit_batch(SvWorker *w, TimestampTz started)
@@ -819,7 +773,7 @@ sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 	if (nadv == 0 && w->rejects == NIL)
 		return;
 	for (int vi = 0; vi < w->nviews; vi++)
-		sv_worker_end_watermark(&w->views[vi], &wms[vi], w->nworkers);
+		sv_late_batch_end(&w->views[vi].late, w->nworkers, &wms[vi]);
 	sv_crash_point("after_count");
 	sv_begin();
 	w->batch_late += sv_sink_write(w->sink, &w->counts, adv, nadv, w->rejects, wms);
@@ -833,13 +787,7 @@ sv_worker_commit_batch(SvWorker *w, TimestampTz started)
 		w->stored[adv[i].partition] = adv[i].to;
 	/* adopt a stored watermark ahead of ours (another worker's progress) */
 	for (int vi = 0; vi < w->nviews; vi++)
-	{
-		SvViewRun  *run = &w->views[vi];
-
-		if (wms[vi].changed &&
-			wms[vi].stored + run->view->lateness_usec > run->max_event)
-			run->max_event = wms[vi].stored + run->view->lateness_usec;
-	}
+		sv_late_adopt(&w->views[vi].late, &wms[vi]);
 	w->batches_this_life++;
 	sv_launcher_report_batch(w->slot, w->batch_messages, w->batch_rejects, w->batch_late,
 							 (double) (GetCurrentTimestamp() - started) / 1000.0);
@@ -913,7 +861,8 @@ sv_worker_batch(SvWorker *w)
 	w->batch_waits = 0;
 	w->batch_reject_bytes = 0;
 	w->batch_error = false;
-	sv_worker_batch_watermarks(w);
+	for (int vi = 0; vi < w->nviews; vi++)
+		sv_late_batch_begin(&w->views[vi].late);
 	w->rejects = NIL;
 	if (w->nqueries > 0)
 		sv_worker_eval_begin(w);
