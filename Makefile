@@ -72,7 +72,7 @@ test/broker/sv_produce: test/broker/sv_produce.c test/broker/ride_notes.h
 
 PARSER_SRCS = src/parse.c src/parse_text.c src/csv.c src/json.c
 
-test/parse_test: test/parse_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
+test/parse_test: test/parse_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c $(PARSER_SRCS) -lm
 
 # csv.c's unit test; test/csv_test --bench compares its speed with the delimited format
@@ -96,7 +96,7 @@ all: tools
 
 # The parser under libFuzzer with AddressSanitizer; FUZZ_SECONDS of fuzzing.
 FUZZ_SECONDS ?= 10
-test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h
+test/fuzz/parse_fuzz: test/fuzz/parse_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/parse_fuzz.c $(PARSER_SRCS) -lm
 test/fuzz/csv_fuzz: test/fuzz/csv_fuzz.c test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -o $@ test/fuzz/csv_fuzz.c $(PARSER_SRCS) -lm

@@ -2,7 +2,8 @@
  * catalog.c - streams, stream columns, window views and offsets in tables
  *
  * All access to streamview's catalog tables, by SPI with parameters. Queries
- * run as the owner of the streamview schema (the extension's owner): the
+ * run as the owner of the streamview schema (the extension's owner), in a
+ * security-restricted operation (sv_as_owner_begin): the
  * configuration functions may be granted to roles that cannot read or write
  * the catalog themselves, and options may hold secrets only that owner reads.
  */
@@ -19,7 +20,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"

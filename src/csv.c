@@ -43,9 +43,9 @@
  * Order of checks, as in parse.c: the schema, an empty message, NUL bytes
  * and UTF-8 over the whole message, then the quoting from left to right
  * (the first problem is reported), the field count, then each field from
- * left to right.  Field-count and encoding reasons are parse.c's own, so a
- * message that is wrong in the same way gets the same reason in both
- * formats.
+ * left to right.  Field-count and encoding reasons are those of parse.c and
+ * parse_text.c, so a message that is wrong in the same way gets the same
+ * reason in both formats.
  *
  * Speed: a line of ASCII without quotes, CR or LF takes a fast path like
  * parse.c's split_ascii(): one pass that checks for NUL and non-ASCII
@@ -55,7 +55,7 @@
  * non-ASCII bytes takes a second fast path, which follows the quotes with
  * bit masks of 64 bytes at a time and no branch per quote (a stream's
  * lines quote their fields in any mix, and branches would mispredict); the
- * UTF-8 check of parse.c follows it when the line is not ASCII.  What
+ * UTF-8 check of parse_text.c follows it when the line is not ASCII.  What
  * neither takes (a quote inside an unquoted field, problems) goes to the
  * general path, byte by byte, which also words the reasons.  Each field is
  * then converted as

@@ -339,9 +339,9 @@ json_put_utf8(char *out, unsigned long cp)
 
 /* ---------------------------------------------------------------------
  * Failure reasons (never on the success path).  The reason builders are
- * copies of parse.c's (so a column name is escaped and cut the same way),
- * with the buffer size as a field so that the path compiler can use them
- * too; encoding failures use parse.c's own fail_encoding().
+ * copies of parse_text.c's (so a column name is escaped and cut the same
+ * way), with the buffer size as a field so that the path compiler can use
+ * them too; encoding failures use parse_text.c's own fail_encoding().
  * ---------------------------------------------------------------------
  */
 
@@ -399,7 +399,7 @@ json_rb_utf8(JsonReasonBuf *rb, const char *s)
 	rb->buf[rb->len] = '\0';
 }
 
-/* Appends s[0..len) escaped and cut as parse.c's reason_escape() says. */
+/* Appends s[0..len) escaped and cut as parse_text.c's reason_escape() says. */
 static void
 json_rb_escaped_q(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin,
 				  bool quote_too)
@@ -414,7 +414,7 @@ json_rb_escaped_q(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin,
 		json_rb_str(rb, "...");
 }
 
-/* The same, double quotes left as they are (as parse.c's reasons). */
+/* The same, double quotes left as they are (as parse_text.c's reasons). */
 static void
 json_rb_escaped(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin)
 {
@@ -614,7 +614,7 @@ json_fail_column(JsonParser *jp, int c, const char *why)
 
 /*
  * Records that sv_parse_value() refused column c's value: its reason,
- * which begins with parse.c's 'field N "name": ', gets our prefix instead.
+ * which begins with rb_begin()'s 'field N "name": ', gets our prefix instead.
  */
 static void
 json_fail_value(JsonParser *jp, int c)
@@ -624,7 +624,7 @@ json_fail_value(JsonParser *jp, int c)
 	JsonReasonBuf rb;
 	const char *why = jp->err->reason;
 
-	/* parse.c's prefix, built the same way */
+	/* rb_begin()'s prefix (parse_text.c), built the same way */
 	json_rb_init(&rb, prefix, SV_REASON_LEN);
 	json_rb_str(&rb, "field ");
 	json_rb_num(&rb, (long long) c + 1);

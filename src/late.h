@@ -3,8 +3,9 @@
  *
  * A view with allowed lateness L has a watermark: the greatest event time
  * seen by the stream's workers, minus L. A window that ends at or before
- * the watermark is final; an event that falls only into final windows of a
- * view is late for it (not counted there; kept in rejects with keep_late).
+ * the watermark is final, and is not counted into: an event with a final
+ * window is late for that view (counted in its open windows only; kept in
+ * rejects with keep_late).
  * The worker keeps one SvLateness per view and calls these functions; each
  * batch hands the sink the view's watermark move (SvWatermark), which the
  * sink stores with the batch's counts and offsets, and reads back the

@@ -35,8 +35,8 @@
  * LC_NUMERIC.  The PostgreSQL backend always runs with LC_NUMERIC "C", and so
  * do the standalone tests.
  *
- * The UTF-8 checks and the failure reasons, which every format shares and
- * no message that parses needs, are in parse_text.c.  The conversions stay
+ * The UTF-8 checks and the failure reasons, which every format shares, are
+ * in parse_text.c (off the path of an ASCII message that parses).  The conversions stay
  * here with the per-field dispatch that calls them: in separate files
  * (tried: numbers and dates in files of their own) the calls lose inlining
  * and cost 10% of a delimited message's parse.

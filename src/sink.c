@@ -19,7 +19,6 @@
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -468,8 +467,8 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 
 /*
  * Becomes the view's owner (sv_as_owner_begin) with a search_path of
- * pg_catalog only: triggers, policies and index expressions on a results
- * table never run with the worker's superuser rights.
+ * pg_catalog then pg_temp: triggers, policies and index expressions on a
+ * results table never run with the worker's superuser rights.
  */
 static void
 sv_sink_become_owner(SvSinkView *sv, SvAsOwner *save)
@@ -590,7 +589,7 @@ sv_sink_write_query_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 		const SvAggState *states = c->state;
 		int			pos = 0;
 
-		if (c->window_start + sv->size_usec <= passed)
+		if (sv_late_window_final(passed, c->window_start, sv->size_usec))
 		{
 			late += c->count;
 			continue;
@@ -653,7 +652,7 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	sv_counts_iter_init(&iter, counts, vi);
 	while ((c = sv_counts_iter_next(&iter)) != NULL)
 	{
-		if (c->window_start + sv->size_usec <= passed)
+		if (sv_late_window_final(passed, c->window_start, sv->size_usec))
 		{
 			late += c->count;
 			continue;

@@ -1,5 +1,6 @@
 /*
- * streamview.c - module entry: settings and shared-memory hooks
+ * streamview.c - module entry: settings and shared-memory hooks, and the
+ * one way code runs as another user (sv_as_owner_begin)
  *
  * The library must be preloaded (shared_preload_libraries): it reserves
  * shared memory for window state and worker slots, and registers the

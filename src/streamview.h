@@ -2,7 +2,9 @@
  * streamview.h - settings and entry points shared by every module
  *
  * streamview.c owns the settings (GUCs) and the shared-memory hooks; the
- * other modules read the settings through these variables.
+ * other modules read the settings through these variables. It also owns
+ * sv_as_owner_begin/end, which every module that runs code as another
+ * user calls.
  */
 #ifndef STREAMVIEW_H
 #define STREAMVIEW_H

@@ -248,7 +248,11 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 		const SvQuery *q = v->q;
 		SvAsOwner	save;
 
-		/* planning folds constant calls: as the owner, in the view's search_path */
+		/*
+		 * planning folds constant calls: as the owner, in the view's
+		 * search_path (create_view always records one, so the settings
+		 * changed meanwhile are undone)
+		 */
 		sv_as_owner_begin(v->owner, v->search_path, &save);
 		run->eval = sv_eval_prepare(q, w->tuple, w->session_cxt);
 		sv_as_owner_end(&save);

@@ -15,8 +15,8 @@
 # Prints "exports: ok (N symbols)" and exits 0, or lists what is missing or
 # extra and exits 1.
 set -euo pipefail
+lib=$(realpath "${1:-$(pg_config --pkglibdir)/streamview.so}")
 cd "$(dirname "$0")/.."
-lib=${1:-$(pg_config --pkglibdir)/streamview.so}
 want=$(
 	{
 		printf '%s\n' Pg_magic_func _PG_init sv_launcher_main sv_worker_main
@@ -26,7 +26,7 @@ want=$(
 			done
 	} | sort -u
 )
-have=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVW]$/ { print $3 }' | sort -u)
+have=$(nm -D --defined-only "$lib" | awk '{ print $NF }' | sort -u)
 missing=$(comm -23 <(echo "$want") <(echo "$have"))
 extra=$(comm -13 <(echo "$want") <(echo "$have"))
 if [ -z "$missing" ] && [ -z "$extra" ]; then
