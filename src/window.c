@@ -251,6 +251,24 @@ sv_counts_grow(SvCounts *counts)
 	pfree(old);
 }
 
+/*
+ * Whether two keys of keylen bytes are equal. A few-key view's keys are a
+ * few bytes (vendor_id's is 3): compared inline, where memcmp() was a call
+ * per message and window (1.3% of a few-key drain's CPU samples).
+ */
+static inline bool
+sv_counts_key_equal(const char *a, const char *b, int keylen)
+{
+	if (keylen > 16)
+		return memcmp(a, b, keylen) == 0;
+	for (int i = 0; i < keylen; i++)
+	{
+		if (a[i] != b[i])
+			return false;
+	}
+	return true;
+}
+
 /* Adds one to the count of (view, window_start, key) in this batch. */
 void
 sv_counts_add(SvCounts *counts, int view, int64 window_start, const char *key,
@@ -307,7 +325,7 @@ sv_counts_entry(SvCounts *counts, int view, int64 window_start, const char *key,
 			break;
 		if (e->hash == hash && e->window_start == window_start &&
 			e->view == view && e->keylen == keylen &&
-			memcmp(e->key, key, keylen) == 0)
+			sv_counts_key_equal(e->key, key, keylen))
 		{
 			e->count++;
 			return e;
