@@ -72,7 +72,7 @@ sv_catalog_exec(const char *sql, int nargs, Oid *types, Datum *values,
 	 * As the owner, with a search_path the caller cannot fill with operators
 	 * or casts of its own: they would run with the owner's rights.
 	 */
-	sv_as_owner_begin(sv_catalog_owner(), "pg_catalog, pg_temp", &save);
+	sv_as_owner_begin(sv_catalog_owner(), SV_SAFE_SEARCH_PATH, &save);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);

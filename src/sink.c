@@ -465,17 +465,6 @@ sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 	MemoryContextSwitchTo(old);
 }
 
-/*
- * Becomes the view's owner (sv_as_owner_begin) with a search_path of
- * pg_catalog then pg_temp: triggers, policies and index expressions on a
- * results table never run with the worker's superuser rights.
- */
-static void
-sv_sink_become_owner(SvSinkView *sv, SvAsOwner *save)
-{
-	sv_as_owner_begin(sv->owner, "pg_catalog, pg_temp", save);
-}
-
 /* Runs a statement on a results table as the view's owner, security-restricted. */
 static void
 sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
@@ -483,7 +472,8 @@ sv_sink_run_as_owner(SvSinkView *sv, SPIPlanPtr plan, Datum *args, int expected)
 	SvAsOwner	save;
 	int			rc;
 
-	sv_sink_become_owner(sv, &save);
+	/* triggers, policies and index expressions never run as the worker */
+	sv_as_owner_begin(sv->owner, SV_SAFE_SEARCH_PATH, &save);
 	sv_sink_writing_relid = sv->relid;
 	PG_TRY();
 	{
@@ -669,7 +659,8 @@ sv_sink_write_view(SvSink *sink, int vi, SvCounts *counts, uint32 nrows)
 	if (n == 0)
 		return late;
 	sv_sink_check_table(sv);
-	sv_sink_become_owner(sv, &save);
+	/* triggers, policies and index expressions never run as the worker */
+	sv_as_owner_begin(sv->owner, SV_SAFE_SEARCH_PATH, &save);
 	sv_sink_writing_relid = sv->relid;
 	PG_TRY();
 	{

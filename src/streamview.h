@@ -39,6 +39,12 @@ typedef struct SvAsOwner
 } SvAsOwner;
 
 extern void sv_as_owner_begin(Oid owner, const char *search_path, SvAsOwner *save);
+
+/*
+ * The search_path for code we run that must not find a user's operators,
+ * casts or functions first: the catalog's queries, the sink's writes.
+ */
+#define SV_SAFE_SEARCH_PATH "pg_catalog, pg_temp"
 extern void sv_as_owner_end(const SvAsOwner *save);
 
 /* The name the extension's objects live under. */
