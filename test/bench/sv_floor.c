@@ -12,9 +12,12 @@
  *
  * Prints one line of key=value pairs on stdout:
  *		messages=N whole_s=S whole_rate=R steady_s=S steady_rate=R
+ *		cpu_consumer_s=C cpu_librdkafka_s=L
  *	whole:  from before rd_kafka_new() to the Nth message (start-up included)
  *	steady: from the batch that reached 10% of N to the Nth message
  *			(rate = messages read in between / time in between)
+ *	cpu:	CPU seconds until the Nth message of the consuming thread, and
+ *			of all the others (librdkafka's), to set beside the worker's
  *
  * With --latency, messages are taken one at a time (rd_kafka_consume_queue)
  * with fetch.wait.max.ms = 50 (as streamview sets it), and every message's
@@ -84,6 +87,17 @@ set(rd_kafka_conf_t *conf, const char *key, const char *value)
 		fprintf(stderr, "sv_floor: %s=%s: %s\n", key, value, errstr);
 		exit(2);
 	}
+}
+
+/* CPU seconds (user + system) of this thread, or of the whole process. */
+static double
+cpu_seconds(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts) != 0)
+		return -1;
+	return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static double
@@ -218,6 +232,8 @@ main(int argc, char **argv)
 	double		t0,
 				t10 = 0,
 				t100,
+				cpu_consumer,
+				cpu_process,
 				deadline;
 	int			c;
 	bool		latency = false;
@@ -383,6 +399,8 @@ main(int argc, char **argv)
 		}
 	}
 	t100 = now_seconds();
+	cpu_consumer = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+	cpu_process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	if (want_stats)
 		fprintf(stderr, "sv_floor: peak_rss_kb=%ld max_wait_ms=%.0f waits_over_100ms=%ld\n",
 				peak_rss_kb(), max_wait * 1000, slow_waits);
@@ -393,9 +411,11 @@ main(int argc, char **argv)
 			   got, lat[want / 2], lat[(long long) (want * 0.99)], lat[want - 1]);
 		return 0;
 	}
-	printf("messages=%lld whole_s=%.3f whole_rate=%.0f steady_s=%.3f steady_rate=%.0f\n",
+	printf("messages=%lld whole_s=%.3f whole_rate=%.0f steady_s=%.3f steady_rate=%.0f"
+		   " cpu_consumer_s=%.2f cpu_librdkafka_s=%.2f\n",
 		   got, t100 - t0, (double) got / (t100 - t0), t100 - t10,
-		   (double) (got - got10) / (t100 - t10));
+		   (double) (got - got10) / (t100 - t10),
+		   cpu_consumer, cpu_process - cpu_consumer);
 
 	free(msgs);
 	free(extra);
