@@ -20,6 +20,7 @@ OBJS = \
 	src/parse_text.o \
 	src/csv.o \
 	src/json.o \
+	src/json_path.o \
 	src/window.o \
 	src/late.o \
 	src/hop.o \
@@ -70,7 +71,7 @@ test/broker/sv_broker: test/broker/sv_broker.c
 test/broker/sv_produce: test/broker/sv_produce.c test/broker/ride_notes.h
 	$(CC) $(TOOL_CFLAGS) -o $@ $< -lrdkafka -lpthread
 
-PARSER_SRCS = src/parse.c src/parse_text.c src/csv.c src/json.c
+PARSER_SRCS = src/parse.c src/parse_text.c src/csv.c src/json.c src/json_path.c
 
 test/parse_test: test/parse_test.c test/tap.h test/zoomcamp_schema.h $(PARSER_SRCS) src/parse.h src/parse_int.h
 	$(CC) $(TOOL_CFLAGS) -o $@ test/parse_test.c $(PARSER_SRCS) -lm

@@ -23,7 +23,7 @@
  *     for the first 1024 levels, then in a malloc'ed block that doubles), so
  *     nesting of any depth is validated without recursion.
  *   - The parser descends only into members that some column's path goes
- *     through, and paths have at most JSON_PATH_MAX_STEPS steps, so the
+ *     through, and paths have at most SV_JSON_PATH_MAX_STEPS steps, so the
  *     recursion of json_parse_container() is bounded by that.
  *   - A top-level member's name is matched to the columns through a 6-bit
  *     key (length, first and last byte) of the columns' first steps, built
@@ -65,30 +65,6 @@
 
 #include "parse.h"
 #include "parse_int.h"
-
-#if defined(__GNUC__) || defined(__clang__)
-#define json_likely(x)		__builtin_expect(!!(x), 1)
-#define json_unlikely(x)	__builtin_expect(!!(x), 0)
-#else
-#define json_likely(x)		(x)
-#define json_unlikely(x)	(x)
-#endif
-
-#if (defined(__GNUC__) || defined(__clang__)) && \
-	defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define JSON_HAVE_CTZ_LE 1
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-#endif
-
-/* the longest column path, in steps (sv_json_path_compile refuses more) */
-#define JSON_PATH_MAX_STEPS 64
-
-/* how many bytes of a value, a column name and a path a reason shows */
-#define REASON_VALUE_MAX 40
-#define REASON_NAME_MAX 64
-#define REASON_PATH_MAX 80
 
 /* what lives on the stack before the parser mallocs (uncommon messages) */
 #define COLS_ON_STACK	32		/* columns' states */
@@ -222,14 +198,6 @@ typedef struct JsonParser
 	int			key_tail[64];
 } JsonParser;
 
-/* Builds a reason in a buffer of cap bytes without overrunning it. */
-typedef struct JsonReasonBuf
-{
-	char	   *buf;
-	size_t		len;
-	size_t		cap;
-} JsonReasonBuf;
-
 
 /* ---------------------------------------------------------------------
  * Character helpers
@@ -255,12 +223,6 @@ json_ws(const char *p, const char *e)
 	return p;
 }
 
-static inline bool
-json_is_digit(unsigned char c)
-{
-	return (unsigned char) (c - '0') < 10;
-}
-
 /*
  * Bytes that continue a bare token (a number or true/false/null), so that
  * "01", "1x" and "nulls" are read as one bad token, as PostgreSQL does.
@@ -268,24 +230,16 @@ json_is_digit(unsigned char c)
 static inline bool
 json_is_token_char(unsigned char c)
 {
-	return json_is_digit(c) || (c >= 'a' && c <= 'z') ||
+	return is_digit(c) || (c >= 'a' && c <= 'z') ||
 		(c >= 'A' && c <= 'Z') || c == '+' || c == '-' || c == '.' ||
 		c == '_';
-}
-
-/* The characters a path may use in a member name without quotes. */
-static inline bool
-json_is_ident_char(unsigned char c)
-{
-	return json_is_digit(c) || (c >= 'a' && c <= 'z') ||
-		(c >= 'A' && c <= 'Z') || c == '_' || c == '$';
 }
 
 /* Value of one hex digit, or -1. */
 static inline int
 json_hex(unsigned char c)
 {
-	if (json_is_digit(c))
+	if (is_digit(c))
 		return c - '0';
 	c |= 0x20;
 	if (c >= 'a' && c <= 'f')
@@ -338,135 +292,11 @@ json_put_utf8(char *out, unsigned long cp)
 
 
 /* ---------------------------------------------------------------------
- * Failure reasons (never on the success path).  The reason builders are
- * copies of parse_text.c's (so a column name is escaped and cut the same
- * way), with the buffer size as a field so that the path compiler can use
- * them too; encoding failures use parse_text.c's own fail_encoding().
+ * Failure reasons (never on the success path), built with parse_text.c's
+ * reason builder (rb_*) and fail_encoding(), so that a value or a column
+ * name is escaped and cut as in the other formats' reasons.
  * ---------------------------------------------------------------------
  */
-
-/* Starts an empty reason in buf[0..cap). */
-static void
-json_rb_init(JsonReasonBuf *rb, char *buf, size_t cap)
-{
-	rb->buf = buf;
-	rb->len = 0;
-	rb->cap = cap;
-	if (cap > 0)
-		buf[0] = '\0';
-}
-
-/* Appends an ASCII string, cut when the buffer is full. */
-static void
-json_rb_str(JsonReasonBuf *rb, const char *s)
-{
-	if (rb->cap == 0)
-		return;
-	while (*s && rb->len < rb->cap - 1)
-		rb->buf[rb->len++] = *s++;
-	rb->buf[rb->len] = '\0';
-}
-
-/* Appends a signed number. */
-static void
-json_rb_num(JsonReasonBuf *rb, long long v)
-{
-	char		tmp[32];
-
-	snprintf(tmp, sizeof(tmp), "%lld", v);
-	json_rb_str(rb, tmp);
-}
-
-/*
- * Appends valid UTF-8 text s, cut on a character boundary if the buffer
- * is full.
- */
-static void
-json_rb_utf8(JsonReasonBuf *rb, const char *s)
-{
-	size_t		n = strlen(s);
-
-	if (rb->cap == 0)
-		return;
-	if (n > rb->cap - 1 - rb->len)
-	{
-		n = rb->cap - 1 - rb->len;
-		while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(rb->buf + rb->len, s, n);
-	rb->len += n;
-	rb->buf[rb->len] = '\0';
-}
-
-/* Appends s[0..len) escaped and cut as parse_text.c's reason_escape() says. */
-static void
-json_rb_escaped_q(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin,
-				  bool quote_too)
-{
-	bool		cut;
-
-	if (rb->cap == 0)
-		return;
-	rb->len = reason_escape(rb->buf, rb->len, rb->cap, str, len, maxin,
-							quote_too, &cut);
-	if (cut)
-		json_rb_str(rb, "...");
-}
-
-/* The same, double quotes left as they are (as parse_text.c's reasons). */
-static void
-json_rb_escaped(JsonReasonBuf *rb, const char *str, size_t len, size_t maxin)
-{
-	json_rb_escaped_q(rb, str, len, maxin, false);
-}
-
-/* Appends a value in double quotes, escaped and cut as json_rb_escaped does. */
-static void
-json_rb_quoted(JsonReasonBuf *rb, const char *s, size_t len)
-{
-	json_rb_str(rb, "\"");
-	json_rb_escaped(rb, s, len, REASON_VALUE_MAX);
-	json_rb_str(rb, "\"");
-}
-
-/* Starts the reason for a message-level failure. */
-static void
-json_rb_message(JsonReasonBuf *rb, SvParseError *err)
-{
-	json_rb_init(rb, err->reason, SV_REASON_LEN);
-	err->field = -1;
-}
-
-/* Appends one path step as the path syntax writes it. */
-static void
-json_rb_step(JsonReasonBuf *rb, const SvJsonStep *st)
-{
-	size_t		i;
-	bool		ident;
-
-	if (st->name == NULL)
-	{
-		json_rb_str(rb, "[");
-		json_rb_num(rb, st->index);
-		json_rb_str(rb, "]");
-		return;
-	}
-	ident = st->name_len > 0;
-	for (i = 0; i < st->name_len && ident; i++)
-		ident = json_is_ident_char((unsigned char) st->name[i]);
-	if (ident)
-	{
-		json_rb_str(rb, ".");
-		json_rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX);
-	}
-	else
-	{
-		json_rb_str(rb, ".\"");
-		json_rb_escaped_q(rb, st->name, st->name_len, REASON_PATH_MAX, true);
-		json_rb_str(rb, "\"");
-	}
-}
 
 /*
  * Starts the reason for a failure of column c:
@@ -474,7 +304,7 @@ json_rb_step(JsonReasonBuf *rb, const SvJsonStep *st)
  * The path is cut after about REASON_PATH_MAX bytes.
  */
 static void
-json_rb_column(JsonReasonBuf *rb, JsonParser *jp, int c)
+json_rb_column(ReasonBuf *rb, JsonParser *jp, int c)
 {
 	const SvColumn *col = &jp->schema->columns[c];
 	const JsonCol *jc = &jp->cols[c];
@@ -482,17 +312,17 @@ json_rb_column(JsonReasonBuf *rb, JsonParser *jp, int c)
 	size_t		start;
 	int			i;
 
-	json_rb_init(rb, jp->err->reason, SV_REASON_LEN);
+	rb_init(rb, jp->err->reason, SV_REASON_LEN);
 	jp->err->field = c;
-	json_rb_str(rb, "column \"");
-	json_rb_escaped(rb, name, strlen(name), REASON_NAME_MAX);
-	json_rb_str(rb, "\" ($");
+	rb_str(rb, "column \"");
+	rb_escaped(rb, name, strlen(name), REASON_NAME_MAX, false);
+	rb_str(rb, "\" ($");
 	start = rb->len;
 	if (jc->steps == NULL)
 	{
 		SvJsonStep	st = {name, strlen(name), 0};
 
-		json_rb_step(rb, &st);
+		json_path_append_step(rb, &st);
 	}
 	else
 	{
@@ -500,13 +330,13 @@ json_rb_column(JsonReasonBuf *rb, JsonParser *jp, int c)
 		{
 			if (rb->len - start > REASON_PATH_MAX)
 			{
-				json_rb_str(rb, "...");
+				rb_str(rb, "...");
 				break;
 			}
-			json_rb_step(rb, &jc->steps[i]);
+			json_path_append_step(rb, &jc->steps[i]);
 		}
 	}
-	json_rb_str(rb, "): ");
+	rb_str(rb, "): ");
 }
 
 /* "a JSON object" and so on, for reasons. */
@@ -555,7 +385,7 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 {
 	size_t		off = (size_t) (pos - jp->data);
 	size_t		len = (size_t) (jp->end - jp->data);
-	JsonReasonBuf rb;
+	ReasonBuf	rb;
 
 	if (off < len)
 	{
@@ -566,15 +396,15 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 		if (u[0] >= 0x80 && utf8_sequence_length(u, len - off) == 0)
 			return json_fail_encoding(jp, off, false);
 	}
-	json_rb_message(&rb, jp->err);
-	json_rb_str(&rb, "invalid JSON at byte ");
-	json_rb_num(&rb, (long long) off);
-	json_rb_str(&rb, ": ");
-	json_rb_str(&rb, what);
+	rb_begin(&rb, jp->err, NULL, -1);
+	rb_str(&rb, "invalid JSON at byte ");
+	rb_num(&rb, (long long) off);
+	rb_str(&rb, ": ");
+	rb_str(&rb, what);
 	if (tok != NULL)
 	{
-		json_rb_str(&rb, " ");
-		json_rb_quoted(&rb, tok, toklen);
+		rb_str(&rb, " ");
+		rb_quoted(&rb, tok, toklen);
 	}
 	return false;
 }
@@ -600,7 +430,7 @@ json_fail_expected(JsonParser *jp, const char *pos, const char *what)
 static void
 json_fail_column(JsonParser *jp, int c, const char *why)
 {
-	JsonReasonBuf rb;
+	ReasonBuf	rb;
 	char		tmp[SV_REASON_LEN];
 
 	if (jp->deferred != DEFER_NONE)
@@ -609,7 +439,7 @@ json_fail_column(JsonParser *jp, int c, const char *why)
 	/* why may be err->reason itself */
 	snprintf(tmp, sizeof(tmp), "%s", why);
 	json_rb_column(&rb, jp, c);
-	json_rb_utf8(&rb, tmp);
+	rb_utf8(&rb, tmp);
 }
 
 /*
@@ -619,19 +449,12 @@ json_fail_column(JsonParser *jp, int c, const char *why)
 static void
 json_fail_value(JsonParser *jp, int c)
 {
-	const char *name = jp->schema->columns[c].name;
 	char		prefix[SV_REASON_LEN];
-	JsonReasonBuf rb;
+	ReasonBuf	rb;
 	const char *why = jp->err->reason;
 
-	/* rb_begin()'s prefix (parse_text.c), built the same way */
-	json_rb_init(&rb, prefix, SV_REASON_LEN);
-	json_rb_str(&rb, "field ");
-	json_rb_num(&rb, (long long) c + 1);
-	json_rb_str(&rb, " \"");
-	if (name != NULL)
-		json_rb_escaped(&rb, name, strlen(name), REASON_NAME_MAX);
-	json_rb_str(&rb, "\": ");
+	rb_init(&rb, prefix, SV_REASON_LEN);
+	rb_field(&rb, jp->schema, c);
 	if (strncmp(why, prefix, rb.len) == 0)
 		why += rb.len;
 	json_fail_column(jp, c, why);
@@ -643,7 +466,7 @@ json_fail_value(JsonParser *jp, int c)
  * ---------------------------------------------------------------------
  */
 
-#ifdef JSON_HAVE_CTZ_LE
+#ifdef SV_HAVE_CTZ_LE
 /*
  * The bytes of w (8 bytes of a string) that need a closer look: '"', '\',
  * control characters (below 0x20) and non-ASCII bytes (0x80 and up).  The
@@ -678,21 +501,21 @@ json_fail_escape(JsonParser *jp, const char *s, size_t n, const char *before,
 	size_t		off = (size_t) (s - jp->data);
 	size_t		len = (size_t) (jp->end - jp->data);
 	const unsigned char *u = (const unsigned char *) s;
-	JsonReasonBuf rb;
+	ReasonBuf	rb;
 
 	if (off + 1 < len && u[1] == 0)
 		return json_fail_encoding(jp, off + 1, true);
 	if (off + 1 < len && u[1] >= 0x80 &&
 		utf8_sequence_length(u + 1, len - off - 1) == 0)
 		return json_fail_encoding(jp, off + 1, false);
-	json_rb_message(&rb, jp->err);
-	json_rb_str(&rb, "invalid JSON at byte ");
-	json_rb_num(&rb, (long long) off);
-	json_rb_str(&rb, ": ");
-	json_rb_str(&rb, before);
-	json_rb_str(&rb, " \\");
-	json_rb_escaped(&rb, s + 1, n - 1, 12);
-	json_rb_str(&rb, after);
+	rb_begin(&rb, jp->err, NULL, -1);
+	rb_str(&rb, "invalid JSON at byte ");
+	rb_num(&rb, (long long) off);
+	rb_str(&rb, ": ");
+	rb_str(&rb, before);
+	rb_str(&rb, " \\");
+	rb_escaped(&rb, s + 1, n - 1, 12, false);
+	rb_str(&rb, after);
 	return false;
 }
 
@@ -774,7 +597,7 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 	return s + 6;
 }
 
-#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+#if defined(SV_HAVE_CTZ_LE) && defined(__SSE2__)
 /*
  * A mask of the bytes among s[0..15] that end a string's plain run: '"',
  * '\\', and (as signed bytes) everything below 0x20, which includes the
@@ -809,7 +632,7 @@ json_scan_string(JsonParser *jp, const char *p, bool *has_esc)
 	{
 		unsigned char c;
 
-#ifdef JSON_HAVE_CTZ_LE
+#ifdef SV_HAVE_CTZ_LE
 #ifdef __SSE2__
 
 		/*
@@ -843,12 +666,12 @@ json_scan_string(JsonParser *jp, const char *p, bool *has_esc)
 			s += 8;
 		}
 #endif
-		if (json_unlikely(s >= e))
+		if (sv_unlikely(s >= e))
 		{
 			json_fail_syntax(jp, e, "unterminated string", NULL, 0);
 			return NULL;
 		}
-#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+#if defined(SV_HAVE_CTZ_LE) && defined(__SSE2__)
 special:
 #endif
 		c = (unsigned char) *s;
@@ -864,7 +687,7 @@ special:
 			if (s == NULL)
 				return NULL;
 		}
-		else if (json_unlikely(c < 0x20))
+		else if (sv_unlikely(c < 0x20))
 		{
 			char		msg[64];
 
@@ -903,10 +726,10 @@ special:
 static inline const char *
 json_string_end(JsonParser *jp, const char *p, bool *has_esc)
 {
-#if defined(JSON_HAVE_CTZ_LE) && defined(__SSE2__)
+#if defined(SV_HAVE_CTZ_LE) && defined(__SSE2__)
 	const char *s = p + 1;
 
-	if (json_likely(jp->end - s >= 32))
+	if (sv_likely(jp->end - s >= 32))
 	{
 		int			i;
 
@@ -917,7 +740,7 @@ json_string_end(JsonParser *jp, const char *p, bool *has_esc)
 			if (m != 0)
 			{
 				s += __builtin_ctz((unsigned) m);
-				if (json_likely(*s == '"'))
+				if (sv_likely(*s == '"'))
 				{
 					*has_esc = false;
 					return s + 1;
@@ -1018,7 +841,7 @@ json_scan_number(JsonParser *jp, const char *p)
 		q++;
 	else if (q < e && *q >= '1' && *q <= '9')
 	{
-		while (q < e && json_is_digit((unsigned char) *q))
+		while (q < e && is_digit((unsigned char) *q))
 			q++;
 	}
 	else
@@ -1026,9 +849,9 @@ json_scan_number(JsonParser *jp, const char *p)
 	if (q < e && *q == '.')
 	{
 		q++;
-		if (q >= e || !json_is_digit((unsigned char) *q))
+		if (q >= e || !is_digit((unsigned char) *q))
 			goto bad;
-		while (q < e && json_is_digit((unsigned char) *q))
+		while (q < e && is_digit((unsigned char) *q))
 			q++;
 	}
 	if (q < e && (*q == 'e' || *q == 'E'))
@@ -1036,9 +859,9 @@ json_scan_number(JsonParser *jp, const char *p)
 		q++;
 		if (q < e && (*q == '+' || *q == '-'))
 			q++;
-		if (q >= e || !json_is_digit((unsigned char) *q))
+		if (q >= e || !is_digit((unsigned char) *q))
 			goto bad;
-		while (q < e && json_is_digit((unsigned char) *q))
+		while (q < e && is_digit((unsigned char) *q))
 			q++;
 	}
 	if (q < e && json_is_token_char((unsigned char) *q))
@@ -1076,7 +899,7 @@ json_scan_scalar(JsonParser *jp, const char *p, JsonToken *tok, bool *has_esc)
 		tok->len = (size_t) (q - p - 2);
 		return q;
 	}
-	if (c == '-' || json_is_digit(c))
+	if (c == '-' || is_digit(c))
 	{
 		q = json_scan_number(jp, p);
 		if (q == NULL)
@@ -1133,7 +956,7 @@ json_skip(JsonParser *jp, const char *p)
 	for (;;)
 	{
 		/* at a value */
-		if (json_unlikely(p >= e))
+		if (sv_unlikely(p >= e))
 		{
 			json_fail_expected(jp, p, "a value");
 			goto done;
@@ -1142,7 +965,7 @@ json_skip(JsonParser *jp, const char *p)
 		{
 			bool		is_obj = (*p == '{');
 
-			if (json_unlikely(depth == cap))
+			if (sv_unlikely(depth == cap))
 			{
 				uint64_t   *nb = malloc(cap / 4);	/* twice cap bits */
 
@@ -1431,13 +1254,13 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 			/* deferred, as a column's duplicate is */
 			if (jp->deferred != DEFER_DUPLICATE)
 			{
-				JsonReasonBuf rb;
+				ReasonBuf	rb;
 
-				json_rb_message(&rb, jp->err);
-				json_rb_str(&rb, "duplicate member name ");
-				json_rb_quoted(&rb, name, len);
-				json_rb_str(&rb, " at byte ");
-				json_rb_num(&rb, (long long) (pos - jp->data));
+				rb_begin(&rb, jp->err, NULL, -1);
+				rb_str(&rb, "duplicate member name ");
+				rb_quoted(&rb, name, len);
+				rb_str(&rb, " at byte ");
+				rb_num(&rb, (long long) (pos - jp->data));
 				jp->deferred = DEFER_DUPLICATE;
 			}
 			return true;
@@ -1486,7 +1309,7 @@ json_int_fast(SvType type, const char *s, size_t len, SvValue *v)
 		return false;
 	for (; p < e; p++)
 	{
-		if (!json_is_digit((unsigned char) *p))
+		if (!is_digit((unsigned char) *p))
 			return false;
 		acc = acc * 10 + (*p - '0');
 	}
@@ -1556,7 +1379,7 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 	 * makes valid UTF-8 and \u0000 was refused above; the rest is ASCII),
 	 * and the column is one of the schema's.
 	 */
-	if (json_unlikely(!parse_field_checked(jp->schema, c, tok->str, tok->len,
+	if (sv_unlikely(!parse_field_checked(jp->schema, c, tok->str, tok->len,
 										   v, jp->err, false)))
 		json_fail_value(jp, c);
 	return;
@@ -1779,7 +1602,7 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 	int			c;
 	int			i = 0;
 
-	if (json_unlikely(p >= e))
+	if (sv_unlikely(p >= e))
 	{
 		json_fail_expected(jp, p, "a value");
 		return NULL;
@@ -1801,18 +1624,18 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 		if (!json_col_takes(jc, d, name, len, index))
 			continue;
 		nmatch++;
-		if (json_unlikely(jc->consumed > d))
+		if (sv_unlikely(jc->consumed > d))
 		{
 			/* deferred, so that broken JSON later on is what is reported */
 			if (jp->deferred != DEFER_DUPLICATE)
 			{
-				JsonReasonBuf rb;
+				ReasonBuf	rb;
 
 				json_rb_column(&rb, jp, c);
-				json_rb_str(&rb, "duplicate member name ");
-				json_rb_quoted(&rb, name, len);
-				json_rb_str(&rb, " at byte ");
-				json_rb_num(&rb, (long long) (name_pos - jp->data));
+				rb_str(&rb, "duplicate member name ");
+				rb_quoted(&rb, name, len);
+				rb_str(&rb, " at byte ");
+				rb_num(&rb, (long long) (name_pos - jp->data));
 				jp->deferred = DEFER_DUPLICATE;
 			}
 			return json_skip(jp, p);
@@ -1846,7 +1669,7 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 		jp->learn->nvalues = -1;
 	if (nchild > 0)
 	{
-		if (json_likely(nchild <= COLS_ON_STACK))
+		if (sv_likely(nchild <= COLS_ON_STACK))
 		{
 			q = json_parse_container(jp, p, d + 1, child, nchild);
 			if (q == NULL)
@@ -1891,7 +1714,7 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
  * (see json_member).  Returns the byte after its closing bracket, or NULL
  * after a failure that stops the parse.  Recursion (via json_member)
  * happens only along columns' paths, so its depth is at most
- * JSON_PATH_MAX_STEPS.
+ * SV_JSON_PATH_MAX_STEPS.
  */
 static const char *
 json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
@@ -1915,7 +1738,7 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 			const char *q;
 			bool		esc;
 
-			if (json_unlikely(p >= e || *p != '"'))
+			if (sv_unlikely(p >= e || *p != '"'))
 			{
 				json_fail_expected(jp, p, index == 0 ? "a member name or '}'" :
 								   "a member name");
@@ -1926,7 +1749,7 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 				return NULL;
 			name = p + 1;
 			len = (size_t) (q - p - 2);
-			if (json_unlikely(esc))
+			if (sv_unlikely(esc))
 			{
 				char	   *out;
 				bool		has_nul;
@@ -1946,7 +1769,7 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 			}
 			/* compact JSON has the colon right after the name */
 			p = q;
-			if (json_unlikely(p >= e || *p != ':'))
+			if (sv_unlikely(p >= e || *p != ':'))
 			{
 				p = json_ws(p, e);
 				if (p >= e || *p != ':')
@@ -1963,15 +1786,15 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 		if (p == NULL)
 			return NULL;
 		/* and the comma or the bracket right after the value */
-		if (json_unlikely(p >= e || (*p != ',' && *p != close)))
+		if (sv_unlikely(p >= e || (*p != ',' && *p != close)))
 			p = json_ws(p, e);
-		if (json_likely(p < e && *p == ','))
+		if (sv_likely(p < e && *p == ','))
 		{
 			p = json_ws(p + 1, e);
 			index++;
 			continue;
 		}
-		if (json_likely(p < e && *p == close))
+		if (sv_likely(p < e && *p == close))
 			return p + 1;
 		json_fail_expected(jp, p, is_obj ? "',' or '}'" : "',' or ']'");
 		return NULL;
@@ -2023,7 +1846,7 @@ json_setup_columns(JsonParser *jp)
 		if (schema->paths != NULL && schema->paths[c].nsteps > 0)
 		{
 			if (schema->paths[c].steps == NULL ||
-				schema->paths[c].nsteps > JSON_PATH_MAX_STEPS)
+				schema->paths[c].nsteps > SV_JSON_PATH_MAX_STEPS)
 				return fail_message(jp->err, "invalid schema: a JSON path without steps or with too many");
 			jc->steps = schema->paths[c].steps;
 			jc->nsteps = schema->paths[c].nsteps;
@@ -2290,7 +2113,7 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 		goto done;
 
 	p = json_ws(data, e);
-	if (json_likely(p < e && *p == '{'))
+	if (sv_likely(p < e && *p == '{'))
 		p = json_parse_container(&jp, p, 0, NULL, jp.ncols);
 	else if (p >= e)
 	{
@@ -2326,7 +2149,7 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	if (p == NULL)
 		goto done;
 	p = json_ws(p, e);
-	if (json_unlikely(p < e))
+	if (sv_unlikely(p < e))
 	{
 		json_fail_expected(&jp, p, "the end of the message after the object");
 		goto done;
@@ -2340,242 +2163,4 @@ done:
 	if (jp.names != NULL && jp.names != jp.names_local)
 		free(jp.names);
 	return ok;
-}
-
-
-/* ---------------------------------------------------------------------
- * The path compiler
- * ---------------------------------------------------------------------
- */
-
-/*
- * Reads the path text[0..len).  With steps == NULL only checks it, and
- * counts its steps (*nsteps) and the bytes its decoded names need
- * (*nbytes, one more each for a terminating NUL); otherwise also fills
- * steps[] with names written to names.  On an error returns false with
- * the byte offset and a description.
- */
-static bool
-json_path_scan(const char *text, size_t len, SvJsonStep *steps, char *names,
-			   int *nsteps, size_t *nbytes, size_t *errpos, const char **what)
-{
-	size_t		i = 1;
-	int			n = 0;
-	size_t		bytes = 0;
-
-	if (len == 0 || text[0] != '$')
-	{
-		*errpos = 0;
-		*what = "expected '$'";
-		return false;
-	}
-	while (i < len)
-	{
-		size_t		start = i;
-
-		if (n == JSON_PATH_MAX_STEPS)
-		{
-			*errpos = i;
-			*what = "a path has at most 64 steps";
-			return false;
-		}
-		if (text[i] == '.')
-		{
-			size_t		nlen = 0;
-
-			i++;
-			if (i < len && text[i] == '"')
-			{
-				/* ."quoted name", with \" and \\ */
-				char	   *out = names ? names + bytes : NULL;
-
-				i++;
-				for (;;)
-				{
-					unsigned char c;
-
-					if (i >= len)
-					{
-						*errpos = i;
-						*what = "unterminated quoted member name";
-						return false;
-					}
-					c = (unsigned char) text[i];
-					if (c == '"')
-						break;
-					if (c == '\\')
-					{
-						if (i + 1 >= len || (text[i + 1] != '"' && text[i + 1] != '\\'))
-						{
-							*errpos = i;
-							*what = "invalid escape in a quoted member name (only \\\" and \\\\)";
-							return false;
-						}
-						if (out)
-							out[nlen] = text[i + 1];
-						nlen++;
-						i += 2;
-						continue;
-					}
-					if (c == 0)
-					{
-						*errpos = i;
-						*what = "NUL byte in a member name";
-						return false;
-					}
-					if (c >= 0x80)
-					{
-						int			u = utf8_sequence_length((const unsigned char *) text + i,
-														 len - i);
-
-						if (u == 0)
-						{
-							*errpos = i;
-							*what = "invalid UTF-8 in a member name";
-							return false;
-						}
-						if (out)
-							memcpy(out + nlen, text + i, (size_t) u);
-						nlen += (size_t) u;
-						i += (size_t) u;
-						continue;
-					}
-					if (out)
-						out[nlen] = (char) c;
-					nlen++;
-					i++;
-				}
-				i++;			/* the closing quote */
-			}
-			else
-			{
-				size_t		s = i;
-
-				while (i < len && json_is_ident_char((unsigned char) text[i]))
-					i++;
-				if (i == s)
-				{
-					*errpos = i;
-					*what = "expected a member name";
-					return false;
-				}
-				nlen = i - s;
-				if (names)
-					memcpy(names + bytes, text + s, nlen);
-			}
-			if (steps)
-			{
-				names[bytes + nlen] = '\0';
-				steps[n].name = names + bytes;
-				steps[n].name_len = nlen;
-				steps[n].index = 0;
-			}
-			bytes += nlen + 1;
-		}
-		else if (text[i] == '[')
-		{
-			int64_t		v = 0;
-			size_t		s;
-
-			i++;
-			s = i;
-			while (i < len && json_is_digit((unsigned char) text[i]))
-			{
-				v = v * 10 + (text[i] - '0');
-				if (v > INT32_MAX)
-				{
-					*errpos = s;
-					*what = "array index out of range";
-					return false;
-				}
-				i++;
-			}
-			if (i == s)
-			{
-				*errpos = i;
-				*what = "expected an array index (a non-negative integer)";
-				return false;
-			}
-			if (i >= len || text[i] != ']')
-			{
-				*errpos = i;
-				*what = "expected ']'";
-				return false;
-			}
-			i++;
-			if (steps)
-			{
-				steps[n].name = NULL;
-				steps[n].name_len = 0;
-				steps[n].index = (int32_t) v;
-			}
-		}
-		else
-		{
-			*errpos = start;
-			*what = "expected '.' or '['";
-			return false;
-		}
-		n++;
-	}
-	if (n == 0)
-	{
-		*errpos = len;
-		*what = "expected a step ('.name' or '[N]') after '$'";
-		return false;
-	}
-	*nsteps = n;
-	*nbytes = bytes;
-	return true;
-}
-
-/*
- * Compiles a column's JSON path; see parse.h.  The steps and their names
- * are in one block from alloc.  On failure errbuf says, e.g.:
- *   invalid JSON path "$.a..b" at byte 4: expected a member name
- */
-bool
-sv_json_path_compile(const char *text, size_t len, void *(*alloc) (size_t),
-					 SvJsonPath *out, char *errbuf, size_t errlen)
-{
-	int			nsteps = 0;
-	size_t		nbytes = 0;
-	size_t		errpos = 0;
-	const char *what = NULL;
-	SvJsonStep *steps;
-	JsonReasonBuf rb;
-
-	if (text == NULL)
-	{
-		text = "";
-		len = 0;
-	}
-	if (json_path_scan(text, len, NULL, NULL, &nsteps, &nbytes, &errpos, &what))
-	{
-		steps = alloc(sizeof(SvJsonStep) * (size_t) nsteps + nbytes);
-		if (steps == NULL)
-		{
-			errpos = 0;
-			what = "out of memory";
-		}
-		else
-		{
-			json_path_scan(text, len, steps, (char *) (steps + nsteps),
-						   &nsteps, &nbytes, &errpos, &what);
-			out->nsteps = nsteps;
-			out->steps = steps;
-			return true;
-		}
-	}
-	if (errbuf != NULL && errlen > 0)
-	{
-		json_rb_init(&rb, errbuf, errlen);
-		json_rb_str(&rb, "invalid JSON path \"");
-		json_rb_escaped(&rb, text, len, 100);
-		json_rb_str(&rb, "\" at byte ");
-		json_rb_num(&rb, (long long) errpos);
-		json_rb_str(&rb, ": ");
-		json_rb_str(&rb, what);
-	}
-	return false;
 }

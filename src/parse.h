@@ -75,6 +75,9 @@ typedef struct SvJsonStep
 	int32_t		index;			/* array index >= 0 when name is NULL */
 } SvJsonStep;
 
+/* the longest JSON column path, in steps (sv_json_path_compile refuses more) */
+#define SV_JSON_PATH_MAX_STEPS 64
+
 /* A column's JSON path ("$.trip.pickup.at", "$.items[0].price"). */
 typedef struct SvJsonPath
 {
@@ -200,6 +203,7 @@ extern uint64_t sv_json_plan_shape_hits(const SvJsonPlan *plan);
 /*
  * Compiles a JSON column path ("$.a.b", "$.items[0].price", $."quoted")
  * into out, its steps allocated with alloc; false with a reason in errbuf.
+ * In json_path.c.
  */
 extern bool sv_json_path_compile(const char *text, size_t len,
 								 void *(*alloc) (size_t), SvJsonPath *out,

@@ -126,12 +126,24 @@ is_prefix_of(const char *s, size_t len, const char *w)
 	return true;
 }
 
-/* Builds a failure reason in an SvParseError without overrunning it. */
+/*
+ * Builds a failure reason in a buffer of cap bytes (an SvParseError's, or
+ * the path compiler's caller's) without overrunning it; what is appended
+ * is cut, on a character boundary, when the buffer is full.  The one
+ * builder of every format's reasons, so that a value or a column name is
+ * escaped and cut the same way in all of them.
+ */
 typedef struct ReasonBuf
 {
 	char	   *buf;
 	size_t		len;
+	size_t		cap;
 } ReasonBuf;
+
+/* how many bytes of a value, a column name and a JSON path a reason shows */
+#define REASON_VALUE_MAX 40
+#define REASON_NAME_MAX 64
+#define REASON_PATH_MAX 80
 
 /*
  * Checks that data[0..len) is valid UTF-8 without NUL bytes.  Returns len
@@ -143,9 +155,26 @@ extern int	utf8_sequence_length(const unsigned char *s, size_t avail);
 extern size_t reason_escape(char *buf, size_t len, size_t cap, const char *str,
 							size_t slen, size_t maxin, bool quote_too, bool *cut);
 
-/* Appends an ASCII string / a signed number to a reason. */
+/* Starts an empty reason in buf[0..cap). */
+extern void rb_init(ReasonBuf *rb, char *buf, size_t cap);
+
+/* Appends an ASCII string / a signed number / valid UTF-8 text. */
 extern void rb_str(ReasonBuf *rb, const char *s);
 extern void rb_num(ReasonBuf *rb, long long v);
+extern void rb_utf8(ReasonBuf *rb, const char *s);
+
+/*
+ * Appends str[0..len) escaped as reason_escape() says (double quotes too
+ * with quote_too), at most maxin bytes of it, then "..." if it was cut.
+ */
+extern void rb_escaped(ReasonBuf *rb, const char *str, size_t len,
+					   size_t maxin, bool quote_too);
+
+/* Appends a value in double quotes, escaped, at most REASON_VALUE_MAX bytes. */
+extern void rb_quoted(ReasonBuf *rb, const char *s, size_t len);
+
+/* Appends 'field N "name": ' for field (0-based) of the schema. */
+extern void rb_field(ReasonBuf *rb, const SvSchema *schema, int field);
 
 /*
  * Starts a reason; for a field (0-based) it begins with: field N "name":
@@ -177,6 +206,9 @@ extern bool fail_encoding(const SvSchema *schema, int field, const char *data,
  */
 extern sv_cold bool fail_field(const SvSchema *schema, int field, ParseStatus status,
 							   const char *raw, size_t rawlen, SvParseError *err);
+
+/* Appends one JSON path step as the path syntax writes it (json_path.c). */
+extern void json_path_append_step(ReasonBuf *rb, const SvJsonStep *st);
 
 /*
  * Converts one field by its column, as sv_parse_field() (null_marker_applies)

@@ -24,8 +24,6 @@
 #include "parse_int.h"
 
 /* how many bytes of an offending value a reason quotes */
-#define REASON_VALUE_MAX 40
-#define REASON_NAME_MAX 64
 
 
 /* ---------------------------------------------------------------------
@@ -142,6 +140,17 @@ utf8_check(const char *data, size_t len, bool *is_nul)
  * ---------------------------------------------------------------------
  */
 
+/* Starts an empty reason in buf[0..cap). */
+void
+rb_init(ReasonBuf *rb, char *buf, size_t cap)
+{
+	rb->buf = buf;
+	rb->len = 0;
+	rb->cap = cap;
+	if (cap > 0)
+		buf[0] = '\0';
+}
+
 /*
  * Appends an ASCII string, cutting it when the buffer is full (cutting
  * ASCII cannot leave a broken character).
@@ -149,7 +158,9 @@ utf8_check(const char *data, size_t len, bool *is_nul)
 void
 rb_str(ReasonBuf *rb, const char *s)
 {
-	while (*s && rb->len < SV_REASON_LEN - 1)
+	if (rb->cap == 0)
+		return;
+	while (*s && rb->len < rb->cap - 1)
 		rb->buf[rb->len++] = *s++;
 	rb->buf[rb->len] = '\0';
 }
@@ -162,6 +173,28 @@ rb_num(ReasonBuf *rb, long long v)
 
 	snprintf(tmp, sizeof(tmp), "%lld", v);
 	rb_str(rb, tmp);
+}
+
+/*
+ * Appends valid UTF-8 text s, cut on a character boundary if the buffer
+ * is full.
+ */
+void
+rb_utf8(ReasonBuf *rb, const char *s)
+{
+	size_t		n = strlen(s);
+
+	if (rb->cap == 0)
+		return;
+	if (n > rb->cap - 1 - rb->len)
+	{
+		n = rb->cap - 1 - rb->len;
+		while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(rb->buf + rb->len, s, n);
+	rb->len += n;
+	rb->buf[rb->len] = '\0';
 }
 
 /*
@@ -237,52 +270,57 @@ reason_escape(char *buf, size_t len, size_t cap, const char *str, size_t slen,
 	return len;
 }
 
-/* Appends s[0..len) escaped and cut as reason_escape() says. */
-static void
-rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin)
+/* Appends str[0..len) escaped and cut as reason_escape() says. */
+void
+rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin,
+		   bool quote_too)
 {
 	bool		cut;
 
-	rb->len = reason_escape(rb->buf, rb->len, SV_REASON_LEN, str, len, maxin,
-							false, &cut);
+	if (rb->cap == 0)
+		return;
+	rb->len = reason_escape(rb->buf, rb->len, rb->cap, str, len, maxin,
+							quote_too, &cut);
 	if (cut)
 		rb_str(rb, "...");
 }
 
 /* Appends a value in double quotes, escaped and cut as rb_escaped does. */
-static void
+void
 rb_quoted(ReasonBuf *rb, const char *s, size_t len)
 {
 	rb_str(rb, "\"");
-	rb_escaped(rb, s, len, REASON_VALUE_MAX);
+	rb_escaped(rb, s, len, REASON_VALUE_MAX, false);
 	rb_str(rb, "\"");
+}
+
+/* Appends 'field N "name": ' (N 1-based, for people). */
+void
+rb_field(ReasonBuf *rb, const SvSchema *schema, int field)
+{
+	const char *name = NULL;
+
+	if (schema != NULL && schema->columns != NULL && field < schema->ncolumns)
+		name = schema->columns[field].name;
+	rb_str(rb, "field ");
+	rb_num(rb, (long long) field + 1);
+	rb_str(rb, " \"");
+	if (name != NULL)
+		rb_escaped(rb, name, strlen(name), REASON_NAME_MAX, false);
+	rb_str(rb, "\": ");
 }
 
 /*
  * Starts a reason for a failed message.  For a field (0-based) the reason
- * begins with: field N "name": (N 1-based, for people).
+ * begins with: field N "name": (rb_field).
  */
 void
 rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema, int field)
 {
-	rb->buf = err->reason;
-	rb->len = 0;
-	rb->buf[0] = '\0';
+	rb_init(rb, err->reason, SV_REASON_LEN);
 	err->field = field;
 	if (field >= 0)
-	{
-		const char *name = NULL;
-
-		if (schema != NULL && schema->columns != NULL &&
-			field < schema->ncolumns)
-			name = schema->columns[field].name;
-		rb_str(rb, "field ");
-		rb_num(rb, (long long) field + 1);
-		rb_str(rb, " \"");
-		if (name != NULL)
-			rb_escaped(rb, name, strlen(name), REASON_NAME_MAX);
-		rb_str(rb, "\": ");
-	}
+		rb_field(rb, schema, field);
 }
 
 /* Reports a message-level failure with a fixed reason; returns false. */

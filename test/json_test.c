@@ -5,7 +5,7 @@
  *
  * Build and run:
  *	  gcc -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc -o test/json_test \
- *		  test/json_test.c src/parse.c src/parse_text.c src/csv.c src/json.c -lm
+ *		  test/json_test.c src/parse.c src/parse_text.c src/csv.c src/json.c src/json_path.c -lm
  *	  prove -e '' test/json_test		(or just ./test/json_test)
  *
  * Reasons are compared whole: they are the contract the TAP tests and the

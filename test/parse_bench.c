@@ -41,7 +41,7 @@
  *	               "1","2020-07-01 00:25:32","2020-07-01 00:33:39",1,"1.50",2,9.3,"late, rush hour"
  *
  *	  gcc -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc -o test/parse_bench \
- *		  test/parse_bench.c src/parse.c src/parse_text.c src/csv.c src/json.c -lm
+ *		  test/parse_bench.c src/parse.c src/parse_text.c src/csv.c src/json.c src/json_path.c -lm
  *	  ./test/parse_bench [count [format]]
  *
  * test/parse_bench.c

@@ -5,7 +5,7 @@
  *
  * Build and run:
  *	  gcc -std=gnu99 -O2 -Wall -Wextra -Werror -Isrc -o test/parse_test \
- *		  test/parse_test.c src/parse.c src/parse_text.c src/csv.c src/json.c -lm
+ *		  test/parse_test.c src/parse.c src/parse_text.c src/csv.c src/json.c src/json_path.c -lm
  *	  prove -e '' test/parse_test		(or just ./test/parse_test)
  *
  * Expected timestamps were computed by hand and checked with Python's

@@ -27,7 +27,7 @@
  *
  * Build and run (the Makefile's fuzz-json target does this):
  *	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *		  -o test/fuzz/json_fuzz test/fuzz/json_fuzz.c src/parse.c src/parse_text.c src/csv.c src/json.c -lm
+ *		  -o test/fuzz/json_fuzz test/fuzz/json_fuzz.c src/parse.c src/parse_text.c src/csv.c src/json.c src/json_path.c -lm
  *	  mkdir -p /tmp/json_corpus
  *	  ./test/fuzz/json_fuzz -max_total_time=180 /tmp/json_corpus test/fuzz/corpus-json
  *

@@ -16,7 +16,7 @@
  *
  * Build and run:
  *	  clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc \
- *		  -o test/fuzz/parse_fuzz test/fuzz/parse_fuzz.c src/parse.c src/parse_text.c src/csv.c src/json.c -lm
+ *		  -o test/fuzz/parse_fuzz test/fuzz/parse_fuzz.c src/parse.c src/parse_text.c src/csv.c src/json.c src/json_path.c -lm
  *	  mkdir -p /tmp/parse_corpus
  *	  ./test/fuzz/parse_fuzz -max_total_time=180 /tmp/parse_corpus test/fuzz/corpus
  *
