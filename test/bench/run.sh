@@ -446,6 +446,20 @@ thread_ticks() { # pid
 		awk '{ sub(/^[0-9]+ \(/, ""); n = $0; sub(/\) .*/, "", n); gsub(/ /, "_", n); sub(/^[^)]*\) /, "");
 		       t[n] += $12 + $13 } END { for (n in t) printf "%s=%d ", n, t[n] }'
 }
+# Context switches (voluntary+involuntary) per thread name, summed over threads.
+thread_switches() { # pid
+	for f in /proc/"$1"/task/*/status; do cat "$f" 2>/dev/null; done |
+		awk '/^Name:/ { n = $2 } /^voluntary_ctxt_switches:/ { v[n] += $2 }
+		     /^nonvoluntary_ctxt_switches:/ { i[n] += $2 }
+		     END { for (n in v) printf "%s=%d/%d ", n, v[n], i[n] }'
+}
+# How many each thread name made between two thread_switches snapshots.
+switches_diff() { # before after
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); split(kv[2], c, "/"); v0[kv[1]] = c[1]; i0[kv[1]] = c[2] }
+		n = split(b, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); split(kv[2], c, "/");
+			dv = c[1] - v0[kv[1]]; di = c[2] - i0[kv[1]]; if (dv + di > 0) printf "%s %d/%d, ", kv[1], dv, di } }'
+}
 # CPU seconds each thread name used between two thread_ticks snapshots.
 ticks_diff() { # before after
 	awk -v a="$1" -v b="$2" -v hz="$(getconf CLK_TCK)" 'BEGIN {
@@ -457,14 +471,14 @@ ticks_diff() { # before after
 # Drains a stream: start() .. total committed; sets D_WHOLE_S D_WHOLE D_STEADY
 # D_HWM_KB D_ANON_KB.
 drain() { # stream total
-	local s=$1 total=$2 pid= hwm=0 anon=0 k v rest perfpid= wt0= bt0=
+	local s=$1 total=$2 pid= hwm=0 anon=0 k v rest perfpid= wt0= bt0= ws0=
 	q -c "CALL bench_drain('$s', $total, $((60 + total / 10000)))" >"$W/drain-$s.log" 2>&1 &
 	local callpid=$!
 	while kill -0 "$callpid" 2>/dev/null; do
 		if [ -z "$pid" ]; then
 			pid=$(q -c "SELECT pid FROM streamview.stream_status WHERE stream = '$s'" 2>/dev/null || true)
 			[ -z "$pid" ] && { sleep 0.02; continue; }
-			wt0=$(thread_ticks "$pid") bt0=$(thread_ticks "$BROKER_PID")
+			wt0=$(thread_ticks "$pid") bt0=$(thread_ticks "$BROKER_PID") ws0=$(thread_switches "$pid")
 			if [ "${SV_BENCH_PERF:-0}" = 1 ]; then
 				perf record -q -e cpu-clock -F 9999 -g -p "$pid" -o "$W/perf-$s.data" \
 					>"$W/perf-$s.log" 2>&1 &
@@ -481,6 +495,7 @@ drain() { # stream total
 	wait "$callpid" || die "drain of $s failed: $(cat "$W/drain-$s.log")"
 	if [ -n "$pid" ]; then
 		log "  CPU of the worker: $(ticks_diff "$wt0" "$(thread_ticks "$pid")")broker: $(ticks_diff "$bt0" "$(thread_ticks "$BROKER_PID")")"
+		log "  context switches of the worker (voluntary/involuntary): $(switches_diff "$ws0" "$(thread_switches "$pid")")"
 	fi
 	if [ -n "$perfpid" ]; then
 		kill -INT "$perfpid"

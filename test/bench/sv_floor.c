@@ -12,12 +12,13 @@
  *
  * Prints one line of key=value pairs on stdout:
  *		messages=N whole_s=S whole_rate=R steady_s=S steady_rate=R
- *		cpu_consumer_s=C cpu_librdkafka_s=L
+ *		cpu_consumer_s=C cpu_librdkafka_s=L switches_consumer=V/I
  *	whole:  from before rd_kafka_new() to the Nth message (start-up included)
  *	steady: from the batch that reached 10% of N to the Nth message
  *			(rate = messages read in between / time in between)
  *	cpu:	CPU seconds until the Nth message of the consuming thread, and
- *			of all the others (librdkafka's), to set beside the worker's
+ *			of all the others (librdkafka's), to set beside the worker's;
+ *			the consuming thread's voluntary/involuntary context switches
  *
  * With --latency, messages are taken one at a time (rd_kafka_consume_queue)
  * with fetch.wait.max.ms = 50 (as streamview sets it), and every message's
@@ -56,6 +57,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _GNU_SOURCE				/* RUSAGE_THREAD */
 #include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
@@ -63,6 +65,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -235,6 +238,7 @@ main(int argc, char **argv)
 				cpu_consumer,
 				cpu_process,
 				deadline;
+	struct rusage ru;
 	int			c;
 	bool		latency = false;
 	double	   *lat = NULL;
@@ -401,6 +405,8 @@ main(int argc, char **argv)
 	t100 = now_seconds();
 	cpu_consumer = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
 	cpu_process = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		memset(&ru, 0, sizeof(ru));
 	if (want_stats)
 		fprintf(stderr, "sv_floor: peak_rss_kb=%ld max_wait_ms=%.0f waits_over_100ms=%ld\n",
 				peak_rss_kb(), max_wait * 1000, slow_waits);
@@ -412,10 +418,10 @@ main(int argc, char **argv)
 		return 0;
 	}
 	printf("messages=%lld whole_s=%.3f whole_rate=%.0f steady_s=%.3f steady_rate=%.0f"
-		   " cpu_consumer_s=%.2f cpu_librdkafka_s=%.2f\n",
+		   " cpu_consumer_s=%.2f cpu_librdkafka_s=%.2f switches_consumer=%ld/%ld\n",
 		   got, t100 - t0, (double) got / (t100 - t0), t100 - t10,
 		   (double) (got - got10) / (t100 - t10),
-		   cpu_consumer, cpu_process - cpu_consumer);
+		   cpu_consumer, cpu_process - cpu_consumer, ru.ru_nvcsw, ru.ru_nivcsw);
 
 	free(msgs);
 	free(extra);
