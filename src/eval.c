@@ -133,8 +133,10 @@ sv_eval_key_datum(const SvQueryKey *key, const char *val, int len)
 /*
  * Evaluates a view on the message in the slot: false when the WHERE does
  * not pass it; otherwise the group key in keybuf and each aggregate's
- * argument and FILTER in result. Raises the expression's own ERROR, or
- * 54000 for a group key longer than keycap.
+ * argument and FILTER in result. Raises the expression's own ERROR. A
+ * group key longer than keycap is the message's fault, not an error: true
+ * with result->keylen -1 and no aggregate evaluated (the caller rejects
+ * the message as a count view does).
  */
 bool
 sv_eval_message(SvEval *ev, char *keybuf, int keycap, SvEvalResult *result)
@@ -152,11 +154,10 @@ sv_eval_message(SvEval *ev, char *keybuf, int keycap, SvEvalResult *result)
 
 		keylen = sv_eval_append_key(&q->keys[k], value, isnull, keybuf, keylen, keycap);
 		if (keylen < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("group key too long"),
-					 errdetail("The GROUP BY values of a message may hold at most %d bytes.",
-							   keycap)));
+		{
+			result->keylen = -1;
+			return true;
+		}
 	}
 	result->keylen = keylen;
 	for (int a = 0; a < q->naggs; a++)

@@ -23,7 +23,8 @@ typedef struct SvEval SvEval;
 /* What one message gives a view, when it passes the WHERE. */
 typedef struct SvEvalResult
 {
-	int			keylen;			/* the group key, in the caller's buffer */
+	int			keylen;			/* the group key, in the caller's buffer;
+								 * -1: longer than the buffer */
 	Datum	   *values;			/* per aggregate: its argument */
 	bool	   *isnull;
 	bool	   *pass;			/* per aggregate: passed its FILTER */

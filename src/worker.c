@@ -636,6 +636,8 @@ sv_worker_query_view(SvWorker *w, int vi, const SvMessage *m)
 					 run->view->time_column);
 			sv_worker_reject(w, vi, m, reason);
 		}
+		else if (run->result.keylen < 0)
+			sv_worker_reject(w, vi, m, "group key too long");
 		else
 			sv_worker_windows(w, vi, m, t->v.i, run->result.keylen);
 	}
