@@ -276,33 +276,85 @@ sv_sink_plan(const char *sql, int nargs, Oid *types)
 	return plan;
 }
 
+static void sv_sink_build(SvSink *sink, const SvStream *stream, List *views);
+
+/*
+ * Locks each view's results table and checks that it still exists: the
+ * catalog was read earlier, and a DROP TABLE may have committed since (or
+ * run without the event trigger that removes the view, which does not fire
+ * under session_replication_role = replica). The sink builds SQL from the
+ * tables' names, so it must not go on without them.
+ */
+static void
+sv_sink_lock_tables(const SvStream *stream, List *views)
+{
+	ListCell   *lc;
+
+	foreach(lc, views)
+	{
+		SvView	   *v = lfirst(lc);
+
+		LockRelationOid(v->relid, AccessShareLock);
+		if (get_rel_name(v->relid) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("results table of a view of stream \"%s\" does not exist",
+							stream->name),
+					 errdetail("The table with OID %u was dropped after the stream's views were read.",
+							   v->relid),
+					 errhint("The stream reloads its views and goes on; a view whose table was dropped while event triggers were disabled stays in streamview.window_views until it is deleted there.")));
+	}
+}
+
 /*
  * Prepares the sink of a stream and its views. Must run inside a
- * transaction with SPI connected.
+ * transaction with SPI connected. On an error the plans kept so far are
+ * freed again: the worker retries, and would leak them at each try.
  */
 SvSink *
 sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 {
-	SvSink	   *sink = MemoryContextAllocZero(cxt, sizeof(SvSink));
-	MemoryContext old = MemoryContextSwitchTo(cxt);
+	SvSink	   *sink;
+
+	sv_sink_lock_tables(stream, views);
+	sink = MemoryContextAllocZero(cxt, sizeof(SvSink));
+	sink->cxt = cxt;
+	sink->batch_cxt = AllocSetContextCreate(cxt, "streamview sink batch",
+											ALLOCSET_DEFAULT_SIZES);
+	PG_TRY();
+	{
+		sv_sink_build(sink, stream, views);
+	}
+	PG_CATCH();
+	{
+		sv_sink_free(sink);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return sink;
+}
+
+/* sv_sink_prepare's work: the views' and the batch's plans. */
+static void
+sv_sink_build(SvSink *sink, const SvStream *stream, List *views)
+{
+	MemoryContext old = MemoryContextSwitchTo(sink->cxt);
 	Oid			advance_types[4] = {TEXTOID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID};
 	Oid			reject_types[6] = {TEXTOID, OIDARRAYOID, INT4ARRAYOID, INT8ARRAYOID,
 	BYTEAARRAYOID, TEXTARRAYOID};
 	ListCell   *lc;
 	int			i = 0;
 
-	sink->cxt = cxt;
-	sink->batch_cxt = AllocSetContextCreate(cxt, "streamview sink batch",
-											ALLOCSET_DEFAULT_SIZES);
 	sink->stream = pstrdup(stream->name);
-	sink->nviews = list_length(views);
-	sink->views = palloc0(sizeof(SvSinkView) * Max(1, sink->nviews));
+	sink->views = palloc0(sizeof(SvSinkView) * Max(1, list_length(views)));
 	foreach(lc, views)
 	{
 		SvView	   *v = lfirst(lc);
 		SvSinkView *sv = &sink->views[i++];
 		Oid		   *types = palloc(sizeof(Oid) * (v->ngroup + 3));
 		int			tidx = sv_schema_column_index(stream, v->time_column);
+
+		sink->nviews = i;
 
 		sv->relid = v->relid;
 		sv->relname = pstrdup(get_rel_name(v->relid));
@@ -338,7 +390,7 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 			sv->bulk.sole_writer = stream->parallelism == 1;
 			sv->sole_publisher = stream->parallelism == 1 && sv->published;
 			if (sv->sole_publisher)
-				sv->known = sv_bulk_known_create(cxt);
+				sv->known = sv_bulk_known_create(sink->cxt);
 			types[0] = sv->time_type == TIMESTAMPTZOID ? TIMESTAMPTZARRAYOID : TIMESTAMPARRAYOID;
 			for (int g = 0; g < v->ngroup; g++)
 				types[g + 1] = TEXTARRAYOID;
@@ -384,10 +436,20 @@ sv_sink_prepare(const SvStream *stream, List *views, MemoryContext cxt)
 								"pg_catalog.unnest($5), pg_catalog.unnest($6)) AS r(v, p, o, b, t)",
 								6, reject_types);
 	MemoryContextSwitchTo(old);
-	return sink;
 }
 
-/* Releases the prepared plans. */
+/* SPI_freeplan() of a plan that may not have been made. */
+static void
+sv_sink_free_plan(SPIPlanPtr plan)
+{
+	if (plan != NULL)
+		SPI_freeplan(plan);
+}
+
+/*
+ * Releases the prepared plans, also those of a sink that sv_sink_build()
+ * left half done (nviews counts the views it began).
+ */
 void
 sv_sink_free(SvSink *sink)
 {
@@ -395,15 +457,13 @@ sv_sink_free(SvSink *sink)
 		return;
 	for (int i = 0; i < sink->nviews; i++)
 	{
-		SPI_freeplan(sink->views[i].upsert);
-		if (sink->views[i].finalize)
-			SPI_freeplan(sink->views[i].finalize);
+		sv_sink_free_plan(sink->views[i].upsert);
+		sv_sink_free_plan(sink->views[i].finalize);
 	}
-	SPI_freeplan(sink->watermark);
-	if (sink->lock_watermark)
-		SPI_freeplan(sink->lock_watermark);
-	SPI_freeplan(sink->advance);
-	SPI_freeplan(sink->reject);
+	sv_sink_free_plan(sink->watermark);
+	sv_sink_free_plan(sink->lock_watermark);
+	sv_sink_free_plan(sink->advance);
+	sv_sink_free_plan(sink->reject);
 	MemoryContextDelete(sink->batch_cxt);
 }
 
@@ -426,12 +486,13 @@ sv_array(Datum *elems, bool *nulls, int n, Oid type)
 static void
 sv_sink_keep_returned(SvSink *sink, SvSinkView *sv)
 {
-	MemoryContext old = MemoryContextSwitchTo(sink->batch_cxt);
 	TupleDesc	desc = SPI_tuptable->tupdesc;
 	char		keybuf[SV_KEY_MAX];
+	MemoryContext old;
 
 	if (!sv->published)
 		return;
+	old = MemoryContextSwitchTo(sink->batch_cxt);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];

@@ -310,5 +310,38 @@ is($node->safe_psql('postgres', q{
 	'1 group key too long,3 group key too long,4 group key too long',
 	'the others are rejected with the reason');
 
+# A results table dropped where the event trigger that removes its view
+# does not fire (session_replication_role = replica) leaves the view in the
+# catalog: the worker says so in stream_status instead of crashing the
+# server on the missing table's name, and goes on once the view is gone.
+create_rides_stream($node, $broker, 'vdropped', 'vlate');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('dropped_counts', 'vdropped',
+	  'tpep_pickup_datetime', ARRAY['vendor_id'], '1 hour');
+	SELECT streamview.start('vdropped')});
+ok(wait_for_committed($node, 'vdropped', 6), 'vdropped consumed');
+my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+$node->safe_psql('postgres', q{
+	SELECT streamview.stop('vdropped');
+	SET session_replication_role = replica;
+	DROP TABLE dropped_counts});
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM streamview.window_views WHERE stream = 'vdropped'}),
+	'1', 'without the event trigger the view stays');
+$node->safe_psql('postgres', "SELECT streamview.start('vdropped')");
+ok(poll_until($node, q{
+	SELECT last_error FROM streamview.stream_status WHERE stream = 'vdropped'},
+	'results table of a view of stream "vdropped" does not exist', 60),
+	'the worker reports the missing results table');
+is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $started,
+	'and the server did not restart');
+$node->safe_psql('postgres', q{
+	DELETE FROM streamview.window_views WHERE stream = 'vdropped'});
+produce_lines($broker, 'vlate', 0, '1, 2020-07-01 00:50:00, 2020-07-01 00:55:00, 2, 1.5, 2, 9.3');
+ok(wait_for_committed($node, 'vdropped', 7), 'once the view is deleted the stream goes on');
+is($node->safe_psql('postgres', q{
+	SELECT state || ' ' || (last_error IS NULL) FROM streamview.stream_status
+	 WHERE stream = 'vdropped'}), 'running true', 'and its error is cleared');
+
 $node->stop;
 done_testing();
