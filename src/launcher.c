@@ -843,8 +843,12 @@ sv_launcher_reconcile(BackgroundWorkerHandle **handles, TimestampTz *not_before)
 		if (exited)
 			not_before[i] = s->want_running ?
 				TimestampTzPlusMilliseconds(now, SV_RESTART_DELAY_MS) : 0;
+		/*
+		 * worker_pid: a launcher that restarted has no handles of the
+		 * workers already running; a second worker could not attach.
+		 */
 		if (s->stream_id != 0 && s->want_running && handles[i] == NULL &&
-			now >= not_before[i])
+			s->worker_pid == 0 && now >= not_before[i])
 		{
 			if (!sv_launcher_start_worker(s->stream_id, s->worker_index,
 										  s->stream_name, &handles[i]))

@@ -1411,7 +1411,13 @@ sv_worker_main(Datum arg)
 	w->gap_partition = -1;
 	w->slot = sv_launcher_attach_worker(w->stream_id, w->index);
 	if (w->slot < 0)
+	{
+		ereport(LOG,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("streamview worker %d of stream %d exits: the stream was stopped or has that worker already",
+						w->index, w->stream_id)));
 		proc_exit(0);
+	}
 	w->session_cxt = AllocSetContextCreate(TopMemoryContext, "streamview session",
 										   ALLOCSET_DEFAULT_SIZES);
 	w->counts_cxt = AllocSetContextCreate(TopMemoryContext, "streamview batch",

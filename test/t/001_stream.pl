@@ -155,5 +155,33 @@ is($node->safe_psql('postgres',
 	"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'streamview worker'"),
 	'2', 'drop_stream stops its worker, the others run on');
 
+# A launcher that restarts (terminated here; the postmaster starts it again
+# after 5 s) finds the running workers in shared memory and leaves them be.
+# Before, it started a second worker for every running one, which could not
+# take the slot and exited, and then another, every second.
+my $old_launcher = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'streamview launcher'");
+my $workers_before = $node->safe_psql('postgres', q{
+	SELECT string_agg(pid::text, ',') FROM pg_stat_activity WHERE backend_type = 'streamview worker'});
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($old_launcher)");
+ok(poll_until($node, qq{SELECT count(*) FROM pg_stat_activity
+	WHERE backend_type = 'streamview launcher' AND pid <> $old_launcher}, '1', 60),
+	'the launcher is back');
+# a stream started now shows that the new launcher went over the slots
+create_rides_stream($node, $broker, 'after_restart', 'other');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('after_restart_counts', 'after_restart',
+	       'tpep_pickup_datetime', '{}', '1 hour');
+	SELECT streamview.start('after_restart')});
+ok(wait_for_committed($node, 'after_restart', 500), 'it starts new streams');
+unlike(slurp_file($node->logfile, $log_offset),
+	qr/streamview worker \d+ of stream \d+ exits: the stream was stopped or has that worker already/,
+	'and starts no second worker for a running one');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FILTER (WHERE pid = ANY ('{$workers_before}'::int[])) || ' ' || count(*)
+	  FROM pg_stat_activity WHERE backend_type = 'streamview worker'}),
+	'2 3', 'the two workers that ran before run on, beside the new one');
+
 $node->stop;
 done_testing();
