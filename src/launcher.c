@@ -70,17 +70,22 @@ typedef struct SvLauncherShared
 
 static SvLauncherShared *sv_shared = NULL;
 
-/* A wish set by this transaction, undone if it aborts. */
+/*
+ * A wish set by this transaction, undone if it aborts, or if the
+ * subtransaction that set it (subid; on its commit, its parent) aborts.
+ */
 typedef struct SvPendingWish
 {
 	int			stream_id;
 	int			worker_index;
 	bool		previous;
+	SubTransactionId subid;
 } SvPendingWish;
 
 static List *sv_pending = NIL;
 static List *sv_changed = NIL;	/* streams whose config this transaction changed */
 static bool sv_dropping = false;	/* this transaction drops the extension */
+static SubTransactionId sv_dropping_subid;	/* ... in this subtransaction */
 static bool sv_xact_callback_registered = false;
 
 static void sv_notify_changed(int stream_id);
@@ -174,37 +179,100 @@ sv_wake_launcher(void)
 }
 
 /*
+ * Puts back what one wish changed (lock held): the slot wants again what
+ * it wanted before. Returns the slot, or -1 if it is gone.
+ */
+static int
+sv_undo_wish(const SvPendingWish *w)
+{
+	int			slot = sv_find_slot(w->stream_id, w->worker_index, w->previous);
+	SvSlot	   *s;
+
+	if (slot < 0)
+		return -1;
+	s = &sv_shared->slots[slot];
+	if (s->want_running != w->previous)
+	{
+		s->want_running = w->previous;
+		s->stop_asked_at = w->previous ? 0 : GetCurrentTimestamp();
+	}
+	return slot;
+}
+
+/*
  * Ends this transaction's hold on the slots whose wishes it set; on abort,
- * first puts the wishes back, so they follow the catalog. Commit callbacks
- * run once the commit is visible, so the launcher, which does not free a
- * held slot nor resume a stream that has one, never acts on a catalog row
- * that the transaction is still changing.
+ * first puts the wishes back, latest first (a stream started and stopped
+ * again wants what it wanted before both), so they follow the catalog.
+ * Commit callbacks run once the commit is visible, so the launcher, which
+ * does not free a held slot nor resume a stream that has one, never acts on
+ * a catalog row that the transaction is still changing.
  */
 static void
 sv_release_wishes(bool abort)
 {
-	ListCell   *lc;
-
 	LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
-	foreach(lc, sv_pending)
+	for (int i = list_length(sv_pending) - 1; i >= 0; i--)
 	{
-		SvPendingWish *w = lfirst(lc);
-		int			slot = sv_find_slot(w->stream_id, w->worker_index, abort && w->previous);
-		SvSlot	   *s;
+		SvPendingWish *w = list_nth(sv_pending, i);
+		int			slot = abort ? sv_undo_wish(w) :
+			sv_find_slot(w->stream_id, w->worker_index, false);
 
-		if (slot < 0)
-			continue;
-		s = &sv_shared->slots[slot];
-		if (abort && s->want_running != w->previous)
-		{
-			s->want_running = w->previous;
-			s->stop_asked_at = w->previous ? 0 : GetCurrentTimestamp();
-		}
-		if (s->held_by == MyProcPid)
-			s->held_by = 0;
+		if (slot >= 0 && sv_shared->slots[slot].held_by == MyProcPid)
+			sv_shared->slots[slot].held_by = 0;
 	}
 	LWLockRelease(sv_shared->lock);
 	sv_wake_launcher();
+}
+
+/*
+ * At the end of a subtransaction (ROLLBACK TO SAVEPOINT, a PL/pgSQL
+ * exception block): on abort, puts back the wishes it set, latest first,
+ * and forgets a DROP EXTENSION it began, as its catalog changes are rolled
+ * back; on commit, its parent takes them over. The slots stay held until
+ * the top transaction ends.
+ */
+static void
+sv_launcher_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							 SubTransactionId parentSubid, void *arg)
+{
+	bool		undone = false;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	if (sv_dropping && sv_dropping_subid == mySubid)
+	{
+		sv_dropping = event == SUBXACT_EVENT_COMMIT_SUB;
+		sv_dropping_subid = parentSubid;
+	}
+	if (sv_shared == NULL || sv_pending == NIL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		LWLockAcquire(sv_shared->lock, LW_EXCLUSIVE);
+	for (int i = list_length(sv_pending) - 1; i >= 0; i--)
+	{
+		SvPendingWish *w = list_nth(sv_pending, i);
+
+		if (w->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			w->subid = parentSubid;
+		else
+		{
+			/*
+			 * It stays in the list: a later abort of the transaction
+			 * undoes the wishes latest first, ending at the first one's
+			 * previous wish, whatever was undone on the way.
+			 */
+			(void) sv_undo_wish(w);
+			undone = true;
+		}
+	}
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		LWLockRelease(sv_shared->lock);
+		if (undone)
+			sv_wake_launcher();
+	}
 }
 
 /*
@@ -242,6 +310,7 @@ sv_register_xact_callback(void)
 	if (!sv_xact_callback_registered)
 	{
 		RegisterXactCallback(sv_launcher_xact_callback, NULL);
+		RegisterSubXactCallback(sv_launcher_subxact_callback, NULL);
 		sv_xact_callback_registered = true;
 	}
 }
@@ -277,6 +346,7 @@ sv_set_wish(int stream_id, int worker_index, bool running, const char *name)
 	w->worker_index = worker_index;
 	s = &sv_shared->slots[slot];
 	w->previous = s->want_running;
+	w->subid = GetCurrentSubTransactionId();
 	sv_pending = lappend(sv_pending, w);
 	MemoryContextSwitchTo(old);
 
@@ -455,6 +525,8 @@ sv_launcher_stop_all(void)
 		return;
 	(void) sv_stop_and_wait(0);
 	sv_register_xact_callback();
+	if (!sv_dropping)
+		sv_dropping_subid = GetCurrentSubTransactionId();
 	sv_dropping = true;
 }
 

@@ -75,6 +75,58 @@ ok(poll_until($node, "SELECT state FROM streamview.stream_status WHERE stream = 
 ok(wait_for_committed($node, 'admin2', 2020, 30), 'and the stream consumes');
 $node->safe_psql('postgres', "SELECT streamview.stop('admin2')");
 
+# start() and stop() follow the catalog through subtransactions: rolled back
+# to a savepoint, or in a PL/pgSQL block whose error was caught, they are
+# undone (the worker that start() waited for goes again); released, they
+# hold. Before, the worker ran on while the catalog said stopped.
+my $admin2 = q{SELECT (SELECT running FROM streamview.streams WHERE name = 'admin2')
+	|| ' ' || state FROM streamview.stream_status WHERE stream = 'admin2'};
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SAVEPOINT s;
+	SELECT streamview.start('admin2');
+	ROLLBACK TO s;
+	COMMIT});
+ok(poll_until($node, $admin2, 'false stopped', 30),
+	'a start rolled back to a savepoint leaves the stream stopped');
+$node->safe_psql('postgres', q{
+	DO $$
+	BEGIN
+		BEGIN
+			PERFORM streamview.start('admin2');
+			RAISE EXCEPTION 'changed my mind';
+		EXCEPTION WHEN raise_exception THEN NULL;
+		END;
+	END $$});
+ok(poll_until($node, $admin2, 'false stopped', 30),
+	'so does a start in an exception block that caught an error');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SAVEPOINT s;
+	SELECT streamview.start('admin2');
+	RELEASE s;
+	COMMIT});
+ok(poll_until($node, $admin2, 'true running', 30), 'a start in a released savepoint holds');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SAVEPOINT s;
+	SELECT streamview.stop('admin2');
+	ROLLBACK TO s;
+	COMMIT});
+ok(poll_until($node, $admin2, 'true running', 30),
+	'a stop rolled back to a savepoint leaves the stream running');
+$node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT streamview.stop('admin2');
+	SAVEPOINT s;
+	SELECT streamview.start('admin2');
+	ROLLBACK TO s;
+	ROLLBACK});
+ok(poll_until($node, $admin2, 'true running', 30),
+	'a stop and a start undone in turn leave it as it was');
+$node->safe_psql('postgres', "SELECT streamview.stop('admin2')");
+is($node->safe_psql('postgres', $admin2), 'false stopped', 'stopped at last');
+
 # pg_dump keeps streams, columns, views and offsets.
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/dump.sql';
 $node->command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump runs');
