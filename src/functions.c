@@ -667,8 +667,8 @@ streamview_drop_window_view(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("must be owner of table %s", get_rel_name(relid))));
+	/* the DROP TABLE forgets its windows (see sv_window_drop_view) */
 	sv_catalog_delete_view(relid);
-	sv_window_drop_view(relid);	/* a cache: evicting early is harmless */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "DROP TABLE %s",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),

@@ -10,6 +10,8 @@
 
 #include "fmgr.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
 #include "commands/dbcommands.h"
 #include "executor/executor.h"
 #include "parser/parsetree.h"
@@ -44,6 +46,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_process_utility_hook = NULL;
 static ExecutorFinish_hook_type prev_executor_finish_hook = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
 
 /* exported: the library is built with hidden visibility (see the Makefile) */
 extern PGDLLEXPORT void _PG_init(void);
@@ -55,6 +58,8 @@ static void sv_process_utility(PlannedStmt *pstmt, const char *queryString,
 							   ParamListInfo params, QueryEnvironment *queryEnv,
 							   DestReceiver *dest, QueryCompletion *qc);
 static void sv_executor_finish(QueryDesc *queryDesc);
+static void sv_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+							 int subId, void *arg);
 
 SV_FUNCTION_INFO_V1(streamview_check_database);
 
@@ -82,6 +87,8 @@ _PG_init(void)
 	ProcessUtility_hook = sv_process_utility;
 	prev_executor_finish_hook = ExecutorFinish_hook;
 	ExecutorFinish_hook = sv_executor_finish;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = sv_object_access;
 
 	sv_launcher_register();
 }
@@ -253,6 +260,22 @@ sv_executor_finish(QueryDesc *queryDesc)
 		if (!sv_sink_is_writing(rte->relid))
 			sv_window_table_changed(rte->relid);
 	}
+}
+
+/*
+ * Before a relation is dropped, however (DROP TABLE, DROP SCHEMA ...
+ * CASCADE, DROP OWNED, drop_window_view, also with event triggers off):
+ * if it is a results table, shared memory forgets its windows, and its
+ * registration once the drop commits.
+ */
+static void
+sv_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+				 int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
+		sv_window_drop_view(objectId);
 }
 
 /*

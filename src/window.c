@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "common/hashfn.h"
 #include "common/int.h"
 #include "miscadmin.h"
@@ -674,14 +675,114 @@ sv_window_forget_view(Oid view)
 	sv_window_forget_before(view, PG_INT64_MAX, 0);
 }
 
-/* Forgets a dropped view's windows and its registration. */
+/*
+ * Results tables this transaction dropped, each with the subtransaction
+ * that dropped it (on its commit, its parent): their registrations go when
+ * the transaction commits. Until then the drop may still be undone, and
+ * the table's DML must go on forgetting its windows.
+ */
+typedef struct SvDroppedView
+{
+	Oid			view;
+	SubTransactionId subid;
+} SvDroppedView;
+
+static List *sv_window_dropped = NIL;
+static bool sv_window_callbacks = false;
+
+/* Whether a results table is registered. */
+static bool
+sv_window_registered(Oid view)
+{
+	bool		known;
+
+	LWLockAcquire(sv_window_shared->views_lock, LW_SHARED);
+	known = hash_search(sv_window_views, &view, HASH_FIND, NULL) != NULL;
+	LWLockRelease(sv_window_shared->views_lock);
+	return known;
+}
+
+/* At a transaction's end: on commit, unregisters the tables it dropped. */
+static void
+sv_window_xact_callback(XactEvent event, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	/* a prepared drop keeps the registration: a leak, not a wrong count */
+	if (event == XACT_EVENT_COMMIT && sv_window_shared != NULL &&
+		sv_window_dropped != NIL)
+	{
+		LWLockAcquire(sv_window_shared->views_lock, LW_EXCLUSIVE);
+		foreach(lc, sv_window_dropped)
+		{
+			SvDroppedView *d = lfirst(lc);
+
+			(void) hash_search(sv_window_views, &d->view, HASH_REMOVE, NULL);
+		}
+		LWLockRelease(sv_window_shared->views_lock);
+	}
+	list_free_deep(sv_window_dropped);
+	sv_window_dropped = NIL;
+}
+
+/*
+ * At a subtransaction's end: its drops are forgotten if it aborts, its
+ * parent's if it commits.
+ */
+static void
+sv_window_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB && event != SUBXACT_EVENT_COMMIT_SUB)
+		return;
+	foreach(lc, sv_window_dropped)
+	{
+		SvDroppedView *d = lfirst(lc);
+
+		if (d->subid != mySubid)
+			continue;
+		if (event == SUBXACT_EVENT_COMMIT_SUB)
+			d->subid = parentSubid;
+		else
+		{
+			sv_window_dropped = foreach_delete_current(sv_window_dropped, lc);
+			pfree(d);
+		}
+	}
+}
+
+/*
+ * A relation is being dropped (the object access hook, for DROP TABLE,
+ * DROP SCHEMA ... CASCADE, DROP OWNED and drop_window_view alike). If it is
+ * a registered results table: forgets its windows now (a cache: evicting
+ * early is harmless) and its registration when the transaction commits.
+ */
 void
 sv_window_drop_view(Oid view)
 {
+	MemoryContext old;
+	SvDroppedView *d;
+
+	if (sv_window_shared == NULL || !sv_window_registered(view))
+		return;
 	sv_window_forget_view(view);
-	LWLockAcquire(sv_window_shared->views_lock, LW_EXCLUSIVE);
-	(void) hash_search(sv_window_views, &view, HASH_REMOVE, NULL);
-	LWLockRelease(sv_window_shared->views_lock);
+	if (!sv_window_callbacks)
+	{
+		RegisterXactCallback(sv_window_xact_callback, NULL);
+		RegisterSubXactCallback(sv_window_subxact_callback, NULL);
+		sv_window_callbacks = true;
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	d = palloc(sizeof(SvDroppedView));
+	d->view = view;
+	d->subid = GetCurrentSubTransactionId();
+	sv_window_dropped = lappend(sv_window_dropped, d);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -696,15 +797,11 @@ sv_window_table_changed(Oid view)
 {
 	HASH_SEQ_STATUS seq;
 	SvWindowKeyHead *e;
-	bool		known;
 
 	if (sv_window_shared == NULL)
 		return;
 	/* a lock of its own: every DML statement of the cluster looks here */
-	LWLockAcquire(sv_window_shared->views_lock, LW_SHARED);
-	known = hash_search(sv_window_views, &view, HASH_FIND, NULL) != NULL;
-	LWLockRelease(sv_window_shared->views_lock);
-	if (!known)
+	if (!sv_window_registered(view))
 		return;
 	LWLockAcquire(sv_window_shared->lock, LW_EXCLUSIVE);
 	pg_atomic_fetch_add_u64(&sv_window_shared->invalidations, 1);

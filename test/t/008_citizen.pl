@@ -125,6 +125,24 @@ ok(wait_for_committed($node, 'citizen', $total), 'rides while a user deletes win
 is($node->safe_psql('postgres', $live_mismatches), '0',
 	'live_counts agrees with the table after concurrent deletes');
 
+# A drop_window_view that fails (a user's view depends on the table) leaves
+# the results table registered: a DELETE after it still takes the deleted
+# windows out of live_counts. (The registration used to go before the DROP
+# TABLE ran, and stayed gone when it failed.)
+$node->safe_psql('postgres', 'CREATE VIEW citizen_dep AS SELECT * FROM citizen_counts');
+my ($drop_rc, $drop_out, $drop_err) =
+  $node->psql('postgres', "SELECT streamview.drop_window_view('citizen_counts')");
+like($drop_err, qr/cannot drop table citizen_counts because other objects depend on it/,
+	'drop_window_view fails while a view depends on the results table');
+ok(more_rides(2000, 88), 'the stream counts on');
+cmp_ok($node->safe_psql('postgres', q{
+	SELECT count(*) FROM streamview.live_counts('citizen_counts') WHERE group_key[1] = '2'}),
+	'>', 0, 'live_counts shows the new windows');
+$node->safe_psql('postgres', 'DELETE FROM citizen_counts WHERE vendor_id = 2');
+is($node->safe_psql('postgres', $live_mismatches), '0',
+	'a DELETE after the failed drop still reaches live_counts');
+$node->safe_psql('postgres', 'DROP VIEW citizen_dep');
+
 # 5. Errors have a lifecycle; a starting stream says what it waits for.
 $node->safe_psql('postgres', q{
 	SELECT streamview.create_stream('nowhere', '127.0.0.1:1', 'nowhere', 'a int');
