@@ -839,7 +839,8 @@ sv_peek_messages(const SvStream *s, int n)
 	{
 		List	   *parts = sv_kafka_partitions(kafka, SV_PEEK_TIMEOUT_MS, errbuf, sizeof(errbuf));
 		List	   *assign = NIL;
-		int64	   *ends = palloc0(sizeof(int64) * (parts ? llast_int(parts) + 1 : 1));
+		int			nends = parts ? llast_int(parts) + 1 : 1;
+		int64	   *ends = palloc0(sizeof(int64) * nends);
 		TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 														   SV_PEEK_TIMEOUT_MS);
 		int			open = 0;
@@ -881,9 +882,18 @@ sv_peek_messages(const SvStream *s, int n)
 			for (int i = 0; i < fetch.nmessages; i++)
 			{
 				SvMessage  *m = &fetch.msgs[i];
-				SvPeeked   *p = palloc0(sizeof(SvPeeked));
+				SvPeeked   *p;
 				StringInfoData h;
 
+				/*
+				 * Only what was there when peek began: on a live topic a
+				 * busy partition goes on past its end, and counting those
+				 * messages as ends would stop before the others are read.
+				 */
+				if (m->partition < 0 || m->partition >= nends ||
+					m->offset >= ends[m->partition])
+					continue;
+				p = palloc0(sizeof(SvPeeked));
 				p->m = *m;
 				p->m.value = m->value ? pnstrdup(m->value, m->len) : NULL;
 				p->m.key = m->key ? pnstrdup(m->key, m->key_len) : NULL;
@@ -891,8 +901,8 @@ sv_peek_messages(const SvStream *s, int n)
 				p->headers = sv_kafka_headers_json(m, &h) ? h.data : NULL;
 				p->m.raw = NULL;
 				out = lappend(out, p);
-				if (m->offset + 1 >= ends[m->partition])
-					open--;
+				if (m->offset + 1 == ends[m->partition])
+					open--;		/* its last message, seen once */
 			}
 			sv_kafka_release(kafka, &fetch);
 		}

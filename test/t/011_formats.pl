@@ -9,9 +9,10 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use POSIX ();
 use StreamviewTest;
 
-my $broker = start_broker('meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1',
+my $broker = start_broker('peeklive:2', 'meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1',
 	'kcat:1');
 my $node = new_node('formats', '', utf8 => 1);
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
@@ -339,6 +340,35 @@ $node->safe_psql('postgres', q{
 my ($rc, $out, $err) = $node->psql('postgres', "SELECT * FROM streamview.peek('nowhere')");
 like($err, qr/ERROR:  could not read topic "nowhere" from brokers 127\.0\.0\.1:1: /,
 	'peek with the broker down is an error naming the broker');
+
+# peek on a live topic: while a producer keeps writing to partition 0, every
+# peek still gives the last 3 messages of both partitions as they were when
+# it began (before, messages past partition 0's end counted as ends, and a
+# peek could stop before partition 1 was read, or give more than 3).
+create_rides_stream($node, $broker, 'peeklive', 'peeklive');
+produce_lines($broker, 'peeklive', 1,
+	map { "2, 2020-07-01 00:0$_:00, 2020-07-01 00:1$_:00, 1, 1.5, 1, 9.3" } 0 .. 4);
+my $producer = fork();
+die "fork: $!" unless defined $producer;
+if ($producer == 0)
+{
+	produce_rides($broker, 'peeklive', 20000, seed => 91, partitions => 1, rate => 4000);
+	POSIX::_exit(0);
+}
+my @peeks;
+for my $i (1 .. 5)
+{
+	push @peeks, $node->safe_psql('postgres', q{
+		SELECT string_agg(format('%s:%s', partition, n), ' ' ORDER BY partition) || ' '
+		    || (SELECT string_agg("offset"::text, ',' ORDER BY "offset")
+		          FROM streamview.peek('peeklive', 3) WHERE partition = 1)
+		  FROM (SELECT partition, count(*) AS n FROM streamview.peek('peeklive', 3)
+		         GROUP BY partition) c});
+	select(undef, undef, undef, 0.3);
+}
+waitpid($producer, 0);
+is(join('; ', @peeks), join('; ', ('0:3 1:3 2,3,4') x 5),
+	'five peeks while partition 0 grows: 3 messages of each partition, the last of partition 1');
 
 $node->stop;
 done_testing();
