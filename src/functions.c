@@ -144,7 +144,7 @@ sv_include_arg(ArrayType *arr, List *cols)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown include value \"%s\"", name ? name : "NULL"),
-					 errhint("include takes any of key, timestamp, partition, offset and headers.")));
+					 errhint("The include argument takes any of key, timestamp, partition, offset and headers.")));
 		if (bits & bit)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -95,7 +95,7 @@ sv_kafka_check_key(const char *key)
 				 strcmp(key, "bootstrap.servers") == 0 ||
 				 strcmp(key, "metadata.broker.list") == 0 ?
 				 errhint("Use the brokers argument.") :
-				 errhint("streamview keeps consumed offsets in streamview.offsets for exactly-once counting.")));
+				 errhint("Consumed offsets are kept in streamview.offsets, for exactly-once counting.")));
 	if ((sv_key_in(key, sv_superuser_keys) ||
 		 sv_key_ends_with(key, ".location") ||
 		 strncmp(key, "ssl.engine.", 11) == 0) && !superuser())
@@ -179,8 +179,8 @@ sv_kafka_check_one(const char *key, const char *value, void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid Kafka option \"%s\"", key),
-				 errdetail("librdkafka says: %s", errstr),
-				 errhint("options are librdkafka configuration properties, see its CONFIGURATION.md.")));
+				 errdetail("Reported by librdkafka: %s.", errstr),
+				 errhint("Options are librdkafka configuration properties; see its CONFIGURATION.md.")));
 	}
 }
 
@@ -254,7 +254,7 @@ sv_kafka_set_user(const char *key, const char *value, void *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid Kafka option \"%s\"", key),
-				 errdetail("librdkafka says: %s", errstr)));
+				 errdetail("Reported by librdkafka: %s.", errstr)));
 }
 
 /*
@@ -342,11 +342,23 @@ SvKafka *
 sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 {
 	SvKafka    *kafka = palloc0(sizeof(SvKafka));
-	rd_kafka_conf_t *conf = sv_kafka_conf(stream, kafka);
+	rd_kafka_conf_t *conf;
 	sigset_t	all;
 	sigset_t	old;
 	int			rc;
 
+	conf = sv_kafka_conf(stream, kafka);
+	/* before the handle: once it exists, nothing may fail until returned */
+	if (pipe(kafka->pipefd) != 0)
+	{
+		int			save_errno = errno;
+
+		rd_kafka_conf_destroy(conf);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create a pipe for the Kafka consumer: %m")));
+	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	kafka->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen);
@@ -354,6 +366,8 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	if (kafka->rk == NULL)
 	{
 		rd_kafka_conf_destroy(conf);
+		close(kafka->pipefd[0]);
+		close(kafka->pipefd[1]);
 		pfree(kafka);
 		return NULL;
 	}
@@ -363,8 +377,6 @@ sv_kafka_connect(const SvStream *stream, char *errbuf, size_t errlen)
 	rd_kafka_set_log_queue(kafka->rk, kafka->log_queue);
 	kafka->queue = rd_kafka_queue_get_consumer(kafka->rk);
 	kafka->topic = pstrdup(stream->topic);
-	if (pipe(kafka->pipefd) != 0)
-		elog(ERROR, "could not create pipe: %m");
 	fcntl(kafka->pipefd[0], F_SETFL, O_NONBLOCK);
 	fcntl(kafka->pipefd[1], F_SETFL, O_NONBLOCK);
 	rd_kafka_queue_io_event_enable(kafka->queue, kafka->pipefd[1], "1", 1);
@@ -772,6 +784,8 @@ sv_kafka_emit_logs(SvKafka *kafka)
 	while (kafka->nlogs < SV_LOG_RING && rd_kafka_queue_poll_callback(kafka->log_queue, 0) > 0)
 		;
 	for (int i = 0; i < kafka->nlogs; i++)
-		ereport(LOG, (errmsg("librdkafka: %s", kafka->logs[i])));
+		ereport(LOG,
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("librdkafka: %s", kafka->logs[i])));
 	kafka->nlogs = 0;
 }

@@ -858,7 +858,8 @@ sv_launcher_load_catalog(bool at_start)
 	if (resumed > 0)
 	{
 		ereport(LOG,
-				(errmsg("streamview launcher resuming %d stream(s)", resumed)));
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("streamview launcher resuming %d stream(s)", resumed)));
 		sv_wake_launcher();
 	}
 }

@@ -982,6 +982,15 @@ parse_iso_datetime_fast(const char *s, size_t len, bool allow_time,
 }
 #endif
 
+/*
+ * Reads an ISO 8601 date ("YYYY-MM-DD", four or more year digits) and, with
+ * allow_time, a time after ' ' or 'T' ("HH:MM[:SS[.fraction]]") and a zone
+ * (parse_zone(), after at most one space) into *tm, as
+ * PostgreSQL's input functions take these shapes; years above max_year
+ * stop accumulating (PS_RANGE).  Field ranges are checked in PostgreSQL's
+ * order, so that the same text gets the same error class.  The common
+ * shapes go through parse_iso_datetime_fast() first.
+ */
 static ParseStatus
 parse_iso_datetime(const char *s, size_t len, bool allow_time,
 				   int64_t max_year, IsoDateTime *tm)

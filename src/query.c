@@ -405,7 +405,7 @@ sv_query_aggregate(Aggref *agg, int window_rte, SvQueryAgg *out)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s of type %s is not supported in a streamview view", name,
 							format_type_be(argtype)),
-					 errhint("min and max take a type with a default btree ordering.")));
+					 errhint("The min and max aggregates take a type with a default btree ordering.")));
 		return;
 	}
 	out->kind = strcmp(name, "sum") == 0 ? SV_AGG_SUM : SV_AGG_AVG;
@@ -431,7 +431,7 @@ sv_query_aggregate(Aggref *agg, int window_rte, SvQueryAgg *out)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s of type %s is not supported in a streamview view", name,
 							format_type_be(argtype)),
-					 errhint("sum and avg take smallint, integer, bigint, real, double precision or numeric.")));
+					 errhint("The sum and avg aggregates take smallint, integer, bigint, real, double precision or numeric.")));
 	}
 }
 
@@ -598,9 +598,9 @@ sv_query_used(Node *expr, int stream_rte, Bitmapset *used)
 	return used;
 }
 
-/* Checks the analysed query as a whole, before its parts are read. */
 static SvQuery *sv_query_describe(const char *sql);
 
+/* Checks the analysed query as a whole, before its parts are read. */
 static void
 sv_query_check_query(Query *q)
 {

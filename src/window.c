@@ -86,7 +86,7 @@ sv_window_check(int64 size, int64 slide)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many windows per event"),
-				 errdetail("size / slide is %lld; an event may fall into at most %d windows.",
+				 errdetail("The size divided by the slide is %lld; an event may fall into at most %d windows.",
 						   (long long) nwindows, SV_MAX_WINDOWS_PER_EVENT),
 				 errhint("Use a larger slide.")));
 }

@@ -170,7 +170,8 @@ sv_crash_point(const char *name)
 		sv_worker->batches_this_life == 0)
 		return;
 	ereport(LOG,
-			(errmsg("streamview worker crashing at test crash point \"%s\" with %lld messages committed",
+			(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+			 errmsg("streamview worker crashing at test crash point \"%s\" with %lld messages committed",
 					name, (long long) sv_worker_committed(sv_worker))));
 	kill(MyProcPid, SIGKILL);
 	pg_usleep(10000000L);
@@ -1113,7 +1114,8 @@ sv_worker_resolve_offsets(SvWorker *w, List *parts, bool new_stream,
 	sv_commit();
 	if (!new_stream)
 		ereport(LOG,
-				(errmsg("stream \"%s\": %d new partition(s) start at their earliest offset",
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("stream \"%s\": %d new partition(s) start at their earliest offset",
 						w->stream->name, list_length(missing))));
 	return true;
 }
@@ -1249,7 +1251,8 @@ sv_worker_exit_if_stopped(SvWorker *w)
 	if (!sv_launcher_should_run(w->slot))
 	{
 		ereport(LOG,
-				(errmsg("streamview worker %d of stream \"%s\" stopping", w->index,
+				(errcode(ERRCODE_SUCCESSFUL_COMPLETION),
+				 errmsg("streamview worker %d of stream \"%s\" stopping", w->index,
 						w->name ? w->name : "(not loaded)")));
 		proc_exit(0);
 	}
