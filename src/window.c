@@ -897,6 +897,51 @@ sv_key_to_array(const char *key, int keylen)
 											  -1, false, TYPALIGN_INT));
 }
 
+/* One window of live_counts(), copied out of the shared hash. */
+typedef struct SvLiveWindow
+{
+	int64		start;
+	int64		count;
+	int			keylen;
+	char	   *key;
+} SvLiveWindow;
+
+/*
+ * Copies a view's windows out of the shared hash (lock held only for that:
+ * publication and the invalidations of users' DML wait for it).
+ */
+static SvLiveWindow *
+sv_window_copy_view(Oid view, int *n)
+{
+	HASH_SEQ_STATUS seq;
+	SvWindowKeyHead *e;
+	int			cap = 64;
+	SvLiveWindow *out = palloc(sizeof(SvLiveWindow) * cap);
+
+	*n = 0;
+	LWLockAcquire(sv_window_shared->lock, LW_SHARED);
+	hash_seq_init(&seq, sv_window_hash);
+	while ((e = hash_seq_search(&seq)) != NULL)
+	{
+		if (e->view != view)
+			continue;
+		if (*n == cap)
+		{
+			cap *= 2;
+			out = repalloc_huge(out, sizeof(SvLiveWindow) * cap);
+		}
+		out[*n].start = e->window_start;
+		out[*n].count = *SV_ENTRY_COUNT(e);
+		out[*n].keylen = e->keylen;
+		out[*n].key = e->keylen > 0 ? palloc(e->keylen) : NULL;
+		if (e->keylen > 0)
+			memcpy(out[*n].key, e->key, e->keylen);
+		(*n)++;
+	}
+	LWLockRelease(sv_window_shared->lock);
+	return out;
+}
+
 /*
  * Puts a view's windows, as the shared hash holds them, into a tuplestore:
  * (window_start, window_end, group_key, count). timestamp windows are shown
@@ -906,20 +951,17 @@ void
 sv_window_live_counts(Oid view, int64 size, bool timestamptz,
 					  ReturnSetInfo *rsinfo)
 {
-	HASH_SEQ_STATUS seq;
-	SvWindowKeyHead *e;
+	int			n;
+	SvLiveWindow *w = sv_window_copy_view(view, &n);
 
-	LWLockAcquire(sv_window_shared->lock, LW_SHARED);
-	hash_seq_init(&seq, sv_window_hash);
-	while ((e = hash_seq_search(&seq)) != NULL)
+	for (int i = 0; i < n; i++)
 	{
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
-		int64		start = e->window_start;
-		int64		end = e->window_start + size;
+		int64		start = w[i].start;
+		int64		end = w[i].start + size;
 
-		if (e->view != view)
-			continue;
+		CHECK_FOR_INTERRUPTS();
 		if (!timestamptz)
 		{
 			start = DatumGetTimestampTz(DirectFunctionCall1(timestamp_timestamptz,
@@ -929,11 +971,10 @@ sv_window_live_counts(Oid view, int64 size, bool timestamptz,
 		}
 		values[0] = TimestampTzGetDatum(start);
 		values[1] = TimestampTzGetDatum(end);
-		values[2] = sv_key_to_array(e->key, e->keylen);
-		values[3] = Int64GetDatum(*SV_ENTRY_COUNT(e));
+		values[2] = sv_key_to_array(w[i].key, w[i].keylen);
+		values[3] = Int64GetDatum(w[i].count);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	LWLockRelease(sv_window_shared->lock);
 }
 
 /* Windows held, capacity, and the shared memory the hash reserves. */
