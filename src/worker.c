@@ -1153,7 +1153,7 @@ sv_worker_partitions(SvWorker *w, char *errbuf, size_t errlen)
  * positions and assigns them.
  */
 static SvSetup
-sv_worker_setup_partitions(SvWorker *w)
+sv_worker_setup_attempt(SvWorker *w)
 {
 	char		errbuf[256];
 	List	   *parts = sv_worker_partitions(w, errbuf, sizeof(errbuf));
@@ -1168,6 +1168,12 @@ sv_worker_setup_partitions(SvWorker *w)
 	}
 	w->nparts = llast_int(parts) + 1;
 	w->topic_parts = list_length(parts);
+	/* an attempt before this one of the session may have left them */
+	if (w->stored != NULL)
+	{
+		pfree(w->stored);
+		pfree(w->next);
+	}
 	w->stored = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
 	w->next = MemoryContextAlloc(w->session_cxt, sizeof(int64) * w->nparts);
 	known = palloc0(sizeof(bool) * w->nparts);
@@ -1206,6 +1212,25 @@ sv_worker_setup_partitions(SvWorker *w)
 	}
 	sv_kafka_assign(w->kafka, sv_worker_offsets_list(w));
 	return SV_SETUP_DONE;
+}
+
+/*
+ * One attempt at sv_worker_setup_attempt() in a memory context of its own:
+ * while it waits for worker 0 the worker tries every 100 ms, for as long as
+ * that takes, and each try reads the partitions and the stored offsets.
+ */
+static SvSetup
+sv_worker_setup_partitions(SvWorker *w)
+{
+	MemoryContext attempt = AllocSetContextCreate(CurrentMemoryContext,
+												  "streamview partition setup",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(attempt);
+	SvSetup		result = sv_worker_setup_attempt(w);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(attempt);
+	return result;
 }
 
 /* Whether the topic now has more partitions than when the session began. */
@@ -1340,6 +1365,7 @@ sv_worker_end_session(SvWorker *w)
 		sv_sink_free(w->sink);
 	w->sink = NULL;
 	w->nparts = 0;
+	w->stored = w->next = NULL;
 	w->gap_partition = -1;
 	w->rejects = NIL;
 	MemoryContextSwitchTo(TopMemoryContext);
