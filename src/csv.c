@@ -61,7 +61,7 @@
  * then converted as
  * sv_parse_field() converts an unquoted field (the null marker applies) and
  * sv_parse_value() a field with quotes (it does not), by parse.c's
- * parse_field_checked() as sv_parse_message() does, since the whole message
+ * sv_parse_field_checked() as sv_parse_message() does, since the whole message
  * is known to be valid UTF-8 already.  A quoted field is a slice of the
  * message when it holds no doubled quote, else decoded into
  * schema->scratch.
@@ -133,13 +133,13 @@ csv_check_schema(const SvSchema *schema, SvParseError *err)
 	unsigned char d;
 
 	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0)
-		return fail_message(err, "invalid schema: no columns");
+		return sv_fail_message(err, "invalid schema: no columns");
 	if (schema->delimiter == NULL || schema->delimiter_len == 0)
-		return fail_message(err, "invalid schema: empty delimiter");
+		return sv_fail_message(err, "invalid schema: empty delimiter");
 	d = (unsigned char) schema->delimiter[0];
 	if (schema->delimiter_len != 1 || d == 0 || d >= 0x80 ||
 		d == CSV_QUOTE || d == '\r' || d == '\n')
-		return fail_message(err, "invalid schema: a csv delimiter must be one ASCII character other than '\"', CR, LF and NUL");
+		return sv_fail_message(err, "invalid schema: a csv delimiter must be one ASCII character other than '\"', CR, LF and NUL");
 	return true;
 }
 
@@ -508,7 +508,7 @@ csv_undouble(const SvSchema *schema, const char *data, size_t len,
 		{
 			if (schema->scratch == NULL || schema->scratch->buf == NULL ||
 				schema->scratch->cap < len)
-				return fail_message(err, "invalid schema: the scratch buffer is missing or smaller than the message");
+				return sv_fail_message(err, "invalid schema: the scratch buffer is missing or smaller than the message");
 			out = schema->scratch->buf;
 		}
 		/* inside the quotes, quotes come in pairs: copy the runs between */
@@ -628,31 +628,31 @@ csv_fail_problem(const SvSchema *schema, long field, CsvProblem problem,
 {
 	ReasonBuf	rb;
 
-	rb_begin(&rb, err, schema, field < schema->ncolumns ? (int) field : -1);
+	sv_rb_begin(&rb, err, schema, field < schema->ncolumns ? (int) field : -1);
 	switch (problem)
 	{
 		case CSV_UNTERMINATED:
-			rb_str(&rb, "unterminated quoted field (opened at byte offset ");
-			rb_num(&rb, (long long) pos);
-			rb_str(&rb, ")");
+			sv_rb_str(&rb, "unterminated quoted field (opened at byte offset ");
+			sv_rb_num(&rb, (long long) pos);
+			sv_rb_str(&rb, ")");
 			break;
 		case CSV_AFTER_QUOTE:
-			rb_str(&rb, "extra data after the closing quote at byte offset ");
-			rb_num(&rb, (long long) pos);
-			rb_str(&rb, " (double a quote inside a quoted field)");
+			sv_rb_str(&rb, "extra data after the closing quote at byte offset ");
+			sv_rb_num(&rb, (long long) pos);
+			sv_rb_str(&rb, " (double a quote inside a quoted field)");
 			break;
 		case CSV_NEWLINE:
-			rb_str(&rb, "unquoted newline at byte offset ");
-			rb_num(&rb, (long long) pos);
-			rb_str(&rb, " (quote a field that holds a line break)");
+			sv_rb_str(&rb, "unquoted newline at byte offset ");
+			sv_rb_num(&rb, (long long) pos);
+			sv_rb_str(&rb, " (quote a field that holds a line break)");
 			break;
 		case CSV_CARRIAGE_RETURN:
-			rb_str(&rb, "unquoted carriage return at byte offset ");
-			rb_num(&rb, (long long) pos);
-			rb_str(&rb, " (quote a field that holds a line break)");
+			sv_rb_str(&rb, "unquoted carriage return at byte offset ");
+			sv_rb_num(&rb, (long long) pos);
+			sv_rb_str(&rb, " (quote a field that holds a line break)");
 			break;
 		case CSV_OK:
-			rb_str(&rb, "no problem");
+			sv_rb_str(&rb, "no problem");
 			break;
 	}
 	return false;
@@ -664,11 +664,11 @@ csv_fail_count(const SvSchema *schema, long nfields, SvParseError *err)
 {
 	ReasonBuf	rb;
 
-	rb_begin(&rb, err, schema, -1);
-	rb_str(&rb, "expected ");
-	rb_num(&rb, schema->ncolumns);
-	rb_str(&rb, schema->ncolumns == 1 ? " field, found " : " fields, found ");
-	rb_num(&rb, nfields);
+	sv_rb_begin(&rb, err, schema, -1);
+	sv_rb_str(&rb, "expected ");
+	sv_rb_num(&rb, schema->ncolumns);
+	sv_rb_str(&rb, schema->ncolumns == 1 ? " field, found " : " fields, found ");
+	sv_rb_num(&rb, nfields);
 	return false;
 }
 
@@ -767,7 +767,7 @@ csv_split_general(const SvSchema *schema, const char *data, size_t len,
 				{
 					if (schema->scratch == NULL || schema->scratch->buf == NULL ||
 						schema->scratch->cap < len)
-						return fail_message(err, "invalid schema: the scratch buffer is missing or smaller than the message");
+						return sv_fail_message(err, "invalid schema: the scratch buffer is missing or smaller than the message");
 					out = schema->scratch->buf;
 				}
 				/* decoded values are shorter than their raw text: all fit */
@@ -802,10 +802,10 @@ sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 		return false;
 	delim = (unsigned char) schema->delimiter[0];
 	if (csv_unlikely(data == NULL))
-		return fail_message(err, "empty message");
+		return sv_fail_message(err, "empty message");
 	n = csv_without_terminator(data, len);
 	if (csv_unlikely(n == 0))
-		return fail_message(err, "empty message");
+		return sv_fail_message(err, "empty message");
 
 	/*
 	 * Plain ASCII lines take the first fast path, lines with whole quoted
@@ -824,12 +824,12 @@ sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 		if (high)
 		{
 			bool		is_nul = false;
-			size_t		bad = utf8_check(data, len, &is_nul);
+			size_t		bad = sv_utf8_check(data, len, &is_nul);
 
 			if (bad != len)
-				return fail_encoding(schema,
-									 is_nul ? -1 : csv_field_of_offset(schema, data, bad),
-									 data, len, bad, " of the message", is_nul, err);
+				return sv_fail_encoding(schema,
+										is_nul ? -1 : csv_field_of_offset(schema, data, bad),
+										data, len, bad, " of the message", is_nul, err);
 		}
 		if (scan != CSV_SCAN_DONE)
 		{
@@ -853,8 +853,8 @@ sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 		 * sv_parse_value() for the others, minus the UTF-8 check that the
 		 * whole message has had already.
 		 */
-		if (csv_unlikely(!parse_field_checked(schema, i, v->str, v->len, v,
-											  err, !v->isnull)))
+		if (csv_unlikely(!sv_parse_field_checked(schema, i, v->str, v->len, v,
+												 err, !v->isnull)))
 			return false;
 	}
 	return true;

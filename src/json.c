@@ -12,7 +12,7 @@
  * fuzzed like parse.c (see the README's measurement table): it validates
  * the whole message as it goes, but materializes only the members that
  * columns take, and converts their text as sv_parse_value() does (through
- * parse.c's parse_field_checked), so a value in JSON converts exactly as
+ * parse.c's sv_parse_field_checked), so a value in JSON converts exactly as
  * the same text in a delimited message would.  Integers without fraction
  * or exponent in int columns are converted in place (json_int_fast), with
  * the same result.
@@ -293,7 +293,7 @@ json_put_utf8(char *out, unsigned long cp)
 
 /* ---------------------------------------------------------------------
  * Failure reasons (never on the success path), built with parse_text.c's
- * reason builder (rb_*) and fail_encoding(), so that a value or a column
+ * reason builder (sv_rb_*) and sv_fail_encoding(), so that a value or a column
  * name is escaped and cut as in the other formats' reasons.
  * ---------------------------------------------------------------------
  */
@@ -312,17 +312,17 @@ json_rb_column(ReasonBuf *rb, JsonParser *jp, int c)
 	size_t		start;
 	int			i;
 
-	rb_init(rb, jp->err->reason, SV_REASON_LEN);
+	sv_rb_init(rb, jp->err->reason, SV_REASON_LEN);
 	jp->err->field = c;
-	rb_str(rb, "column \"");
-	rb_escaped(rb, name, strlen(name), REASON_NAME_MAX, false);
-	rb_str(rb, "\" ($");
+	sv_rb_str(rb, "column \"");
+	sv_rb_escaped(rb, name, strlen(name), REASON_NAME_MAX, false);
+	sv_rb_str(rb, "\" ($");
 	start = rb->len;
 	if (jc->steps == NULL)
 	{
 		SvJsonStep	st = {name, strlen(name), 0};
 
-		json_path_append_step(rb, &st);
+		sv_json_path_append_step(rb, &st);
 	}
 	else
 	{
@@ -330,13 +330,13 @@ json_rb_column(ReasonBuf *rb, JsonParser *jp, int c)
 		{
 			if (rb->len - start > REASON_PATH_MAX)
 			{
-				rb_str(rb, "...");
+				sv_rb_str(rb, "...");
 				break;
 			}
-			json_path_append_step(rb, &jc->steps[i]);
+			sv_json_path_append_step(rb, &jc->steps[i]);
 		}
 	}
-	rb_str(rb, "): ");
+	sv_rb_str(rb, "): ");
 }
 
 /* "a JSON object" and so on, for reasons. */
@@ -369,9 +369,9 @@ json_kind_name(JsonKind kind)
 static bool
 json_fail_encoding(JsonParser *jp, size_t pos, bool is_nul)
 {
-	return fail_encoding(jp->schema, -1, jp->data,
-						 (size_t) (jp->end - jp->data), pos, " of the message",
-						 is_nul, jp->err);
+	return sv_fail_encoding(jp->schema, -1, jp->data,
+							(size_t) (jp->end - jp->data), pos, " of the message",
+							is_nul, jp->err);
 }
 
 /*
@@ -393,18 +393,18 @@ json_fail_syntax(JsonParser *jp, const char *pos, const char *what,
 
 		if (u[0] == 0)
 			return json_fail_encoding(jp, off, true);
-		if (u[0] >= 0x80 && utf8_sequence_length(u, len - off) == 0)
+		if (u[0] >= 0x80 && sv_utf8_sequence_length(u, len - off) == 0)
 			return json_fail_encoding(jp, off, false);
 	}
-	rb_begin(&rb, jp->err, NULL, -1);
-	rb_str(&rb, "invalid JSON at byte ");
-	rb_num(&rb, (long long) off);
-	rb_str(&rb, ": ");
-	rb_str(&rb, what);
+	sv_rb_begin(&rb, jp->err, NULL, -1);
+	sv_rb_str(&rb, "invalid JSON at byte ");
+	sv_rb_num(&rb, (long long) off);
+	sv_rb_str(&rb, ": ");
+	sv_rb_str(&rb, what);
 	if (tok != NULL)
 	{
-		rb_str(&rb, " ");
-		rb_quoted(&rb, tok, toklen);
+		sv_rb_str(&rb, " ");
+		sv_rb_quoted(&rb, tok, toklen);
 	}
 	return false;
 }
@@ -439,12 +439,12 @@ json_fail_column(JsonParser *jp, int c, const char *why)
 	/* why may be err->reason itself */
 	snprintf(tmp, sizeof(tmp), "%s", why);
 	json_rb_column(&rb, jp, c);
-	rb_utf8(&rb, tmp);
+	sv_rb_utf8(&rb, tmp);
 }
 
 /*
  * Records that sv_parse_value() refused column c's value: its reason,
- * which begins with rb_begin()'s 'field N "name": ', gets our prefix instead.
+ * which begins with sv_rb_begin()'s 'field N "name": ', gets our prefix instead.
  */
 static void
 json_fail_value(JsonParser *jp, int c)
@@ -453,8 +453,8 @@ json_fail_value(JsonParser *jp, int c)
 	ReasonBuf	rb;
 	const char *why = jp->err->reason;
 
-	rb_init(&rb, prefix, SV_REASON_LEN);
-	rb_field(&rb, jp->schema, c);
+	sv_rb_init(&rb, prefix, SV_REASON_LEN);
+	sv_rb_field(&rb, jp->schema, c);
 	if (strncmp(why, prefix, rb.len) == 0)
 		why += rb.len;
 	json_fail_column(jp, c, why);
@@ -506,16 +506,16 @@ json_fail_escape(JsonParser *jp, const char *s, size_t n, const char *before,
 	if (off + 1 < len && u[1] == 0)
 		return json_fail_encoding(jp, off + 1, true);
 	if (off + 1 < len && u[1] >= 0x80 &&
-		utf8_sequence_length(u + 1, len - off - 1) == 0)
+		sv_utf8_sequence_length(u + 1, len - off - 1) == 0)
 		return json_fail_encoding(jp, off + 1, false);
-	rb_begin(&rb, jp->err, NULL, -1);
-	rb_str(&rb, "invalid JSON at byte ");
-	rb_num(&rb, (long long) off);
-	rb_str(&rb, ": ");
-	rb_str(&rb, before);
-	rb_str(&rb, " \\");
-	rb_escaped(&rb, s + 1, n - 1, 12, false);
-	rb_str(&rb, after);
+	sv_rb_begin(&rb, jp->err, NULL, -1);
+	sv_rb_str(&rb, "invalid JSON at byte ");
+	sv_rb_num(&rb, (long long) off);
+	sv_rb_str(&rb, ": ");
+	sv_rb_str(&rb, before);
+	sv_rb_str(&rb, " \\");
+	sv_rb_escaped(&rb, s + 1, n - 1, 12, false);
+	sv_rb_str(&rb, after);
 	return false;
 }
 
@@ -555,8 +555,8 @@ json_check_escape(JsonParser *jp, const char *s, const char *e)
 
 				if ((unsigned char) s[1] >= 0x80)
 				{
-					int			u = utf8_sequence_length((const unsigned char *) s + 1,
-													 (size_t) (e - s - 1));
+					int			u = sv_utf8_sequence_length((const unsigned char *) s + 1,
+															(size_t) (e - s - 1));
 
 					n = 1 + (u > 0 ? (size_t) u : 1);
 				}
@@ -702,8 +702,8 @@ special:
 		}
 		else if (c >= 0x80)
 		{
-			int			n = utf8_sequence_length((const unsigned char *) s,
-											 (size_t) (e - s));
+			int			n = sv_utf8_sequence_length((const unsigned char *) s,
+													(size_t) (e - s));
 
 			if (n == 0)
 			{
@@ -971,7 +971,7 @@ json_skip(JsonParser *jp, const char *p)
 
 				if (nb == NULL)
 				{
-					fail_message(jp->err, "out of memory for deeply nested JSON");
+					sv_fail_message(jp->err, "out of memory for deeply nested JSON");
 					goto done;
 				}
 				memcpy(nb, bits, cap / 8);
@@ -1228,7 +1228,7 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 		JsonName   *nn = calloc(ncap, sizeof(JsonName));
 
 		if (nn == NULL)
-			return fail_message(jp->err, "out of memory for JSON member names");
+			return sv_fail_message(jp->err, "out of memory for JSON member names");
 		for (i = 0; i < jp->names_cap; i++)
 		{
 			size_t		j;
@@ -1256,11 +1256,11 @@ json_names_add(JsonParser *jp, const char *name, size_t len, const char *pos)
 			{
 				ReasonBuf	rb;
 
-				rb_begin(&rb, jp->err, NULL, -1);
-				rb_str(&rb, "duplicate member name ");
-				rb_quoted(&rb, name, len);
-				rb_str(&rb, " at byte ");
-				rb_num(&rb, (long long) (pos - jp->data));
+				sv_rb_begin(&rb, jp->err, NULL, -1);
+				sv_rb_str(&rb, "duplicate member name ");
+				sv_rb_quoted(&rb, name, len);
+				sv_rb_str(&rb, " at byte ");
+				sv_rb_num(&rb, (long long) (pos - jp->data));
 				jp->deferred = DEFER_DUPLICATE;
 			}
 			return true;
@@ -1379,8 +1379,8 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 	 * makes valid UTF-8 and \u0000 was refused above; the rest is ASCII),
 	 * and the column is one of the schema's.
 	 */
-	if (sv_unlikely(!parse_field_checked(jp->schema, c, tok->str, tok->len,
-										   v, jp->err, false)))
+	if (sv_unlikely(!sv_parse_field_checked(jp->schema, c, tok->str, tok->len,
+											v, jp->err, false)))
 		json_fail_value(jp, c);
 	return;
 
@@ -1389,7 +1389,7 @@ mismatch:
 		char		why[128];
 
 		snprintf(why, sizeof(why), "cannot convert %s to type %s",
-				 json_kind_name(tok->kind), type_name(type));
+				 json_kind_name(tok->kind), sv_type_name(type));
 		json_fail_column(jp, c, why);
 	}
 }
@@ -1427,7 +1427,7 @@ json_token(JsonParser *jp, const char *p, const char *q, int leaf,
 
 		if (jp->scratch == NULL || jp->scratch_cap - jp->scratch_used < tok->len)
 		{
-			fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
+			sv_fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
 			return NULL;
 		}
 		out = jp->scratch + jp->scratch_used;
@@ -1632,10 +1632,10 @@ json_member(JsonParser *jp, const char *p, int d, const char *name,
 				ReasonBuf	rb;
 
 				json_rb_column(&rb, jp, c);
-				rb_str(&rb, "duplicate member name ");
-				rb_quoted(&rb, name, len);
-				rb_str(&rb, " at byte ");
-				rb_num(&rb, (long long) (name_pos - jp->data));
+				sv_rb_str(&rb, "duplicate member name ");
+				sv_rb_quoted(&rb, name, len);
+				sv_rb_str(&rb, " at byte ");
+				sv_rb_num(&rb, (long long) (name_pos - jp->data));
 				jp->deferred = DEFER_DUPLICATE;
 			}
 			return json_skip(jp, p);
@@ -1758,7 +1758,7 @@ json_parse_container(JsonParser *jp, const char *p, int d, const int *cand,
 				if (jp->scratch == NULL ||
 					jp->scratch_cap - jp->scratch_used < len)
 				{
-					fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
+					sv_fail_message(jp->err, "invalid schema: no room in the scratch buffer for decoded strings");
 					return NULL;
 				}
 				out = jp->scratch + jp->scratch_used;
@@ -1847,7 +1847,7 @@ json_setup_columns(JsonParser *jp)
 		{
 			if (schema->paths[c].steps == NULL ||
 				schema->paths[c].nsteps > SV_JSON_PATH_MAX_STEPS)
-				return fail_message(jp->err, "invalid schema: a JSON path without steps or with too many");
+				return sv_fail_message(jp->err, "invalid schema: a JSON path without steps or with too many");
 			jc->steps = schema->paths[c].steps;
 			jc->nsteps = schema->paths[c].nsteps;
 			jc->name0 = jc->steps[0].name;
@@ -1896,7 +1896,7 @@ json_init_columns(JsonParser *jp, JsonCol *local, bool *heap)
 		{
 			jp->cols = malloc(sizeof(JsonCol) * (size_t) jp->ncols);
 			if (jp->cols == NULL)
-				return fail_message(jp->err, "out of memory for the columns");
+				return sv_fail_message(jp->err, "out of memory for the columns");
 			*heap = true;
 		}
 		if (!json_setup_columns(jp))
@@ -2086,9 +2086,9 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 	const char *e;
 
 	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0)
-		return fail_message(err, "invalid schema: no columns");
+		return sv_fail_message(err, "invalid schema: no columns");
 	if (data == NULL || len == 0)
-		return fail_message(err, "empty message");
+		return sv_fail_message(err, "empty message");
 
 	jp.schema = schema;
 	jp.data = data;
@@ -2135,15 +2135,15 @@ sv_parse_json(const SvSchema *schema, const char *data, size_t len,
 			goto done;
 		}
 		if (*start == '[')
-			fail_message(err, "the message is a JSON array, not an object");
+			sv_fail_message(err, "the message is a JSON array, not an object");
 		else if (*start == '"')
-			fail_message(err, "the message is a JSON string, not an object");
+			sv_fail_message(err, "the message is a JSON string, not an object");
 		else if (*start == 't' || *start == 'f')
-			fail_message(err, "the message is a JSON boolean, not an object");
+			sv_fail_message(err, "the message is a JSON boolean, not an object");
 		else if (*start == 'n')
-			fail_message(err, "the message is a JSON null, not an object");
+			sv_fail_message(err, "the message is a JSON null, not an object");
 		else
-			fail_message(err, "the message is a JSON number, not an object");
+			sv_fail_message(err, "the message is a JSON number, not an object");
 		goto done;
 	}
 	if (p == NULL)

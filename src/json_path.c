@@ -33,16 +33,16 @@ json_is_ident_char(unsigned char c)
  * the reasons of json.c show of a column's path.
  */
 void
-json_path_append_step(ReasonBuf *rb, const SvJsonStep *st)
+sv_json_path_append_step(ReasonBuf *rb, const SvJsonStep *st)
 {
 	size_t		i;
 	bool		ident;
 
 	if (st->name == NULL)
 	{
-		rb_str(rb, "[");
-		rb_num(rb, st->index);
-		rb_str(rb, "]");
+		sv_rb_str(rb, "[");
+		sv_rb_num(rb, st->index);
+		sv_rb_str(rb, "]");
 		return;
 	}
 	ident = st->name_len > 0;
@@ -50,14 +50,14 @@ json_path_append_step(ReasonBuf *rb, const SvJsonStep *st)
 		ident = json_is_ident_char((unsigned char) st->name[i]);
 	if (ident)
 	{
-		rb_str(rb, ".");
-		rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX, false);
+		sv_rb_str(rb, ".");
+		sv_rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX, false);
 	}
 	else
 	{
-		rb_str(rb, ".\"");
-		rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX, true);
-		rb_str(rb, "\"");
+		sv_rb_str(rb, ".\"");
+		sv_rb_escaped(rb, st->name, st->name_len, REASON_PATH_MAX, true);
+		sv_rb_str(rb, "\"");
 	}
 }
 
@@ -143,8 +143,8 @@ json_path_scan(const char *text, size_t len, SvJsonStep *steps, char *names,
 					}
 					if (c >= 0x80)
 					{
-						int			u = utf8_sequence_length((const unsigned char *) text + i,
-														 len - i);
+						int			u = sv_utf8_sequence_length((const unsigned char *) text + i,
+																len - i);
 
 						if (u == 0)
 						{
@@ -287,13 +287,13 @@ sv_json_path_compile(const char *text, size_t len, void *(*alloc) (size_t),
 	}
 	if (errbuf != NULL && errlen > 0)
 	{
-		rb_init(&rb, errbuf, errlen);
-		rb_str(&rb, "invalid JSON path \"");
-		rb_escaped(&rb, text, len, 100, false);
-		rb_str(&rb, "\" at byte ");
-		rb_num(&rb, (long long) errpos);
-		rb_str(&rb, ": ");
-		rb_str(&rb, what);
+		sv_rb_init(&rb, errbuf, errlen);
+		sv_rb_str(&rb, "invalid JSON path \"");
+		sv_rb_escaped(&rb, text, len, 100, false);
+		sv_rb_str(&rb, "\" at byte ");
+		sv_rb_num(&rb, (long long) errpos);
+		sv_rb_str(&rb, ": ");
+		sv_rb_str(&rb, what);
 	}
 	return false;
 }

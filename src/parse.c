@@ -1175,9 +1175,9 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
  * This is the per-field work of both entry points.
  */
 bool
-parse_field_checked(const SvSchema *schema, int field, const char *data,
-					size_t len, SvValue *value, SvParseError *err,
-					bool null_marker_applies)
+sv_parse_field_checked(const SvSchema *schema, int field, const char *data,
+					   size_t len, SvValue *value, SvParseError *err,
+					   bool null_marker_applies)
 {
 	const SvColumn *col = &schema->columns[field];
 	const char *null_marker = schema->null_marker ? schema->null_marker : "";
@@ -1220,8 +1220,8 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 			for (j = off; j < len; j++)
 			{
 				if (data[j] != ' ')
-					return fail_field(schema, field, PS_TOO_LONG,
-											 data, len, err);
+					return sv_fail_field(schema, field, PS_TOO_LONG,
+										 data, len, err);
 			}
 			value->len = off;
 		}
@@ -1257,8 +1257,8 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 
 				st = check_numeric(t, tlen, col, &overflow);
 				if (st == PS_RANGE && overflow)
-					return fail_field(schema, field, PS_NUMERIC_OVERFLOW,
-											 data, len, err);
+					return sv_fail_field(schema, field, PS_NUMERIC_OVERFLOW,
+										 data, len, err);
 			}
 			break;
 		case SV_TYPE_BOOL:
@@ -1276,16 +1276,16 @@ parse_field_checked(const SvSchema *schema, int field, const char *data,
 									 col->type == SV_TYPE_TIMESTAMPTZ,
 									 &value->v.i, &conv_failed);
 				if (conv_failed)
-					return fail_field(schema, field, PS_LOCAL_TIME,
-											 data, len, err);
+					return sv_fail_field(schema, field, PS_LOCAL_TIME,
+										 data, len, err);
 			}
 			break;
 		default:
-			return fail_field(schema, field, PS_UNKNOWN_TYPE,
-									 data, len, err);
+			return sv_fail_field(schema, field, PS_UNKNOWN_TYPE,
+								 data, len, err);
 	}
 	if (sv_unlikely(st != PS_OK))
-		return fail_field(schema, field, st, data, len, err);
+		return sv_fail_field(schema, field, st, data, len, err);
 	value->str = t;
 	value->len = tlen;
 	return true;
@@ -1528,9 +1528,9 @@ static bool
 check_schema(const SvSchema *schema, SvParseError *err)
 {
 	if (schema == NULL || schema->columns == NULL || schema->ncolumns <= 0)
-		return fail_message(err, "invalid schema: no columns");
+		return sv_fail_message(err, "invalid schema: no columns");
 	if (schema->delimiter == NULL || schema->delimiter_len == 0)
-		return fail_message(err, "invalid schema: empty delimiter");
+		return sv_fail_message(err, "invalid schema: empty delimiter");
 	return true;
 }
 
@@ -1560,7 +1560,7 @@ sv_parse_message(const SvSchema *schema, const char *data, size_t len,
 	if (sv_unlikely(!check_schema(schema, err)))
 		return false;
 	if (sv_unlikely(data == NULL || len == 0))
-		return fail_message(err, "empty message");
+		return sv_fail_message(err, "empty message");
 
 	ncols = schema->ncolumns;
 	delim = schema->delimiter;
@@ -1572,13 +1572,13 @@ sv_parse_message(const SvSchema *schema, const char *data, size_t len,
 	nfields = 0;
 #endif
 
-	bad = utf8_check(data, len, &is_nul);
+	bad = sv_utf8_check(data, len, &is_nul);
 	if (sv_unlikely(bad != len))
 	{
 		int			field = is_nul ? -1 : field_of_offset(schema, data, len, bad);
 
-		return fail_encoding(schema, field, data, len, bad, " of the message",
-							 is_nul, err);
+		return sv_fail_encoding(schema, field, data, len, bad, " of the message",
+								is_nul, err);
 	}
 
 	/* split; count every field so that the reason can say how many */
@@ -1607,18 +1607,18 @@ split_done:
 	{
 		ReasonBuf	rb;
 
-		rb_begin(&rb, err, schema, -1);
-		rb_str(&rb, "expected ");
-		rb_num(&rb, ncols);
-		rb_str(&rb, ncols == 1 ? " field, found " : " fields, found ");
-		rb_num(&rb, nfields);
+		sv_rb_begin(&rb, err, schema, -1);
+		sv_rb_str(&rb, "expected ");
+		sv_rb_num(&rb, ncols);
+		sv_rb_str(&rb, ncols == 1 ? " field, found " : " fields, found ");
+		sv_rb_num(&rb, nfields);
 		return false;
 	}
 
 	for (i = 0; i < ncols; i++)
 	{
-		if (sv_unlikely(!parse_field_checked(schema, i, values[i].str,
-											 values[i].len, &values[i], err, true)))
+		if (sv_unlikely(!sv_parse_field_checked(schema, i, values[i].str,
+												values[i].len, &values[i], err, true)))
 			return false;
 	}
 	return true;
@@ -1638,18 +1638,18 @@ sv_parse_field(const SvSchema *schema, int field, const char *data,
 	if (!check_schema(schema, err))
 		return false;
 	if (field < 0 || field >= schema->ncolumns)
-		return fail_message(err, "field number out of range for the schema");
+		return sv_fail_message(err, "field number out of range for the schema");
 	if (data == NULL)
 	{
 		if (len != 0)
-			return fail_message(err, "no data");
+			return sv_fail_message(err, "no data");
 		data = "";
 	}
-	bad = utf8_check(data, len, &is_nul);
+	bad = sv_utf8_check(data, len, &is_nul);
 	if (bad != len)
-		return fail_encoding(schema, field, data, len, bad, " of the field",
-							 is_nul, err);
-	return parse_field_checked(schema, field, data, len, value, err, true);
+		return sv_fail_encoding(schema, field, data, len, bad, " of the field",
+								is_nul, err);
+	return sv_parse_field_checked(schema, field, data, len, value, err, true);
 }
 
 /*
@@ -1665,16 +1665,16 @@ sv_parse_value(const SvSchema *schema, int field, const char *data,
 
 	if (schema == NULL || schema->columns == NULL || field < 0 ||
 		field >= schema->ncolumns)
-		return fail_message(err, "field number out of range for the schema");
+		return sv_fail_message(err, "field number out of range for the schema");
 	if (data == NULL)
 	{
 		if (len != 0)
-			return fail_message(err, "no data");
+			return sv_fail_message(err, "no data");
 		data = "";
 	}
-	bad = utf8_check(data, len, &is_nul);
+	bad = sv_utf8_check(data, len, &is_nul);
 	if (bad != len)
-		return fail_encoding(schema, field, data, len, bad, " of the field",
-							 is_nul, err);
-	return parse_field_checked(schema, field, data, len, value, err, false);
+		return sv_fail_encoding(schema, field, data, len, bad, " of the field",
+								is_nul, err);
+	return sv_parse_field_checked(schema, field, data, len, value, err, false);
 }

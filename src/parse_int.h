@@ -150,53 +150,53 @@ typedef struct ReasonBuf
  * when it is, otherwise the offset of the first bad byte, with *is_nul
  * telling a NUL byte from an invalid sequence.
  */
-extern size_t utf8_check(const char *data, size_t len, bool *is_nul);
-extern int	utf8_sequence_length(const unsigned char *s, size_t avail);
-extern size_t reason_escape(char *buf, size_t len, size_t cap, const char *str,
-							size_t slen, size_t maxin, bool quote_too, bool *cut);
+extern size_t sv_utf8_check(const char *data, size_t len, bool *is_nul);
+extern int	sv_utf8_sequence_length(const unsigned char *s, size_t avail);
+extern size_t sv_reason_escape(char *buf, size_t len, size_t cap, const char *str,
+							   size_t slen, size_t maxin, bool quote_too, bool *cut);
 
 /* Starts an empty reason in buf[0..cap). */
-extern void rb_init(ReasonBuf *rb, char *buf, size_t cap);
+extern void sv_rb_init(ReasonBuf *rb, char *buf, size_t cap);
 
 /* Appends an ASCII string / a signed number / valid UTF-8 text. */
-extern void rb_str(ReasonBuf *rb, const char *s);
-extern void rb_num(ReasonBuf *rb, long long v);
-extern void rb_utf8(ReasonBuf *rb, const char *s);
+extern void sv_rb_str(ReasonBuf *rb, const char *s);
+extern void sv_rb_num(ReasonBuf *rb, long long v);
+extern void sv_rb_utf8(ReasonBuf *rb, const char *s);
 
 /*
- * Appends str[0..len) escaped as reason_escape() says (double quotes too
+ * Appends str[0..len) escaped as sv_reason_escape() says (double quotes too
  * with quote_too), at most maxin bytes of it, then "..." if it was cut.
  */
-extern void rb_escaped(ReasonBuf *rb, const char *str, size_t len,
-					   size_t maxin, bool quote_too);
+extern void sv_rb_escaped(ReasonBuf *rb, const char *str, size_t len,
+						  size_t maxin, bool quote_too);
 
 /* Appends a value in double quotes, escaped, at most REASON_VALUE_MAX bytes. */
-extern void rb_quoted(ReasonBuf *rb, const char *s, size_t len);
+extern void sv_rb_quoted(ReasonBuf *rb, const char *s, size_t len);
 
 /* Appends 'field N "name": ' for field (0-based) of the schema. */
-extern void rb_field(ReasonBuf *rb, const SvSchema *schema, int field);
+extern void sv_rb_field(ReasonBuf *rb, const SvSchema *schema, int field);
 
 /*
  * Starts a reason; for a field (0-based) it begins with: field N "name":
  * (N 1-based).  field -1: the whole message.
  */
-extern void rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema,
-					 int field);
+extern void sv_rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema,
+						int field);
 
 /* PostgreSQL's name for a column type ("timestamp without time zone"). */
-extern const char *type_name(SvType type);
+extern const char *sv_type_name(SvType type);
 
 /* A message-level failure with a fixed reason; returns false. */
-extern bool fail_message(SvParseError *err, const char *why);
+extern bool sv_fail_message(SvParseError *err, const char *why);
 
 /*
  * Bad UTF-8 or a NUL byte at data[pos] ("invalid UTF-8 byte sequence at
  * byte offset N<where>: 0x..", "NUL byte (0x00) at byte offset N<where>");
  * returns false.
  */
-extern bool fail_encoding(const SvSchema *schema, int field, const char *data,
-						  size_t len, size_t pos, const char *where,
-						  bool is_nul, SvParseError *err);
+extern bool sv_fail_encoding(const SvSchema *schema, int field, const char *data,
+							 size_t len, size_t pos, const char *where,
+							 bool is_nul, SvParseError *err);
 
 /*
  * Reports that a field failed to convert or to fit its column, with a
@@ -204,11 +204,11 @@ extern bool fail_encoding(const SvSchema *schema, int field, const char *data,
  * (cold), so that the reason buffer stays out of the hot callers' frames.
  * Returns false.
  */
-extern sv_cold bool fail_field(const SvSchema *schema, int field, ParseStatus status,
-							   const char *raw, size_t rawlen, SvParseError *err);
+extern sv_cold bool sv_fail_field(const SvSchema *schema, int field, ParseStatus status,
+								  const char *raw, size_t rawlen, SvParseError *err);
 
 /* Appends one JSON path step as the path syntax writes it (json_path.c). */
-extern void json_path_append_step(ReasonBuf *rb, const SvJsonStep *st);
+extern void sv_json_path_append_step(ReasonBuf *rb, const SvJsonStep *st);
 
 /*
  * Converts one field by its column, as sv_parse_field() (null_marker_applies)
@@ -216,8 +216,8 @@ extern void json_path_append_step(ReasonBuf *rb, const SvJsonStep *st);
  * data[0..len) is valid UTF-8 without NUL bytes and that the schema and the
  * field number are good (it checks none of that again).
  */
-extern bool parse_field_checked(const SvSchema *schema, int field,
-								const char *data, size_t len, SvValue *value,
-								SvParseError *err, bool null_marker_applies);
+extern bool sv_parse_field_checked(const SvSchema *schema, int field,
+								   const char *data, size_t len, SvValue *value,
+								   SvParseError *err, bool null_marker_applies);
 
 #endif							/* STREAMVIEW_PARSE_INT_H */

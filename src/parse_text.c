@@ -9,7 +9,7 @@
  * Every format (parse.c, csv.c, json.c) reports through these, so that the
  * same problem gets the same reason, worded like PostgreSQL's own message,
  * in every format.  Nothing here is on the path of a message that parses
- * but utf8_check(), which the formats call for non-ASCII messages only.
+ * but sv_utf8_check(), which the formats call for non-ASCII messages only.
  *
  * src/parse_text.c
  *
@@ -38,7 +38,7 @@
  * The caller handles ASCII and so never passes a byte below 0x80.
  */
 int
-utf8_sequence_length(const unsigned char *s, size_t avail)
+sv_utf8_sequence_length(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
 	unsigned char lo = 0x80,
@@ -89,7 +89,7 @@ utf8_sequence_length(const unsigned char *s, size_t avail)
  * ASCII without NUL, which is what nearly every message is.
  */
 size_t
-utf8_check(const char *data, size_t len, bool *is_nul)
+sv_utf8_check(const char *data, size_t len, bool *is_nul)
 {
 	const unsigned char *s = (const unsigned char *) data;
 	const uint64_t ones = UINT64_C(0x0101010101010101);
@@ -123,7 +123,7 @@ utf8_check(const char *data, size_t len, bool *is_nul)
 			i++;
 			continue;
 		}
-		n = utf8_sequence_length(s + i, len - i);
+		n = sv_utf8_sequence_length(s + i, len - i);
 		if (n == 0)
 		{
 			*is_nul = false;
@@ -142,7 +142,7 @@ utf8_check(const char *data, size_t len, bool *is_nul)
 
 /* Starts an empty reason in buf[0..cap). */
 void
-rb_init(ReasonBuf *rb, char *buf, size_t cap)
+sv_rb_init(ReasonBuf *rb, char *buf, size_t cap)
 {
 	rb->buf = buf;
 	rb->len = 0;
@@ -156,7 +156,7 @@ rb_init(ReasonBuf *rb, char *buf, size_t cap)
  * ASCII cannot leave a broken character).
  */
 void
-rb_str(ReasonBuf *rb, const char *s)
+sv_rb_str(ReasonBuf *rb, const char *s)
 {
 	if (rb->cap == 0)
 		return;
@@ -167,12 +167,12 @@ rb_str(ReasonBuf *rb, const char *s)
 
 /* Appends a signed number. */
 void
-rb_num(ReasonBuf *rb, long long v)
+sv_rb_num(ReasonBuf *rb, long long v)
 {
 	char		tmp[32];
 
 	snprintf(tmp, sizeof(tmp), "%lld", v);
-	rb_str(rb, tmp);
+	sv_rb_str(rb, tmp);
 }
 
 /*
@@ -180,7 +180,7 @@ rb_num(ReasonBuf *rb, long long v)
  * is full.
  */
 void
-rb_utf8(ReasonBuf *rb, const char *s)
+sv_rb_utf8(ReasonBuf *rb, const char *s)
 {
 	size_t		n = strlen(s);
 
@@ -208,8 +208,8 @@ rb_utf8(ReasonBuf *rb, const char *s)
  * length.  The one escaper of every format's reasons.
  */
 size_t
-reason_escape(char *buf, size_t len, size_t cap, const char *str, size_t slen,
-			  size_t maxin, bool quote_too, bool *cut)
+sv_reason_escape(char *buf, size_t len, size_t cap, const char *str, size_t slen,
+				 size_t maxin, bool quote_too, bool *cut)
 {
 	const unsigned char *s = (const unsigned char *) str;
 	size_t		i = 0;
@@ -240,7 +240,7 @@ reason_escape(char *buf, size_t len, size_t cap, const char *str, size_t slen,
 			n = 1;
 		}
 		else if (s[i] >= 0x80 &&
-				 (n = (size_t) utf8_sequence_length(s + i, slen - i)) > 0)
+				 (n = (size_t) sv_utf8_sequence_length(s + i, slen - i)) > 0)
 		{
 			if (i + n > maxin)
 			{
@@ -270,73 +270,73 @@ reason_escape(char *buf, size_t len, size_t cap, const char *str, size_t slen,
 	return len;
 }
 
-/* Appends str[0..len) escaped and cut as reason_escape() says. */
+/* Appends str[0..len) escaped and cut as sv_reason_escape() says. */
 void
-rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin,
-		   bool quote_too)
+sv_rb_escaped(ReasonBuf *rb, const char *str, size_t len, size_t maxin,
+			  bool quote_too)
 {
 	bool		cut;
 
 	if (rb->cap == 0)
 		return;
-	rb->len = reason_escape(rb->buf, rb->len, rb->cap, str, len, maxin,
-							quote_too, &cut);
+	rb->len = sv_reason_escape(rb->buf, rb->len, rb->cap, str, len, maxin,
+							   quote_too, &cut);
 	if (cut)
-		rb_str(rb, "...");
+		sv_rb_str(rb, "...");
 }
 
-/* Appends a value in double quotes, escaped and cut as rb_escaped does. */
+/* Appends a value in double quotes, escaped and cut as sv_rb_escaped does. */
 void
-rb_quoted(ReasonBuf *rb, const char *s, size_t len)
+sv_rb_quoted(ReasonBuf *rb, const char *s, size_t len)
 {
-	rb_str(rb, "\"");
-	rb_escaped(rb, s, len, REASON_VALUE_MAX, false);
-	rb_str(rb, "\"");
+	sv_rb_str(rb, "\"");
+	sv_rb_escaped(rb, s, len, REASON_VALUE_MAX, false);
+	sv_rb_str(rb, "\"");
 }
 
 /* Appends 'field N "name": ' (N 1-based, for people). */
 void
-rb_field(ReasonBuf *rb, const SvSchema *schema, int field)
+sv_rb_field(ReasonBuf *rb, const SvSchema *schema, int field)
 {
 	const char *name = NULL;
 
 	if (schema != NULL && schema->columns != NULL && field < schema->ncolumns)
 		name = schema->columns[field].name;
-	rb_str(rb, "field ");
-	rb_num(rb, (long long) field + 1);
-	rb_str(rb, " \"");
+	sv_rb_str(rb, "field ");
+	sv_rb_num(rb, (long long) field + 1);
+	sv_rb_str(rb, " \"");
 	if (name != NULL)
-		rb_escaped(rb, name, strlen(name), REASON_NAME_MAX, false);
-	rb_str(rb, "\": ");
+		sv_rb_escaped(rb, name, strlen(name), REASON_NAME_MAX, false);
+	sv_rb_str(rb, "\": ");
 }
 
 /*
  * Starts a reason for a failed message.  For a field (0-based) the reason
- * begins with: field N "name": (rb_field).
+ * begins with: field N "name": (sv_rb_field).
  */
 void
-rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema, int field)
+sv_rb_begin(ReasonBuf *rb, SvParseError *err, const SvSchema *schema, int field)
 {
-	rb_init(rb, err->reason, SV_REASON_LEN);
+	sv_rb_init(rb, err->reason, SV_REASON_LEN);
 	err->field = field;
 	if (field >= 0)
-		rb_field(rb, schema, field);
+		sv_rb_field(rb, schema, field);
 }
 
 /* Reports a message-level failure with a fixed reason; returns false. */
 bool
-fail_message(SvParseError *err, const char *why)
+sv_fail_message(SvParseError *err, const char *why)
 {
 	ReasonBuf	rb;
 
-	rb_begin(&rb, err, NULL, -1);
-	rb_str(&rb, why);
+	sv_rb_begin(&rb, err, NULL, -1);
+	sv_rb_str(&rb, why);
 	return false;
 }
 
 /* PostgreSQL's name for a column type, for reasons (parse_int.h). */
 const char *
-type_name(SvType type)
+sv_type_name(SvType type)
 {
 	switch (type)
 	{
@@ -377,55 +377,55 @@ type_name(SvType type)
  * Returns false.
  */
 sv_cold bool
-fail_field(const SvSchema *schema, int field, ParseStatus status,
-		   const char *raw, size_t rawlen, SvParseError *err)
+sv_fail_field(const SvSchema *schema, int field, ParseStatus status,
+			  const char *raw, size_t rawlen, SvParseError *err)
 {
 	const SvColumn *col = &schema->columns[field];
-	const char *tname = type_name(col->type);
+	const char *tname = sv_type_name(col->type);
 	ReasonBuf	rb;
 
-	rb_begin(&rb, err, schema, field);
+	sv_rb_begin(&rb, err, schema, field);
 	switch (status)
 	{
 		case PS_RANGE:
 			if (col->type == SV_TYPE_INT2 || col->type == SV_TYPE_INT4 ||
 				col->type == SV_TYPE_INT8)
 			{
-				rb_str(&rb, "value ");
-				rb_quoted(&rb, raw, rawlen);
-				rb_str(&rb, " is out of range for type ");
-				rb_str(&rb, tname);
+				sv_rb_str(&rb, "value ");
+				sv_rb_quoted(&rb, raw, rawlen);
+				sv_rb_str(&rb, " is out of range for type ");
+				sv_rb_str(&rb, tname);
 			}
 			else if (col->type == SV_TYPE_DATE)
 			{
-				rb_str(&rb, "date out of range: ");
-				rb_quoted(&rb, raw, rawlen);
+				sv_rb_str(&rb, "date out of range: ");
+				sv_rb_quoted(&rb, raw, rawlen);
 			}
 			else if (col->type == SV_TYPE_TIMESTAMP ||
 					 col->type == SV_TYPE_TIMESTAMPTZ)
 			{
-				rb_str(&rb, "timestamp out of range: ");
-				rb_quoted(&rb, raw, rawlen);
+				sv_rb_str(&rb, "timestamp out of range: ");
+				sv_rb_quoted(&rb, raw, rawlen);
 			}
 			else if (col->type == SV_TYPE_NUMERIC)
 			{
-				rb_str(&rb, "value overflows numeric format: ");
-				rb_quoted(&rb, raw, rawlen);
+				sv_rb_str(&rb, "value overflows numeric format: ");
+				sv_rb_quoted(&rb, raw, rawlen);
 			}
 			else
 			{
-				rb_quoted(&rb, raw, rawlen);
-				rb_str(&rb, " is out of range for type ");
-				rb_str(&rb, tname);
+				sv_rb_quoted(&rb, raw, rawlen);
+				sv_rb_str(&rb, " is out of range for type ");
+				sv_rb_str(&rb, tname);
 			}
 			break;
 		case PS_FIELD_RANGE:
-			rb_str(&rb, "date/time field value out of range: ");
-			rb_quoted(&rb, raw, rawlen);
+			sv_rb_str(&rb, "date/time field value out of range: ");
+			sv_rb_quoted(&rb, raw, rawlen);
 			break;
 		case PS_TZ_RANGE:
-			rb_str(&rb, "time zone displacement out of range: ");
-			rb_quoted(&rb, raw, rawlen);
+			sv_rb_str(&rb, "time zone displacement out of range: ");
+			sv_rb_quoted(&rb, raw, rawlen);
 			break;
 		case PS_SPECIAL:
 			{
@@ -433,43 +433,43 @@ fail_field(const SvSchema *schema, int field, ParseStatus status,
 				size_t		n = rawlen;
 
 				trim_space(&s, &n);
-				rb_quoted(&rb, s, n);
-				rb_str(&rb, col->type == SV_TYPE_DATE ?
+				sv_rb_quoted(&rb, s, n);
+				sv_rb_str(&rb, col->type == SV_TYPE_DATE ?
 					   " is not an explicit date" :
 					   " is not an explicit timestamp");
-				rb_str(&rb, " (special values are refused: a replayed message must give the same value)");
+				sv_rb_str(&rb, " (special values are refused: a replayed message must give the same value)");
 			}
 			break;
 		case PS_TOO_LONG:
-			rb_str(&rb, "value too long for type character varying(");
-			rb_num(&rb, col->max_chars);
-			rb_str(&rb, "): ");
-			rb_quoted(&rb, raw, rawlen);
+			sv_rb_str(&rb, "value too long for type character varying(");
+			sv_rb_num(&rb, col->max_chars);
+			sv_rb_str(&rb, "): ");
+			sv_rb_quoted(&rb, raw, rawlen);
 			break;
 		case PS_NUMERIC_OVERFLOW:
-			rb_str(&rb, "numeric field overflow: ");
-			rb_quoted(&rb, raw, rawlen);
-			rb_str(&rb, " does not fit numeric(");
-			rb_num(&rb, col->precision);
-			rb_str(&rb, ",");
-			rb_num(&rb, col->scale);
-			rb_str(&rb, ")");
+			sv_rb_str(&rb, "numeric field overflow: ");
+			sv_rb_quoted(&rb, raw, rawlen);
+			sv_rb_str(&rb, " does not fit numeric(");
+			sv_rb_num(&rb, col->precision);
+			sv_rb_str(&rb, ",");
+			sv_rb_num(&rb, col->scale);
+			sv_rb_str(&rb, ")");
 			break;
 		case PS_LOCAL_TIME:
-			rb_str(&rb, "cannot convert local time ");
-			rb_quoted(&rb, raw, rawlen);
-			rb_str(&rb, " to UTC");
+			sv_rb_str(&rb, "cannot convert local time ");
+			sv_rb_quoted(&rb, raw, rawlen);
+			sv_rb_str(&rb, " to UTC");
 			break;
 		case PS_UNKNOWN_TYPE:
-			rb_str(&rb, "unknown column type ");
-			rb_num(&rb, (long long) col->type);
+			sv_rb_str(&rb, "unknown column type ");
+			sv_rb_num(&rb, (long long) col->type);
 			break;
 		case PS_SYNTAX:
 		case PS_OK:
-			rb_str(&rb, "invalid input syntax for type ");
-			rb_str(&rb, tname);
-			rb_str(&rb, ": ");
-			rb_quoted(&rb, raw, rawlen);
+			sv_rb_str(&rb, "invalid input syntax for type ");
+			sv_rb_str(&rb, tname);
+			sv_rb_str(&rb, ": ");
+			sv_rb_quoted(&rb, raw, rawlen);
 			break;
 	}
 	return false;
@@ -481,19 +481,19 @@ fail_field(const SvSchema *schema, int field, ParseStatus status,
  * in hex as PostgreSQL does ("invalid byte sequence for encoding").
  */
 bool
-fail_encoding(const SvSchema *schema, int field, const char *data,
-			  size_t len, size_t pos, const char *where, bool is_nul,
-			  SvParseError *err)
+sv_fail_encoding(const SvSchema *schema, int field, const char *data,
+				 size_t len, size_t pos, const char *where, bool is_nul,
+				 SvParseError *err)
 {
 	const unsigned char *s = (const unsigned char *) data;
 	ReasonBuf	rb;
 
-	rb_begin(&rb, err, schema, field);
+	sv_rb_begin(&rb, err, schema, field);
 	if (is_nul)
 	{
-		rb_str(&rb, "NUL byte (0x00) at byte offset ");
-		rb_num(&rb, (long long) pos);
-		rb_str(&rb, where);
+		sv_rb_str(&rb, "NUL byte (0x00) at byte offset ");
+		sv_rb_num(&rb, (long long) pos);
+		sv_rb_str(&rb, where);
 	}
 	else
 	{
@@ -510,19 +510,19 @@ fail_encoding(const SvSchema *schema, int field, const char *data,
 			n = 4;
 		if (n > len - pos)
 			n = len - pos;
-		rb_str(&rb, "invalid UTF-8 byte sequence at byte offset ");
-		rb_num(&rb, (long long) pos);
-		rb_str(&rb, where);
-		rb_str(&rb, ":");
+		sv_rb_str(&rb, "invalid UTF-8 byte sequence at byte offset ");
+		sv_rb_num(&rb, (long long) pos);
+		sv_rb_str(&rb, where);
+		sv_rb_str(&rb, ":");
 		for (i = 0; i < n; i++)
 		{
 			char		hex[8];
 
 			snprintf(hex, sizeof(hex), " 0x%02x", s[pos + i]);
-			rb_str(&rb, hex);
+			sv_rb_str(&rb, hex);
 		}
 		if (c >= 0x80 && c < 0xC0)
-			rb_str(&rb, " (unexpected continuation byte)");
+			sv_rb_str(&rb, " (unexpected continuation byte)");
 	}
 	return false;
 }
