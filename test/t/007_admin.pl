@@ -81,12 +81,14 @@ $node->safe_psql('postgres', "SELECT streamview.stop('admin2')");
 # hold. Before, the worker ran on while the catalog said stopped.
 my $admin2 = q{SELECT (SELECT running FROM streamview.streams WHERE name = 'admin2')
 	|| ' ' || state FROM streamview.stream_status WHERE stream = 'admin2'};
-$node->safe_psql('postgres', q{
-	BEGIN;
-	SAVEPOINT s;
-	SELECT streamview.start('admin2');
-	ROLLBACK TO s;
-	COMMIT});
+# Calls start() or stop() of admin2 in a savepoint that ends as told.
+sub in_savepoint
+{
+	my ($call, $end) = @_;
+	$node->safe_psql('postgres',
+		"BEGIN; SAVEPOINT s; SELECT streamview.$call('admin2'); $end; COMMIT");
+}
+in_savepoint('start', 'ROLLBACK TO s');
 ok(poll_until($node, $admin2, 'false stopped', 30),
 	'a start rolled back to a savepoint leaves the stream stopped');
 $node->safe_psql('postgres', q{
@@ -100,19 +102,9 @@ $node->safe_psql('postgres', q{
 	END $$});
 ok(poll_until($node, $admin2, 'false stopped', 30),
 	'so does a start in an exception block that caught an error');
-$node->safe_psql('postgres', q{
-	BEGIN;
-	SAVEPOINT s;
-	SELECT streamview.start('admin2');
-	RELEASE s;
-	COMMIT});
+in_savepoint('start', 'RELEASE s');
 ok(poll_until($node, $admin2, 'true running', 30), 'a start in a released savepoint holds');
-$node->safe_psql('postgres', q{
-	BEGIN;
-	SAVEPOINT s;
-	SELECT streamview.stop('admin2');
-	ROLLBACK TO s;
-	COMMIT});
+in_savepoint('stop', 'ROLLBACK TO s');
 ok(poll_until($node, $admin2, 'true running', 30),
 	'a stop rolled back to a savepoint leaves the stream running');
 $node->safe_psql('postgres', q{
