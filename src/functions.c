@@ -947,12 +947,14 @@ streamview_peek(PG_FUNCTION_ARGS)
 		bool		nulls[6] = {0};
 		SvParseError err;
 		char		reason[SV_REASON_LEN + 64];
+		SvMetaText	metatext;
+		TimestampTz ts = 0;
 		bool		ok;
 
 		row[0] = Int32GetDatum(p->m.partition);
 		row[1] = Int64GetDatum(p->m.offset);
-		nulls[2] = p->m.timestamp_ms < 0;
-		row[2] = TimestampTzGetDatum(p->m.timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC);
+		nulls[2] = !sv_schema_kafka_timestamp(p->m.timestamp_ms, &ts);
+		row[2] = TimestampTzGetDatum(ts);
 		nulls[3] = p->m.key == NULL || !pg_verify_mbstr(PG_UTF8, p->m.key, (int) p->m.key_len, true) ||
 			memchr(p->m.key, '\0', p->m.key_len) != NULL;
 		row[3] = nulls[3] ? (Datum) 0 : PointerGetDatum(cstring_to_text_with_len(p->m.key, p->m.key_len));
@@ -972,7 +974,8 @@ streamview_peek(PG_FUNCTION_ARGS)
 			strlcpy(reason, err.reason, sizeof(reason));
 		}
 		if (ok && s->include != 0)
-			ok = sv_schema_metadata(s, &p->m, p->headers, values, reason, sizeof(reason));
+			ok = sv_schema_metadata(s, &p->m, p->headers, values, &metatext,
+									reason, sizeof(reason));
 		nulls[4] = !ok;
 		row[4] = ok ? sv_values_jsonb(s, values) : (Datum) 0;
 		nulls[5] = ok;

@@ -539,16 +539,52 @@ sv_schema_valid_text(const char *s, size_t len)
 }
 
 /*
+ * A Kafka timestamp (milliseconds since 1970, >= 0) as a timestamptz; false
+ * when it lies past PostgreSQL's range (a producer may set any 64-bit
+ * value).
+ */
+bool
+sv_schema_kafka_timestamp(int64 timestamp_ms, TimestampTz *out)
+{
+	/* END_TIMESTAMP in milliseconds since 1970, without overflowing */
+	if (timestamp_ms < 0 ||
+		timestamp_ms >= END_TIMESTAMP / 1000 - SV_UNIX_EPOCH_USEC / 1000)
+		return false;
+	*out = timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC;
+	return true;
+}
+
+/*
+ * The text of a timestamptz in UTC with its offset, which timestamptz_in
+ * reads back to the same value whatever the session's TimeZone and
+ * DateStyle: one text per value, so equal times make equal group keys.
+ */
+static void
+sv_schema_timestamp_text(TimestampTz t, char *buf, size_t len)
+{
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(t, NULL, &tm, &fsec, NULL, NULL) != 0)
+		elog(ERROR, "timestamp out of range");	/* checked by the caller */
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00",
+			 tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int) fsec);
+}
+
+/*
  * Fills the included metadata columns (after the value's) of values from
  * the message and its headers as JSON text (sv_kafka_headers_json; NULL:
  * none): kafka_key, kafka_timestamp, kafka_partition, kafka_offset,
- * kafka_headers, those the stream includes, in that order. False with a
- * reason when the key or a header is not valid UTF-8 text.
+ * kafka_headers, those the stream includes, in that order; the integer
+ * and timestamp ones also as text, in *text. False with a reason when the
+ * key or a header is not valid UTF-8 text, or the timestamp is out of
+ * range.
  */
 bool
 sv_schema_metadata(const SvStream *stream, const SvMessage *m,
-				   const char *headers, SvValue *values, char *reason,
-				   size_t reasonlen)
+				   const char *headers, SvValue *values, SvMetaText *text,
+				   char *reason, size_t reasonlen)
 {
 	int			col = stream->nvalue;
 	SvValue    *v;
@@ -568,21 +604,36 @@ sv_schema_metadata(const SvStream *stream, const SvMessage *m,
 	if (stream->include & SV_INCLUDE_TIMESTAMP)
 	{
 		v = &values[col++];
-		v->isnull = m->timestamp_ms < 0;
-		/* milliseconds since 1970 to microseconds since 2000 */
-		v->v.i = m->timestamp_ms * 1000 + SV_UNIX_EPOCH_USEC;
+		v->isnull = m->timestamp_ms < 0;	/* none: -1 */
+		if (!v->isnull)
+		{
+			if (!sv_schema_kafka_timestamp(m->timestamp_ms, &v->v.i))
+			{
+				snprintf(reason, reasonlen,
+						 "the message's timestamp (%lld ms since 1970) is out of range for timestamptz",
+						 (long long) m->timestamp_ms);
+				return false;
+			}
+			sv_schema_timestamp_text(v->v.i, text->timestamp, sizeof(text->timestamp));
+			v->str = text->timestamp;
+			v->len = strlen(text->timestamp);
+		}
 	}
 	if (stream->include & SV_INCLUDE_PARTITION)
 	{
 		v = &values[col++];
 		v->isnull = false;
 		v->v.i = m->partition;
+		v->len = snprintf(text->partition, sizeof(text->partition), "%d", (int) m->partition);
+		v->str = text->partition;
 	}
 	if (stream->include & SV_INCLUDE_OFFSET)
 	{
 		v = &values[col++];
 		v->isnull = false;
 		v->v.i = m->offset;
+		v->len = snprintf(text->offset, sizeof(text->offset), "%lld", (long long) m->offset);
+		v->str = text->offset;
 	}
 	if (stream->include & SV_INCLUDE_HEADERS)
 	{

@@ -25,9 +25,22 @@ extern bool sv_schema_is_timestamp(Oid typid);
 extern bool sv_schema_is_checked(const SvColumnDef *def);
 extern void sv_schema_check_path(const char *column, const char *path);
 
+/*
+ * The text of a message's integer and timestamp metadata columns, which
+ * SvValue.str points into (a count view's group key is a column's text):
+ * the caller keeps it until it is done with the message.
+ */
+typedef struct SvMetaText
+{
+	char		timestamp[48];	/* "YYYY-MM-DD HH:MM:SS.ffffff+00" */
+	char		partition[16];
+	char		offset[24];
+} SvMetaText;
+
 struct SvMessage;
+extern bool sv_schema_kafka_timestamp(int64 timestamp_ms, TimestampTz *out);
 extern bool sv_schema_metadata(const SvStream *stream, const struct SvMessage *m,
 							   const char *headers, SvValue *values,
-							   char *reason, size_t reasonlen);
+							   SvMetaText *text, char *reason, size_t reasonlen);
 
 #endif							/* STREAMVIEW_SCHEMA_H */

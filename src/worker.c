@@ -119,6 +119,7 @@ typedef struct SvWorker
 	MemoryContext msg_cxt;		/* the slot's values, reset per message */
 	ResourceOwner eval_owner;	/* the batch transaction's, under its subxact */
 	StringInfoData headers;		/* kafka_headers of the message, as JSON text */
+	SvMetaText	metatext;		/* its other metadata columns' text */
 	/* partitions, indexed by partition id; -1: not assigned */
 	int			nparts;			/* highest partition id + 1 */
 	int			topic_parts;	/* partitions the topic had at setup */
@@ -666,7 +667,7 @@ sv_worker_metadata(SvWorker *w, const SvMessage *m, char *reason, size_t reasonl
 		has_headers = sv_kafka_headers_json(m, &w->headers);
 	}
 	return sv_schema_metadata(w->stream, m, has_headers ? w->headers.data : NULL,
-							  w->values, reason, reasonlen);
+							  w->values, &w->metatext, reason, reasonlen);
 }
 
 /* Parses one message and counts it for every view, or sets it aside. */

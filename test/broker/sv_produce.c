@@ -90,6 +90,9 @@
  *				--unescape: "\\" and "\xHH" in key and value are decoded, so
  *				tests can send NUL bytes and invalid UTF-8.
  *				--null-value: a value that is exactly "\N" is sent as NULL.
+ *				--timestamp-ms MS: every message's timestamp (CreateTime,
+ *				ms since 1970; any 64-bit value, as a producer may set it);
+ *				otherwise the time of producing.
  *
  *	--marker	append one transaction control record, a COMMIT marker, to
  *				--partition P (default 0) and print "marker at offset N",
@@ -199,6 +202,7 @@ typedef struct Options
 	long		keys;			/* > 0: payment_type in 1..keys */
 	Format		format;
 	bool		pickup_timestamps;	/* message timestamp = pickup time */
+	int64_t		stdin_timestamp;	/* --stdin: message timestamp; 0: now */
 	const char *vendor_header;	/* header name for the vendor id, or NULL */
 
 	/* --rides, --stdin */
@@ -1303,7 +1307,7 @@ produce_stdin(const Options *opt, rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 		if (!produce_one(rk, rkt, opt->partition, key, key_len,
 						 null_value ? NULL : value,
 						 null_value ? 0 : value_len,
-						 0, make_headers(opt, NULL, NULL)))
+						 opt->stdin_timestamp, make_headers(opt, NULL, NULL)))
 		{
 			ok = false;
 			break;
@@ -1777,7 +1781,7 @@ usage(int status)
 			"            [--pickup-timestamps] [--vendor-header NAME] "
 			"[--header NAME=VALUE ...]\n"
 			"  --stdin [--partition P] [--key-delim C] [--unescape] "
-			"[--null-value]\n"
+			"[--null-value] [--timestamp-ms MS]\n"
 			"            [--header NAME=VALUE ...]\n"
 			"  --marker [--partition P]   append a COMMIT control record "
 			"to partition P\n"
@@ -1876,7 +1880,7 @@ main(int argc, char **argv)
 	{
 		OPT_SEED = 256, OPT_PARTITIONS, OPT_VENDORS, OPT_START, OPT_SPAN,
 		OPT_RATE, OPT_KEYS, OPT_PARTITION, OPT_KEY_DELIM, OPT_UNESCAPE,
-		OPT_NULL_VALUE, OPT_OUT, OPT_MARKER, OPT_FORMAT, OPT_PICKUP_TS,
+		OPT_NULL_VALUE, OPT_OUT, OPT_MARKER, OPT_FORMAT, OPT_PICKUP_TS, OPT_TIMESTAMP_MS,
 		OPT_HEADER, OPT_VENDOR_HEADER
 	};
 	static const struct option long_opts[] = {
@@ -1899,6 +1903,7 @@ main(int argc, char **argv)
 		{"out", required_argument, NULL, OPT_OUT},
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"pickup-timestamps", no_argument, NULL, OPT_PICKUP_TS},
+		{"timestamp-ms", required_argument, NULL, OPT_TIMESTAMP_MS},
 		{"header", required_argument, NULL, OPT_HEADER},
 		{"vendor-header", required_argument, NULL, OPT_VENDOR_HEADER},
 		{"help", no_argument, NULL, 'h'},
@@ -2033,6 +2038,19 @@ main(int argc, char **argv)
 				break;
 			case OPT_PICKUP_TS:
 				opt.pickup_timestamps = true;
+				break;
+			case OPT_TIMESTAMP_MS:
+				{
+					char	   *end;
+
+					errno = 0;
+					opt.stdin_timestamp = strtoll(optarg, &end, 10);
+					if (errno != 0 || *end != '\0' || end == optarg)
+					{
+						fprintf(stderr, "sv_produce: bad --timestamp-ms \"%s\"\n", optarg);
+						usage(2);
+					}
+				}
 				break;
 			case OPT_HEADER:
 				{

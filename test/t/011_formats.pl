@@ -12,7 +12,7 @@ use Test::More;
 use POSIX ();
 use StreamviewTest;
 
-my $broker = start_broker('peeklive:2', 'meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1',
+my $broker = start_broker('peeklive:2', 'fartime:1', 'meta:3', 'badkey:1', 'json:2', 'csv:2', 'badjson:1', 'badcsv:1', 'typmod:1',
 	'kcat:1');
 my $node = new_node('formats', '', utf8 => 1);
 my $tools = $ENV{SV_TOOLS} // 'test/broker';
@@ -32,6 +32,10 @@ $node->safe_psql('postgres', qq{
 	  include => ARRAY['key', 'timestamp', 'partition', 'offset', 'headers']);
 	SELECT streamview.create_window_view('by_key', 'meta', 'kafka_timestamp',
 	  ARRAY['kafka_key'], '10 minutes', '5 minutes');
+	SELECT streamview.create_window_view('by_partition', 'meta', 'kafka_timestamp',
+	  ARRAY['kafka_partition'], '100 days');
+	SELECT streamview.create_window_view('by_moment', 'meta', 'kafka_timestamp',
+	  ARRAY['kafka_offset', 'kafka_timestamp'], '1 hour');
 	SELECT streamview.create_view('by_header', \$q\$
 	  SELECT window_start, kafka_headers ->> 'vendor' AS vendor, count(*) AS n
 	  FROM meta, streamview.tumble(kafka_timestamp, '1 hour')
@@ -75,6 +79,56 @@ is($node->safe_psql('postgres', q{
 	SELECT string_agg(format('%s:%s:%s:%s', p, n, first, last), ' ' ORDER BY p)
 	  FROM (SELECT p, count(*) AS n, min(o) AS first, max(o) AS last FROM produced GROUP BY 1) x}),
 	'kafka_partition and kafka_offset are the message\'s');
+
+# Count views grouped by the integer and timestamp metadata (their keys are
+# the columns' text; before, these had none, every batch failed on casting
+# '' to integer and the stream stopped).
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s:%s', kafka_partition, n), ' ' ORDER BY kafka_partition)
+	  FROM (SELECT kafka_partition, sum(count) AS n FROM by_partition GROUP BY 1) x}),
+	$node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s:%s', p, n), ' ' ORDER BY p)
+	  FROM (SELECT p, count(*) AS n FROM produced GROUP BY 1) x}),
+	'a count view grouped by kafka_partition');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (
+	  (SELECT o, split_part(v, ', ', 2)::timestamp AS t, count(*) AS n FROM produced GROUP BY 1, 2
+	   EXCEPT ALL
+	   SELECT kafka_offset, kafka_timestamp AT TIME ZONE 'UTC', count FROM by_moment)
+	  UNION ALL
+	  (SELECT kafka_offset, kafka_timestamp AT TIME ZONE 'UTC', count FROM by_moment
+	   EXCEPT ALL
+	   SELECT o, split_part(v, ', ', 2)::timestamp, count(*) FROM produced GROUP BY 1, 2)) d}),
+	'0', 'and one grouped by kafka_offset and kafka_timestamp: exact');
+
+# A producer may set any 64-bit timestamp: one past timestamptz's range is
+# rejected with its reason (it used to overflow into a window thousands of
+# years BC, and the batch failed on it for good); one in range but past
+# what window arithmetic takes (about year 148,000) is rejected as such;
+# year 100,000 is counted.
+$node->safe_psql('postgres', qq{
+	SELECT streamview.create_stream('fartime', '$broker->{bootstrap}', 'fartime', 'a int',
+	  include => ARRAY['timestamp']);
+	SELECT streamview.create_window_view('fartime_counts', 'fartime', 'kafka_timestamp',
+	  '{}', '1 hour');
+	SELECT streamview.start('fartime')});
+foreach my $ms ('15000000000000000', '9224318015999999', '3093528000600000', '1593563132000')
+{
+	system("echo 1 | $tools/sv_produce --brokers $broker->{bootstrap} --topic fartime "
+		  . "--stdin --partition 0 --timestamp-ms $ms >/dev/null") == 0
+	  or die 'sv_produce failed';
+}
+ok(wait_for_committed($node, 'fartime', 4), 'consumed the messages with far timestamps');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s %s', "offset", reason), ',' ORDER BY "offset")
+	  FROM streamview.rejects WHERE stream = 'fartime'}),
+	"0 the message's timestamp (15000000000000000 ms since 1970) is out of range for timestamptz,"
+	  . '1 time is out of range for windows',
+	'a timestamp past the range is rejected, and one past what windows take');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(format('%s %s', window_start AT TIME ZONE 'UTC', count), ',' ORDER BY window_start)
+	  FROM fartime_counts}),
+	'2020-07-01 00:00:00 1,100000-01-01 05:00:00 1', 'the others are counted');
 
 # A key that is not UTF-8 text is a rejection for the whole stream.
 $node->safe_psql('postgres', qq{
