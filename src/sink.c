@@ -414,14 +414,14 @@ sv_sink_build(SvSink *sink, const SvStream *stream, List *views)
 		Oid			ltypes[1] = {OIDOID};
 
 		sink->lock_watermark = sv_sink_plan("SELECT watermark FROM streamview.window_views "
-											"WHERE view = $1::pg_catalog.regclass FOR UPDATE",
+											"WHERE view OPERATOR(pg_catalog.=) $1::pg_catalog.regclass FOR UPDATE",
 											1, ltypes);
 	}
 	{
 		Oid			wtypes[2] = {OIDOID, TIMESTAMPTZOID};
 
 		sink->watermark = sv_sink_plan("UPDATE streamview.window_views SET watermark = greatest(watermark, $2) "
-									   "WHERE view = $1::pg_catalog.regclass RETURNING watermark",
+									   "WHERE view OPERATOR(pg_catalog.=) $1::pg_catalog.regclass RETURNING watermark",
 									   2, wtypes);
 	}
 	sink->advance = sv_sink_plan(

@@ -343,5 +343,38 @@ is($node->safe_psql('postgres', q{
 	SELECT state || ' ' || (last_error IS NULL) FROM streamview.stream_status
 	 WHERE stream = 'vdropped'}), 'running true', 'and its error is cleared');
 
+# The sink's own SQL takes no operator from the worker's search_path: a role
+# that may create in public defines =(regclass, regclass), which the
+# worker's watermark update ("view = $1::regclass") used to call as the
+# bootstrap superuser.
+$node->safe_psql('postgres', q{
+	CREATE ROLE eve LOGIN;
+	GRANT CREATE ON SCHEMA public TO eve;
+	SET ROLE eve;
+	CREATE TABLE public.op_calls (who text, backend text);
+	GRANT INSERT ON public.op_calls TO PUBLIC;
+	CREATE FUNCTION public.regclass_eq(a regclass, b regclass) RETURNS boolean
+	LANGUAGE plpgsql AS $f$
+	BEGIN
+		INSERT INTO public.op_calls
+		  SELECT current_user, backend_type FROM pg_stat_activity WHERE pid = pg_backend_pid();
+		RETURN a::oid = b::oid;
+	END $f$;
+	CREATE OPERATOR public.= (LEFTARG = regclass, RIGHTARG = regclass,
+	                          FUNCTION = public.regclass_eq);
+	RESET ROLE});
+create_rides_stream($node, $broker, 'vop', 'vlate');
+$node->safe_psql('postgres', q{
+	SELECT streamview.create_window_view('vop_counts', 'vop', 'tpep_pickup_datetime',
+	  '{}', '10 minutes', allowed_lateness => '10 minutes');
+	SELECT streamview.start('vop')});
+ok(wait_for_committed($node, 'vop', 7), 'a stream with a lateness view consumed');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM public.op_calls WHERE backend = 'streamview worker'}),
+	'0', "the worker did not call eve's operator");
+$node->safe_psql('postgres', q{
+	SELECT streamview.stop('vop');
+	DROP OPERATOR public.= (regclass, regclass)});
+
 $node->stop;
 done_testing();
