@@ -535,6 +535,15 @@ sv_query_select_list(Query *q, int window_rte, SvQuery *out)
 			key->type = exprType((Node *) tle->expr);
 			key->typmod = exprTypmod((Node *) tle->expr);
 			key->collation = exprCollation((Node *) tle->expr);
+			/* the worker groups keys by their bytes: equal only if equal */
+			if (OidIsValid(key->collation) &&
+				!get_collation_isdeterministic(key->collation))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("GROUP BY item \"%s\" has the nondeterministic collation \"%s\", which is not supported in a streamview view",
+								col->name, get_collation_name(key->collation)),
+						 errdetail("Streamview groups values that are equal byte for byte; a nondeterministic collation also treats other values as equal."),
+						 errhint("Group by a normalised value instead, such as lower(name).")));
 			if (!OidIsValid(get_array_type(key->type)) || type_is_array(key->type))
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
