@@ -410,10 +410,19 @@ sv_catalog_delete_stream(const char *name)
 					1, types, args, NULL, false);
 }
 
-/* query through to_jsonb(): the column is 0.2's, and 0.1's catalog lacks it */
+/*
+ * query through to_jsonb(): the column is 0.2's, and 0.1's catalog lacks it.
+ * The owner is the results table's owner now (as a view's is the view's):
+ * after ALTER TABLE ... OWNER TO or REASSIGN OWNED the worker writes and
+ * evaluates as the new one; the owner recorded at creation only while the
+ * table is missing.
+ */
 #define SV_VIEW_COLUMNS \
 	"view::oid, stream, time_column, group_by, size, slide, allowed_lateness, " \
-	"keep_late, watermark, owner::oid, pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'query', " \
+	"keep_late, watermark, " \
+	"coalesce((SELECT c.relowner FROM pg_catalog.pg_class c " \
+	"          WHERE c.oid OPERATOR(pg_catalog.=) w.view::pg_catalog.oid), w.owner::pg_catalog.oid), " \
+	"pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'query', " \
 	"pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'search_path'"
 
 /* Builds an SvView from row r of a window_views query. */

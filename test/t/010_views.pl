@@ -343,6 +343,33 @@ is($node->safe_psql('postgres', q{
 	SELECT state || ' ' || (last_error IS NULL) FROM streamview.stream_status
 	 WHERE stream = 'vdropped'}), 'running true', 'and its error is cleared');
 
+# A view handed to another role (ALTER TABLE ... OWNER TO) is written as its
+# new owner: the old one lost its rights to the table with it, and the sink,
+# which wrote as the owner recorded at creation, failed every batch.
+$node->safe_psql('postgres', q{
+	CREATE ROLE ada LOGIN;
+	CREATE ROLE bo;
+	GRANT EXECUTE ON FUNCTION streamview.create_stream(text, text, text, text, text, text, text, jsonb, text, integer, text[], jsonb),
+	      streamview.create_window_view(text, text, text, text[], interval, interval, interval, boolean)
+	  TO ada;
+	CREATE SCHEMA ada AUTHORIZATION ada;
+	GRANT USAGE, CREATE ON SCHEMA ada TO bo;
+	SET ROLE ada;
+	SELECT streamview.create_stream('handed', (SELECT brokers FROM streamview.streams WHERE name = 'rides'),
+	  'vlate', 'vendor_id int, tpep_pickup_datetime timestamp, tpep_dropoff_datetime timestamp,
+	            passenger_count int, trip_distance real, payment_type int, total_amount real');
+	SELECT streamview.create_window_view('ada.handed_counts', 'handed', 'tpep_pickup_datetime',
+	  ARRAY['vendor_id'], '1 hour');
+	RESET ROLE;
+	ALTER TABLE ada.handed_counts OWNER TO bo;
+	SELECT streamview.start('handed')});
+ok(wait_for_committed($node, 'handed', 7), 'a view handed to another role is written');
+is($node->safe_psql('postgres', q{
+	SELECT sum(count) || ' ' || coalesce((SELECT last_error FROM streamview.stream_status
+	                                      WHERE stream = 'handed'), 'none')
+	  FROM ada.handed_counts}),
+	'7 none', 'as its new owner');
+
 # The sink's own SQL takes no operator from the worker's search_path: a role
 # that may create in public defines =(regclass, regclass), which the
 # worker's watermark update ("view = $1::regclass") used to call as the
