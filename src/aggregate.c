@@ -12,9 +12,13 @@
  */
 #include "postgres.h"
 
+#include <float.h>
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -187,17 +191,48 @@ sv_agg_param(const SvQueryAgg *agg, const SvAggState *state, int i,
 		case SV_ACC_INT:
 			return Int64GetDatum(state->v.i);
 		case SV_ACC_FLOAT:
+			/* a sum of reals past real's range is infinite (see below) */
+			if (agg->kind == SV_AGG_SUM && agg->restype == FLOAT4OID &&
+				!isinf(state->v.f) && fabs(state->v.f) > FLT_MAX)
+				return Float8GetDatum(state->v.f > 0 ? get_float8_infinity() :
+									  -get_float8_infinity());
 			return Float8GetDatum(state->v.f);
 		default:
 			return state->v.d;
 	}
 }
 
-/* a + b where either may be NULL (a sum of no rows is NULL). */
+/*
+ * The table's t.col + the batch's excluded.col, where either may be NULL (a
+ * sum of no rows is NULL). For real and double precision the sum cannot
+ * raise: past the type's range it is +/-Infinity, as the worker's own
+ * double-precision sums are, where PostgreSQL's sum() would raise 22003
+ * ("value out of range: overflow"). The error has no message to blame, and
+ * would fail every retry of the batch, stopping the stream. Half the sum
+ * cannot overflow: within half the range the plain sum is exact enough;
+ * NaN and Infinity inputs add as PostgreSQL adds them.
+ */
 static char *
-sv_agg_add_sql(const char *col)
+sv_agg_add_sql(const char *col, Oid type)
 {
-	return psprintf("coalesce(t.%s + excluded.%s, t.%s, excluded.%s)", col, col, col, col);
+	const char *max;
+	const char *half;
+
+	if (type != FLOAT4OID && type != FLOAT8OID)
+		return psprintf("coalesce(t.%s + excluded.%s, t.%s, excluded.%s)", col, col, col, col);
+	/* the types' largest finite values, exactly, as double precision */
+	max = type == FLOAT4OID ? "3.4028234663852886e38" : "1.7976931348623157e308";
+	half = psprintf("(t.%s::pg_catalog.float8 * 0.5::pg_catalog.float8 + "
+					"excluded.%s::pg_catalog.float8 * 0.5::pg_catalog.float8)", col, col);
+	return psprintf("CASE WHEN t.%s IS NULL THEN excluded.%s "
+					"WHEN excluded.%s IS NULL THEN t.%s "
+					"WHEN pg_catalog.abs(%s) <= '%s'::pg_catalog.float8 * 0.5::pg_catalog.float8 "
+					"OR %s = 'NaN'::pg_catalog.float8 "
+					"OR pg_catalog.abs(t.%s::pg_catalog.float8) = 'Infinity'::pg_catalog.float8 "
+					"OR pg_catalog.abs(excluded.%s::pg_catalog.float8) = 'Infinity'::pg_catalog.float8 "
+					"THEN t.%s + excluded.%s "
+					"ELSE pg_catalog.sign(%s) * 'Infinity'::pg_catalog.float8 END",
+					col, col, col, col, half, max, half, col, col, col, col, half);
 }
 
 /*
@@ -222,7 +257,7 @@ sv_agg_columns(const SvQueryAgg *agg, const char *const *params, SvAggColumn *ou
 			return 1;
 		case SV_AGG_SUM:
 			out[0].insert = psprintf("pg_catalog.sum(%s)::%s", params[0], restype);
-			out[0].update = sv_agg_add_sql(col);
+			out[0].update = sv_agg_add_sql(col, agg->restype);
 			return 1;
 		case SV_AGG_SKETCH:
 			/* the sketch's own union, which ignores a NULL (no values yet) */
@@ -250,10 +285,10 @@ sv_agg_columns(const SvQueryAgg *agg, const char *const *params, SvAggColumn *ou
 				out[0].insert = psprintf("pg_catalog.sum(%s)::%s / NULLIF(pg_catalog.sum(%s), 0)::%s",
 										 params[0], restype, params[1], restype);
 				out[0].update = psprintf("%s::%s / NULLIF(t.%s + excluded.%s, 0)::%s",
-										 sv_agg_add_sql(sum), restype, cnt, cnt, restype);
+										 sv_agg_add_sql(sum, agg->sumtype), restype, cnt, cnt, restype);
 				out[1].column = pstrdup(sum);
 				out[1].insert = psprintf("pg_catalog.sum(%s)::%s", params[0], sumtype);
-				out[1].update = sv_agg_add_sql(sum);
+				out[1].update = sv_agg_add_sql(sum, agg->sumtype);
 				out[2].column = pstrdup(cnt);
 				out[2].insert = psprintf("pg_catalog.sum(%s)::pg_catalog.int8", params[1]);
 				out[2].update = psprintf("t.%s + excluded.%s", cnt, cnt);
