@@ -402,6 +402,10 @@ like($err, qr/ERROR:  could not read topic "nowhere" from brokers 127\.0\.0\.1:1
 create_rides_stream($node, $broker, 'peeklive', 'peeklive');
 produce_lines($broker, 'peeklive', 1,
 	map { "2, 2020-07-01 00:0$_:00, 2020-07-01 00:1$_:00, 1, 1.5, 1, 9.3" } 0 .. 4);
+# partition 0 has 3 messages before the producer starts: every peek has 3
+# to read there, however late the producer's first ones arrive
+produce_lines($broker, 'peeklive', 0,
+	map { "1, 2020-07-01 00:0$_:00, 2020-07-01 00:1$_:00, 1, 1.5, 1, 9.3" } 0 .. 2);
 my $producer = fork();
 die "fork: $!" unless defined $producer;
 if ($producer == 0)
