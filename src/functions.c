@@ -947,7 +947,6 @@ streamview_peek(PG_FUNCTION_ARGS)
 		bool		nulls[6] = {0};
 		SvParseError err;
 		char		reason[SV_REASON_LEN + 64];
-		SvMetaText	metatext;
 		TimestampTz ts = 0;
 		bool		ok;
 
@@ -974,7 +973,7 @@ streamview_peek(PG_FUNCTION_ARGS)
 			strlcpy(reason, err.reason, sizeof(reason));
 		}
 		if (ok && s->include != 0)
-			ok = sv_schema_metadata(s, &p->m, p->headers, values, &metatext,
+			ok = sv_schema_metadata(s, &p->m, p->headers, values, NULL,
 									reason, sizeof(reason));
 		nulls[4] = !ok;
 		row[4] = ok ? sv_values_jsonb(s, values) : (Datum) 0;

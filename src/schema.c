@@ -577,9 +577,10 @@ sv_schema_timestamp_text(TimestampTz t, char *buf, size_t len)
  * the message and its headers as JSON text (sv_kafka_headers_json; NULL:
  * none): kafka_key, kafka_timestamp, kafka_partition, kafka_offset,
  * kafka_headers, those the stream includes, in that order; the integer
- * and timestamp ones also as text, in *text. False with a reason when the
- * key or a header is not valid UTF-8 text, or the timestamp is out of
- * range.
+ * and timestamp ones also as text, in *text, unless text is NULL (only a
+ * count view grouped by one reads it: a formatted timestamp per message is
+ * not free). False with a reason when the key or a header is not valid
+ * UTF-8 text, or the timestamp is out of range.
  */
 bool
 sv_schema_metadata(const SvStream *stream, const SvMessage *m,
@@ -614,9 +615,12 @@ sv_schema_metadata(const SvStream *stream, const SvMessage *m,
 						 (long long) m->timestamp_ms);
 				return false;
 			}
-			sv_schema_timestamp_text(v->v.i, text->timestamp, sizeof(text->timestamp));
-			v->str = text->timestamp;
-			v->len = strlen(text->timestamp);
+			if (text != NULL)
+			{
+				sv_schema_timestamp_text(v->v.i, text->timestamp, sizeof(text->timestamp));
+				v->str = text->timestamp;
+				v->len = strlen(text->timestamp);
+			}
 		}
 	}
 	if (stream->include & SV_INCLUDE_PARTITION)
@@ -624,16 +628,22 @@ sv_schema_metadata(const SvStream *stream, const SvMessage *m,
 		v = &values[col++];
 		v->isnull = false;
 		v->v.i = m->partition;
-		v->len = snprintf(text->partition, sizeof(text->partition), "%d", (int) m->partition);
-		v->str = text->partition;
+		if (text != NULL)
+		{
+			v->len = snprintf(text->partition, sizeof(text->partition), "%d", (int) m->partition);
+			v->str = text->partition;
+		}
 	}
 	if (stream->include & SV_INCLUDE_OFFSET)
 	{
 		v = &values[col++];
 		v->isnull = false;
 		v->v.i = m->offset;
-		v->len = snprintf(text->offset, sizeof(text->offset), "%lld", (long long) m->offset);
-		v->str = text->offset;
+		if (text != NULL)
+		{
+			v->len = snprintf(text->offset, sizeof(text->offset), "%lld", (long long) m->offset);
+			v->str = text->offset;
+		}
 	}
 	if (stream->include & SV_INCLUDE_HEADERS)
 	{

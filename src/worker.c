@@ -119,7 +119,9 @@ typedef struct SvWorker
 	MemoryContext msg_cxt;		/* the slot's values, reset per message */
 	ResourceOwner eval_owner;	/* the batch transaction's, under its subxact */
 	StringInfoData headers;		/* kafka_headers of the message, as JSON text */
-	SvMetaText	metatext;		/* its other metadata columns' text */
+	SvMetaText	metatext;		/* its other metadata columns' text, when a
+								 * count view groups by one (metatext_needed) */
+	bool		metatext_needed;
 	/* partitions, indexed by partition id; -1: not assigned */
 	int			nparts;			/* highest partition id + 1 */
 	int			topic_parts;	/* partitions the topic had at setup */
@@ -239,7 +241,12 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 	run->ngroup = v->ngroup;
 	run->group_idx = palloc(sizeof(int) * Max(v->ngroup, 1));
 	for (int g = 0; g < v->ngroup; g++)
+	{
 		run->group_idx[g] = sv_schema_column_index(w->stream, v->group_by[g]);
+		/* a count view's key is a column's text: metadata columns need it */
+		if (v->q == NULL && run->group_idx[g] >= w->stream->nvalue)
+			w->metatext_needed = true;
+	}
 	if (run->time_idx < 0)
 		elog(ERROR, "time column \"%s\" of view %u is not in the stream",
 			 v->time_column, v->relid);
@@ -349,6 +356,7 @@ sv_worker_load(SvWorker *w)
 	sv_worker_load_queries(w, views);
 	w->nviews = list_length(views);
 	w->views = palloc0(sizeof(SvViewRun) * Max(w->nviews, 1));
+	w->metatext_needed = false;
 	foreach(lc, views)
 		sv_worker_view_run(w, lfirst(lc), &w->views[i++]);
 	sv_schema_build(w->stream, &w->schema);
@@ -667,7 +675,8 @@ sv_worker_metadata(SvWorker *w, const SvMessage *m, char *reason, size_t reasonl
 		has_headers = sv_kafka_headers_json(m, &w->headers);
 	}
 	return sv_schema_metadata(w->stream, m, has_headers ? w->headers.data : NULL,
-							  w->values, &w->metatext, reason, reasonlen);
+							  w->values, w->metatext_needed ? &w->metatext : NULL,
+							  reason, reasonlen);
 }
 
 /* Parses one message and counts it for every view, or sets it aside. */
