@@ -13,6 +13,10 @@
  *   maintain them.
  * - hop(ts, size, slide) and tumble(ts, size) return the windows of a
  *   timestamp or timestamptz as rows, for queries over any table.
+ * - create_view: views defined by a SELECT, kept as their text with the
+ *   search_path and literal settings it was written under; their results
+ *   tables depend on what the expressions use, and a results table dropped
+ *   by any command (not only DROP TABLE) takes its view with it.
  */
 
 \echo Use "ALTER EXTENSION streamview UPDATE TO '0.2'" to load this file. \quit
@@ -108,9 +112,20 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 1;
 -- Views defined by a SELECT over a stream (create_view): the query text,
 -- from which the worker describes the view again each time it starts.
 ALTER TABLE streamview.window_views ADD COLUMN query text,
-	ADD COLUMN search_path text;
+	ADD COLUMN search_path text,
+	ADD COLUMN settings text[];
 COMMENT ON COLUMN streamview.window_views.query IS 'the SELECT of a view made by create_view; NULL for create_window_view';
 COMMENT ON COLUMN streamview.window_views.search_path IS 'the search_path in which create_view analysed the query (the worker analyses it again in it)';
+COMMENT ON COLUMN streamview.window_views.settings IS 'DateStyle, IntervalStyle and TimeZone as create_view read the query''s literals, as name=value (the worker reads them again under these)';
+
+-- A query view's results table depends on the functions, operators and
+-- types its expressions use (create_view records it in pg_depend), so a
+-- DROP FUNCTION ... CASCADE, DROP TYPE ... CASCADE, DROP EXTENSION ...
+-- CASCADE and the like drop it too: the view goes with its table whatever
+-- command dropped it, not only DROP TABLE, DROP SCHEMA and DROP OWNED.
+DROP EVENT TRIGGER streamview_forget_dropped_views;
+CREATE EVENT TRIGGER streamview_forget_dropped_views ON sql_drop
+	EXECUTE FUNCTION streamview._forget_dropped_views();
 
 CREATE FUNCTION streamview.create_view(
 	name text,

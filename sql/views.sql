@@ -134,6 +134,31 @@ SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, sum(v
 SELECT tableowner FROM pg_tables WHERE tablename = 'x';
 RESET ROLE;
 
+-- What a view's expressions use is recorded in pg_depend, as for a
+-- PostgreSQL view: dropping a function the view calls is refused, and with
+-- CASCADE takes the results table, and so the view, with it. The settings
+-- that the query's literals were read under are kept for the worker, which
+-- analyses the query again under them.
+CREATE FUNCTION fare_band(real) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT floor($1 / 10)::int';
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Tokyo';
+SELECT streamview.create_view('by_band', $$
+  SELECT window_start, fare_band(total_amount) AS band, count(*) AS n
+  FROM rides, streamview.tumble(tpep_pickup_datetime, '1 hour')
+  WHERE tpep_pickup_datetime >= '01/07/2020 00:30' GROUP BY 1, 2 $$);
+RESET DateStyle;
+RESET TimeZone;
+SELECT settings FROM streamview.window_views WHERE view = 'by_band'::regclass;
+SELECT pg_describe_object(refclassid, refobjid, refobjsubid), deptype FROM pg_depend
+ WHERE classid = 'pg_class'::regclass AND objid = 'by_band'::regclass
+   AND refclassid = 'pg_proc'::regclass;
+\set VERBOSITY default
+DROP FUNCTION fare_band(real);
+\set VERBOSITY terse
+SELECT count(*) AS views_before FROM streamview.window_views;
+DROP FUNCTION fare_band(real) CASCADE;
+SELECT to_regclass('by_band') AS results_table, count(*) AS views_after FROM streamview.window_views;
+
 -- drop_window_view drops views made either way.
 SELECT streamview.drop_window_view('x');
 SELECT streamview.drop_window_view('by_hour');

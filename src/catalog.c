@@ -411,7 +411,8 @@ sv_catalog_delete_stream(const char *name)
 }
 
 /*
- * query through to_jsonb(): the column is 0.2's, and 0.1's catalog lacks it.
+ * query, search_path and settings through to_jsonb(): the columns are 0.2's,
+ * and 0.1's catalog lacks them.
  * The owner is the results table's owner now (as a view's is the view's):
  * after ALTER TABLE ... OWNER TO or REASSIGN OWNED the worker writes and
  * evaluates as the new one; the owner recorded at creation only while the
@@ -423,7 +424,11 @@ sv_catalog_delete_stream(const char *name)
 	"coalesce((SELECT c.relowner FROM pg_catalog.pg_class c " \
 	"          WHERE c.oid OPERATOR(pg_catalog.=) w.view::pg_catalog.oid), w.owner::pg_catalog.oid), " \
 	"pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'query', " \
-	"pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'search_path'"
+	"pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->>) 'search_path', " \
+	"CASE WHEN pg_catalog.jsonb_typeof(pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->) 'settings') " \
+	"          OPERATOR(pg_catalog.=) 'array' " \
+	"     THEN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(" \
+	"                  pg_catalog.to_jsonb(w) OPERATOR(pg_catalog.->) 'settings')) END"
 
 /* Builds an SvView from row r of a window_views query. */
 static SvView *
@@ -454,6 +459,7 @@ sv_view_from_row(SvRows *rows, uint64 r)
 	v->owner = DatumGetObjectId(SV_VAL(rows, r, 9));
 	v->query = sv_text(rows, r, 10);
 	v->search_path = sv_text(rows, r, 11);
+	v->settings = SV_NULL(rows, r, 12) ? NULL : DatumGetArrayTypeP(SV_VAL(rows, r, 12));
 	return v;
 }
 
@@ -525,10 +531,11 @@ sv_interval_datum(int64 usec)
 void
 sv_catalog_insert_view(const SvView *v)
 {
-	Oid			types[11] = {OIDOID, TEXTOID, TEXTOID, TEXTARRAYOID,
-	INTERVALOID, INTERVALOID, INTERVALOID, BOOLOID, OIDOID, TEXTOID, TEXTOID};
-	Datum		args[11];
-	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			types[12] = {OIDOID, TEXTOID, TEXTOID, TEXTARRAYOID,
+		INTERVALOID, INTERVALOID, INTERVALOID, BOOLOID, OIDOID, TEXTOID, TEXTOID,
+	TEXTARRAYOID};
+	Datum		args[12];
+	char		nulls[12] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	args[0] = ObjectIdGetDatum(v->relid);
 	args[1] = CStringGetTextDatum(v->stream);
@@ -551,11 +558,15 @@ sv_catalog_insert_view(const SvView *v)
 	{
 		args[9] = CStringGetTextDatum(v->query);
 		args[10] = CStringGetTextDatum(v->search_path);
+		args[11] = PointerGetDatum(v->settings);
+		if (v->settings == NULL)
+			nulls[11] = 'n';
 		sv_catalog_exec("INSERT INTO streamview.window_views (view, stream, "
 						"time_column, group_by, size, slide, allowed_lateness, "
-						"keep_late, owner, query, search_path) VALUES ($1::regclass, $2, $3, $4, $5, "
-						"$6, $7, $8, $9::regrole, $10, $11)",
-						11, types, args, nulls, false);
+						"keep_late, owner, query, search_path, settings) "
+						"VALUES ($1::regclass, $2, $3, $4, $5, "
+						"$6, $7, $8, $9::regrole, $10, $11, $12)",
+						12, types, args, nulls, false);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 /* One column of a stream's schema, as kept in streamview.stream_columns. */
@@ -74,6 +75,8 @@ typedef struct SvView
 	Oid			owner;
 	char	   *query;			/* create_view's SELECT; NULL: a count view */
 	char	   *search_path;	/* the search_path the query was written for */
+	ArrayType  *settings;		/* and its DateStyle etc. ("name=value"), or
+								 * NULL */
 	struct SvQuery *q;			/* the query analysed (by the worker), or NULL */
 } SvView;
 

@@ -612,6 +612,23 @@ sv_create_query_table(const char *name, const SvQuery *q)
 }
 
 /*
+ * The settings by which the parser reads a query's literals ('01/02/2024',
+ * '2024-01-01 00:00' as timestamptz, intervals), as "name=value": the
+ * worker analyses the view's query again under them, whatever its own.
+ */
+static ArrayType *
+sv_literal_settings(void)
+{
+	static const char *const names[] = {"DateStyle", "IntervalStyle", "TimeZone"};
+	Datum		elems[lengthof(names)];
+
+	for (int i = 0; i < lengthof(names); i++)
+		elems[i] = CStringGetTextDatum(psprintf("%s=%s", names[i],
+												GetConfigOptionByName(names[i], NULL, false)));
+	return construct_array(elems, lengthof(names), TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+/*
  * create_view(name, query, allowed_lateness, keep_late): a view defined by a
  * SELECT over a stream. The query is analysed with the caller's privileges;
  * only the stream's owner may create views on it. The results table is
@@ -642,11 +659,13 @@ streamview_create_view(PG_FUNCTION_ARGS)
 	v.owner = GetUserId();
 	v.query = query;
 	v.search_path = GetConfigOptionByName("search_path", NULL, false);
+	v.settings = sv_literal_settings();
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	v.relid = sv_create_query_table(name, q);
 	SPI_finish();
+	sv_query_record_dependencies(q, v.relid);
 	sv_catalog_insert_view(&v);
 	sv_launcher_stream_changed(s->id);
 	PG_RETURN_OID(v.relid);

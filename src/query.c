@@ -16,6 +16,7 @@
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
@@ -711,6 +712,7 @@ sv_query_describe(const char *sql)
 			sv_query_refuse("this FROM item is");
 	}
 	out->stream = pstrdup(stream->name);
+	out->stream_rte = stream_rte;
 	sv_query_window(q, stream_rte, window_rte, out);
 	if (q->jointree->quals)
 	{
@@ -728,6 +730,48 @@ sv_query_describe(const char *sql)
 		out->used = sv_query_used((Node *) out->aggs[a].filter, stream_rte, out->used);
 	}
 	return out;
+}
+
+/*
+ * Records in pg_depend that the results table relid depends on what the
+ * view's expressions use (functions, operators, types, collations of the
+ * WHERE, the GROUP BY keys and the aggregates' arguments and FILTERs), as
+ * a PostgreSQL view does: DROP FUNCTION of one of them is then refused
+ * (2BP01) unless CASCADE, which drops the results table (and so the view).
+ * The worker analyses the query again from its text each time it starts,
+ * and would otherwise fail on a dropped function and stop the stream.
+ * Built-in objects are pinned and not recorded; the window function
+ * (hop/tumble, the extension's own) is not among these expressions, so
+ * DROP EXTENSION streamview does not reach the results tables.
+ */
+void
+sv_query_record_dependencies(const SvQuery *q, Oid relid)
+{
+	ObjectAddress table;
+	List	   *rtable = NIL;
+	List	   *exprs = NIL;
+
+	/* the expressions' Vars are the stream's: a subquery, no column deps */
+	for (int i = 0; i < q->stream_rte; i++)
+	{
+		RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+		rte->rtekind = RTE_SUBQUERY;
+		rtable = lappend(rtable, rte);
+	}
+	if (q->filter != NULL)
+		exprs = lappend(exprs, q->filter);
+	for (int k = 0; k < q->nkeys; k++)
+		exprs = lappend(exprs, q->keys[k].expr);
+	for (int a = 0; a < q->naggs; a++)
+	{
+		if (q->aggs[a].arg != NULL)
+			exprs = lappend(exprs, q->aggs[a].arg);
+		if (q->aggs[a].filter != NULL)
+			exprs = lappend(exprs, q->aggs[a].filter);
+	}
+	ObjectAddressSet(table, RelationRelationId, relid);
+	recordDependencyOnExpr(&table, (Node *) exprs, rtable, DEPENDENCY_NORMAL);
 }
 
 /* The name of the results column that holds window_start. */

@@ -109,6 +109,7 @@ typedef struct SvQuery
 	int			ncolumns;
 	SvQueryColumn *columns;
 	Bitmapset  *used;			/* stream columns (0-based) the expressions read */
+	int			stream_rte;		/* the expressions' Vars' varno */
 } SvQuery;
 
 /* The hidden column of a query view's results: the rows of each group. */
@@ -119,6 +120,7 @@ typedef struct SvQuery
 #define SV_AVG_COUNT_SUFFIX ".count"
 
 extern SvQuery *sv_query_analyze(const char *sql);
+extern void sv_query_record_dependencies(const SvQuery *query, Oid relid);
 extern char *sv_query_table_sql(const SvQuery *query, const char *qualified);
 extern const char *sv_query_window_start(const SvQuery *query);
 extern char *sv_query_agg_type(const SvQueryAgg *agg);

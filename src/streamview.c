@@ -21,6 +21,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -286,16 +287,29 @@ sv_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 void
 sv_as_owner_begin(Oid owner, const char *search_path, SvAsOwner *save)
 {
+	sv_as_owner_begin_with(owner, search_path, NULL, save);
+}
+
+/*
+ * sv_as_owner_begin with settings as well, all set in one GUC nest level
+ * (as fmgr does for a function's SET clauses) that sv_as_owner_end undoes.
+ */
+void
+sv_as_owner_begin_with(Oid owner, const char *search_path, ArrayType *settings,
+					   SvAsOwner *save)
+{
 	GetUserIdAndSecContext(&save->user, &save->sec);
 	SetUserIdAndSecContext(owner, save->sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	save->nestlevel = -1;
+	if (search_path == NULL && settings == NULL)
+		return;
+	save->nestlevel = NewGUCNestLevel();
 	if (search_path != NULL)
-	{
-		save->nestlevel = NewGUCNestLevel();
 		(void) set_config_option("search_path", search_path, PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-	}
+	if (settings != NULL)
+		ProcessGUCArray(settings, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE);
 }
 
 /* Back to the user, context and settings from before sv_as_owner_begin. */

@@ -41,6 +41,15 @@ typedef struct SvAsOwner
 extern void sv_as_owner_begin(Oid owner, const char *search_path, SvAsOwner *save);
 
 /*
+ * The same, and with settings ("name=value" elements of a text[], as
+ * pg_proc.proconfig) in force until the end as well: a view's query is
+ * analysed again under the DateStyle etc. it was written under.
+ */
+struct ArrayType;
+extern void sv_as_owner_begin_with(Oid owner, const char *search_path,
+								   struct ArrayType *settings, SvAsOwner *save);
+
+/*
  * The search_path for code we run that must not find a user's operators,
  * casts or functions first: the catalog's queries, the sink's writes.
  */

@@ -259,10 +259,10 @@ sv_worker_view_run(SvWorker *w, SvView *v, SvViewRun *run)
 
 		/*
 		 * planning folds constant calls: as the owner, in the view's
-		 * search_path (create_view always records one, so the settings
-		 * changed meanwhile are undone)
+		 * search_path and settings (create_view always records them, so
+		 * the settings changed meanwhile are undone)
 		 */
-		sv_as_owner_begin(v->owner, v->search_path, &save);
+		sv_as_owner_begin_with(v->owner, v->search_path, v->settings, &save);
 		run->eval = sv_eval_prepare(q, w->tuple, w->session_cxt);
 		sv_as_owner_end(&save);
 		run->aggrun = sv_agg_prepare(q, w->session_cxt);
@@ -306,7 +306,7 @@ sv_worker_load_queries(SvWorker *w, List *views)
 
 		if (v->query == NULL)
 			continue;
-		sv_as_owner_begin(v->owner, v->search_path, &save);
+		sv_as_owner_begin_with(v->owner, v->search_path, v->settings, &save);
 		ctx.callback = sv_worker_view_context;
 		ctx.arg = v;
 		ctx.previous = error_context_stack;

@@ -47,6 +47,17 @@ foreach my $view (sort keys %query)
 	$node->safe_psql('postgres',
 		"SELECT streamview.create_view('$view', \$q\$$query{$view}\$q\$)");
 }
+# A view created under other settings than the worker's: its literal is
+# 1 July 05:00 as DateStyle DMY reads it (MDY, the worker's default, would
+# read 7 January, before every ride, and count them all).
+my $dmy = q{SET DateStyle = 'SQL, DMY'; SET TimeZone = 'Asia/Tokyo';};
+$query{dmy_view} = q{
+  SELECT window_start, vendor_id, count(*) AS n
+  FROM rides, streamview.tumble(tpep_pickup_datetime, '1 hour')
+  WHERE tpep_pickup_datetime >= '01/07/2020 05:00'
+  GROUP BY 1, 2};
+$node->safe_psql('postgres',
+	"$dmy SELECT streamview.create_view('dmy_view', \$q\$$query{dmy_view}\$q\$)");
 $node->safe_psql('postgres', q{
 	SELECT streamview.create_window_view('vendor_counts', 'rides', 'tpep_pickup_datetime',
 	       ARRAY['vendor_id'], '10 minutes', '5 minutes');
@@ -69,14 +80,16 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE batch_div.rides AS
 	SELECT * FROM batch.rides WHERE passenger_count <> 1 OR trip_distance <= 1});
 
-# Runs a view's own query text over schema $schema's rides into table $into.
+# Runs a view's own query text over schema $schema's rides into table $into
+# (after the statements $set, if given).
 sub batch_query
 {
-	my ($view, $schema, $into) = @_;
+	my ($view, $schema, $into, $set) = @_;
 	my $text = $node->safe_psql('postgres',
 		"SELECT query FROM streamview.window_views WHERE view = '$view'::regclass");
 	is($text, $query{$view}, "$view keeps its query text");
-	$node->safe_psql('postgres', "SET search_path = $schema, public; CREATE TABLE public.$into AS $text");
+	$node->safe_psql('postgres',
+		($set // '') . "SET search_path = $schema, public; CREATE TABLE public.$into AS $text");
 	return;
 }
 
@@ -138,6 +151,15 @@ is($node->safe_psql('postgres',
 	'0', 'and for no other view');
 check_vendor_view($node, 'vendor_counts', 'a count view beside query views', @files);
 
+# dmy_view: its literal read as when it was created, not as the worker's
+# settings would read it.
+batch_query('dmy_view', 'batch', 'b_dmy', $dmy);
+is($node->safe_psql('postgres', q{
+	SELECT sum(n) > 0 AND sum(n) < (SELECT count(*) FROM batch.rides) FROM dmy_view}),
+	't', 'dmy_view counts some rides, not all');
+is(differences('b_dmy', 'dmy_view', 'window_start, vendor_id, n'), '0',
+	'dmy_view: batch = stream, its literal read under DateStyle DMY');
+
 # A restart: the worker analyses the queries again and goes on exactly.
 $node->restart;
 push @files, produce_rides($broker, 'views', 5000, seed => 203, span => 600);
@@ -152,6 +174,10 @@ batch_query('exact_stats', 'batch', 'b_exact');
 is(differences('b_exact', 'exact_stats',
 	'window_start, pt, group_ride, passengers, avg_passengers, revenue, avg_fare, vendor2, first_dropoff, top_fare'),
 	'0', 'exact_stats after the restart: batch = stream');
+$node->safe_psql('postgres', 'DROP TABLE b_dmy');
+batch_query('dmy_view', 'batch', 'b_dmy', $dmy);
+is(differences('b_dmy', 'dmy_view', 'window_start, vendor_id, n'), '0',
+	'dmy_view after the restart: batch = stream');
 
 # Sketches: hll_add_agg of the hll extension (installed by test/setup.sh):
 # each batch builds a group's hll and the table unions them; the hll equals
