@@ -847,14 +847,20 @@ sv_parse_csv(const SvSchema *schema, const char *data, size_t len,
 	for (i = 0; i < schema->ncolumns; i++)
 	{
 		SvValue    *v = &values[i];
+		const char *raw = v->str;
+		size_t		rawlen = v->len;
+		bool		unquoted = !v->isnull;
 
 		/*
 		 * sv_parse_field() for unquoted fields (the null marker applies),
 		 * sv_parse_value() for the others, minus the UTF-8 check that the
 		 * whole message has had already.
 		 */
-		if (csv_unlikely(!sv_parse_field_checked(schema, i, v->str, v->len, v,
-												 err, !v->isnull)))
+		if (csv_likely(sv_parse_field_fast(schema, &schema->columns[i], raw, rawlen,
+										   v, unquoted)))
+			continue;
+		if (csv_unlikely(!sv_parse_field_checked(schema, i, raw, rawlen, v,
+												 err, unquoted)))
 			return false;
 	}
 	return true;

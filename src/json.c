@@ -1379,6 +1379,9 @@ json_convert(JsonParser *jp, int c, const JsonToken *tok)
 	 * makes valid UTF-8 and \u0000 was refused above; the rest is ASCII),
 	 * and the column is one of the schema's.
 	 */
+	if (sv_likely(sv_parse_field_fast(jp->schema, &jp->schema->columns[c], tok->str,
+									  tok->len, v, false)))
+		return;
 	if (sv_unlikely(!sv_parse_field_checked(jp->schema, c, tok->str, tok->len,
 											v, jp->err, false)))
 		json_fail_value(jp, c);

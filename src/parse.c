@@ -111,8 +111,8 @@ typedef struct DecimalText
  * cannot overflow: leading zeros are skipped, more than 19 significant
  * digits is out of range for any type, and 19 digits fit in a uint64.
  */
-static ParseStatus
-parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
+ParseStatus
+sv_parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
 	const char *p = s;
 	const char *e = s + len;
@@ -122,6 +122,22 @@ parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 	const char *digits;
 	size_t		ndigits;
 
+	/* the usual: 1 to 18 digits, no sign (their value fits in a uint64) */
+	if (len - 1 < 18)
+	{
+		size_t		i;
+
+		for (i = 0; i < len && is_digit((unsigned char) s[i]); i++)
+			acc = acc * 10 + (uint64_t) (s[i] - '0');
+		if (i == len)
+		{
+			if (acc > (uint64_t) max)
+				return PS_RANGE;
+			*out = (int64_t) acc;
+			return PS_OK;
+		}
+		acc = 0;
+	}
 	if (p < e && (*p == '+' || *p == '-'))
 	{
 		neg = (*p == '-');
@@ -438,8 +454,8 @@ parse_float_strtod(const char *s, size_t len, bool is_float4, char *buf,
  * Stricter than PostgreSQL: only plain decimal syntax (no hex floats, no
  * "nan(...)"), and at most FLOAT_BUF_LEN - 1 characters after trimming.
  */
-static ParseStatus
-parse_float(const char *s, size_t len, bool is_float4, double *out)
+ParseStatus
+sv_parse_float(const char *s, size_t len, bool is_float4, double *out)
 {
 	DecimalText d;
 	char		buf[FLOAT_BUF_LEN];
@@ -1115,8 +1131,8 @@ parse_date(const char *s, size_t len, int64_t *out)
  * is local time, converted by schema->local_to_utc (UTC when NULL).  The
  * result must lie in PostgreSQL's range [4714-11-24 BC, 294277-01-01).
  */
-static ParseStatus
-parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
+ParseStatus
+sv_parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
 				int64_t *out, bool *conv_failed)
 {
 	IsoDateTime tm;
@@ -1125,11 +1141,22 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
 	int64_t		t;
 
 	*conv_failed = false;
-	st = parse_iso_datetime(s, len, true, TIMESTAMP_MAX_YEAR, &tm);
-	if (st == PS_SYNTAX && is_special_datetime(s, len))
-		return PS_SPECIAL;
-	if (st != PS_OK)
-		return st;
+#ifdef SV_HAVE_CTZ_LE
+	/* the usual "YYYY-MM-DD HH:MM:SS", without parse_iso_datetime's set-up */
+	if (len == 19 && parse_iso_datetime_fast(s, len, true, &tm))
+	{
+		tm.usec = 0;
+		tm.has_zone = false;
+	}
+	else
+#endif
+	{
+		st = parse_iso_datetime(s, len, true, TIMESTAMP_MAX_YEAR, &tm);
+		if (st == PS_SYNTAX && is_special_datetime(s, len))
+			return PS_SPECIAL;
+		if (st != PS_OK)
+			return st;
+	}
 
 	/*
 	 * Year <= 294277 keeps days * USECS_PER_DAY far from int64 overflow
@@ -1171,8 +1198,10 @@ parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
  */
 
 /*
- * Converts one field, already known to be valid UTF-8 without NUL bytes.
- * This is the per-field work of both entry points.
+ * Converts one field, already known to be valid UTF-8 without NUL bytes,
+ * by its column's type; the reason when it does not convert. The general
+ * per-field work of every format, which callers try after
+ * sv_parse_field_fast() (parse_int.h).
  */
 bool
 sv_parse_field_checked(const SvSchema *schema, int field, const char *data,
@@ -1237,19 +1266,19 @@ sv_parse_field_checked(const SvSchema *schema, int field, const char *data,
 	switch (col->type)
 	{
 		case SV_TYPE_INT2:
-			st = parse_int(t, tlen, INT16_MIN, INT16_MAX, &value->v.i);
+			st = sv_parse_int(t, tlen, INT16_MIN, INT16_MAX, &value->v.i);
 			break;
 		case SV_TYPE_INT4:
-			st = parse_int(t, tlen, INT32_MIN, INT32_MAX, &value->v.i);
+			st = sv_parse_int(t, tlen, INT32_MIN, INT32_MAX, &value->v.i);
 			break;
 		case SV_TYPE_INT8:
-			st = parse_int(t, tlen, INT64_MIN, INT64_MAX, &value->v.i);
+			st = sv_parse_int(t, tlen, INT64_MIN, INT64_MAX, &value->v.i);
 			break;
 		case SV_TYPE_FLOAT4:
-			st = parse_float(t, tlen, true, &value->v.f);
+			st = sv_parse_float(t, tlen, true, &value->v.f);
 			break;
 		case SV_TYPE_FLOAT8:
-			st = parse_float(t, tlen, false, &value->v.f);
+			st = sv_parse_float(t, tlen, false, &value->v.f);
 			break;
 		case SV_TYPE_NUMERIC:
 			{
@@ -1272,7 +1301,7 @@ sv_parse_field_checked(const SvSchema *schema, int field, const char *data,
 			{
 				bool		conv_failed;
 
-				st = parse_timestamp(schema, t, tlen,
+				st = sv_parse_timestamp(schema, t, tlen,
 									 col->type == SV_TYPE_TIMESTAMPTZ,
 									 &value->v.i, &conv_failed);
 				if (conv_failed)
@@ -1617,8 +1646,14 @@ split_done:
 
 	for (i = 0; i < ncols; i++)
 	{
-		if (sv_unlikely(!sv_parse_field_checked(schema, i, values[i].str,
-												values[i].len, &values[i], err, true)))
+		const char *raw = values[i].str;
+		size_t		rawlen = values[i].len;
+
+		if (sv_likely(sv_parse_field_fast(schema, &schema->columns[i], raw, rawlen,
+										  &values[i], true)))
+			continue;
+		if (sv_unlikely(!sv_parse_field_checked(schema, i, raw, rawlen, &values[i],
+												err, true)))
 			return false;
 	}
 	return true;
