@@ -9,7 +9,7 @@
 #   SV_BENCH_LIBDIR=DIR                load DIR/streamview.so instead of the installed
 #                                      one (a build not installed; the installed SQL
 #                                      script is used, so it must match)
-#   SV_BENCH_RUNS=5                    rounds of floor + streamview drain (medians)
+#   SV_BENCH_RUNS=7                    rounds of floor + streamview drain (medians)
 #   SV_BENCH_PGCONF='name = value'    more postgresql.conf lines (experiments)
 #   SV_BENCH_MANYKEYS_ONLY=1           only the many-key rows (4 and 4b below; with
 #                                      a small N for quick runs while developing)
@@ -56,7 +56,7 @@
 #     in big produce batches (BULK below says why).
 #  2. FLOOR: test/bench/sv_floor.c, a plain librdkafka consumer (defaults,
 #     all partitions assigned at offset 0, rd_kafka_consume_batch_queue),
-#     counts messages until N; median of RUNS (5) runs (leaving out runs
+#     counts messages until N; median of RUNS (7) runs (leaving out runs
 #     below half of the best: librdkafka 2.0.2's defaults stall a second
 #     after a full queue now and then; one run before them warms up and
 #     is not counted), each run just before
@@ -82,6 +82,10 @@
 #     The worker's peak memory: VmHWM of its /proc/PID/status at the end of
 #     the drain (includes shared buffers it touched), and the peak of RssAnon
 #     (private memory) sampled every 50 ms.
+#     The formats' streams (JSON, CSV, CSV with a note) are drained in each
+#     round beside the delimited one, in the order delimited, JSON, CSV,
+#     CSV with a note in odd rounds and the reverse in even ones; their
+#     ratios are of medians, each to the delimited stream's.
 #     If create_stream has a parallelism argument, the same with
 #     parallelism => 2 (a second stream on the same topic).
 #  4. MANY KEYS (issue 13): (a) the same on topic "hc" with a view grouped by
@@ -593,7 +597,10 @@ if [ "$MANY_ONLY" = 0 ]; then
 # a streamview drain of a new stream on the same topic, checked; each row is
 # the run with the median steady rate. Interleaved, so that both see the same
 # broker and machine: the mock broker's speed drifts and stalls.
-RUNS=${SV_BENCH_RUNS:-5}
+# Seven rounds, not five: on a 2-core VM the same drain's steady rate
+# varies from 1.4M to 2.9M msg/s from one drain to the next, so the
+# ratios of medians need all the drains they can get.
+RUNS=${SV_BENCH_RUNS:-7}
 log "floor and streamview (10/5-minute sliding count per vendor_id) over $N rides, $RUNS rounds"
 load_produced rides "$W/rides.tsv"
 floor_runs=()
@@ -609,34 +616,45 @@ HAVE_VIEWS=$(q -c "SELECT count(*) FROM pg_proc WHERE proname = 'create_view'
 # the first read of a new topic is slower for every reader (the fetcher
 # used 2-3x its CPU in first rounds): one floor run, not counted, warms up
 log "  warm-up: $("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")"
+# The delimited stream's drain and the formats' drains (ratios to it) run
+# in this order in odd rounds and in the reverse order in even ones, so
+# that no drain always follows the same other one.
+order=(delimited)
+[ "$HAVE_FORMATS" = 1 ] && order+=(json csv csvnote)
 for i in $(seq "$RUNS"); do
 	line=$("$W/sv_floor" --brokers "$B" --topic rides --messages "$N")
 	log "  floor: $line"
 	floor_runs+=("$(kv steady_rate "$line") $line")
-	rides_stream "rides$i" rides
-	vendor_view "vendor_counts$i" "rides$i"
-	drain "rides$i" "$N"
-	check=$(verdict "$(check_counts rides 'f[1]::int' \
-		"SELECT window_start, vendor_id AS key, count FROM vendor_counts$i")")
-	log "  streamview: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
-	sv_runs+=("$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_HWM_KB $D_ANON_KB $D_FIRST_MS/$D_STALL_MS $check")
-	[ "$check" = OK ] || SV_BAD_CHECK=$check
-	if [ "$HAVE_FORMATS" = 1 ]; then
-		for fmt in json csv csvnote; do
-			format_stream "${fmt}$i" "rides_$fmt" "$fmt"
-			drain "${fmt}$i" "$N"
-			# the same rides as the delimited topic: the same counts
-			check=$(verdict "$(check_counts rides 'f[1]::int' \
-				"SELECT window_start, vendor_id AS key, count FROM ${fmt}${i}_counts")")
-			log "  $fmt: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
-			run="$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_FIRST_MS/$D_STALL_MS $check"
-			case $fmt in
-			json) json_runs+=("$run") ;;
-			csv) csv_runs+=("$run") ;;
-			*) csvnote_runs+=("$run") ;;
-			esac
-		done
+	this_order=("${order[@]}")
+	if [ $((i % 2)) = 0 ]; then
+		this_order=()
+		for ((k = ${#order[@]} - 1; k >= 0; k--)); do this_order+=("${order[k]}"); done
 	fi
+	for fmt in "${this_order[@]}"; do
+		if [ "$fmt" = delimited ]; then
+			rides_stream "rides$i" rides
+			vendor_view "vendor_counts$i" "rides$i"
+			drain "rides$i" "$N"
+			check=$(verdict "$(check_counts rides 'f[1]::int' \
+				"SELECT window_start, vendor_id AS key, count FROM vendor_counts$i")")
+			log "  streamview: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
+			sv_runs+=("$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_HWM_KB $D_ANON_KB $D_FIRST_MS/$D_STALL_MS $check")
+			[ "$check" = OK ] || SV_BAD_CHECK=$check
+			continue
+		fi
+		format_stream "${fmt}$i" "rides_$fmt" "$fmt"
+		drain "${fmt}$i" "$N"
+		# the same rides as the delimited topic: the same counts
+		check=$(verdict "$(check_counts rides 'f[1]::int' \
+			"SELECT window_start, vendor_id AS key, count FROM ${fmt}${i}_counts")")
+		log "  $fmt: whole ${D_WHOLE_S}s, $(printf %.0f "$D_WHOLE") msg/s; steady $(fmt "$D_STEADY") msg/s; counts: $check"
+		run="$(fmt "$D_STEADY") $D_WHOLE_S $D_WHOLE $D_STEADY $D_FIRST_MS/$D_STALL_MS $check"
+		case $fmt in
+		json) json_runs+=("$run") ;;
+		csv) csv_runs+=("$run") ;;
+		*) csvnote_runs+=("$run") ;;
+		esac
+	done
 	if [ "$HAVE_VIEWS" = 1 ]; then
 		rides_stream "stats$i" rides
 		stats_view "vendor_stats$i" "stats$i"
