@@ -116,7 +116,7 @@ ALTER TABLE streamview.window_views ADD COLUMN query text,
 	ADD COLUMN settings text[];
 COMMENT ON COLUMN streamview.window_views.query IS 'the SELECT of a view made by create_view; NULL for create_window_view';
 COMMENT ON COLUMN streamview.window_views.search_path IS 'the search_path in which create_view analysed the query (the worker analyses it again in it)';
-COMMENT ON COLUMN streamview.window_views.settings IS 'DateStyle, IntervalStyle and TimeZone as create_view read the query''s literals, as name=value (the worker reads them again under these)';
+COMMENT ON COLUMN streamview.window_views.settings IS 'the settings under which create_view read the query''s text and literals (DateStyle, IntervalStyle, TimeZone, timezone_abbreviations, standard_conforming_strings, transform_null_equals, array_nulls), as name=value: the worker reads the query again under them';
 
 -- A query view's results table depends on the functions, operators and
 -- types its expressions use (create_view records it in pg_depend), so a

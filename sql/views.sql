@@ -140,24 +140,33 @@ RESET ROLE;
 -- that the query's literals were read under are kept for the worker, which
 -- analyses the query again under them.
 CREATE FUNCTION fare_band(real) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT floor($1 / 10)::int';
+CREATE FUNCTION band_width() RETURNS interval LANGUAGE sql IMMUTABLE AS $$SELECT interval '1 hour'$$;
 SET DateStyle = 'SQL, DMY';
 SET TimeZone = 'Asia/Tokyo';
 SELECT streamview.create_view('by_band', $$
   SELECT window_start, fare_band(total_amount) AS band, count(*) AS n
-  FROM rides, streamview.tumble(tpep_pickup_datetime, '1 hour')
+  FROM rides, streamview.tumble(tpep_pickup_datetime, band_width())
   WHERE tpep_pickup_datetime >= '01/07/2020 00:30' GROUP BY 1, 2 $$);
 RESET DateStyle;
 RESET TimeZone;
 SELECT settings FROM streamview.window_views WHERE view = 'by_band'::regclass;
 SELECT pg_describe_object(refclassid, refobjid, refobjsubid), deptype FROM pg_depend
  WHERE classid = 'pg_class'::regclass AND objid = 'by_band'::regclass
-   AND refclassid = 'pg_proc'::regclass;
+   AND refclassid = 'pg_proc'::regclass ORDER BY 1;
 \set VERBOSITY default
 DROP FUNCTION fare_band(real);
+DROP FUNCTION band_width();
 \set VERBOSITY terse
 SELECT count(*) AS views_before FROM streamview.window_views;
 DROP FUNCTION fare_band(real) CASCADE;
 SELECT to_regclass('by_band') AS results_table, count(*) AS views_after FROM streamview.window_views;
+DROP FUNCTION band_width();
+-- Temporary functions and streamview's own are refused: the results table
+-- would depend on them (and go with the session, or with DROP EXTENSION
+-- ... CASCADE).
+CREATE FUNCTION pg_temp.tmp_double(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, sum(pg_temp.tmp_double(vendor_id)) AS s FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w GROUP BY 1')$$) AS temporary_function;
+SELECT sv_try($$SELECT streamview.create_view('x', 'SELECT w.window_start, count(*) FROM rides, streamview.hop(tpep_pickup_datetime, ''10 minutes'', ''5 minutes'') w WHERE streamview._mask_options(''{}'') IS NOT NULL GROUP BY 1')$$) AS streamview_function;
 
 -- drop_window_view drops views made either way.
 SELECT streamview.drop_window_view('x');

@@ -612,14 +612,18 @@ sv_create_query_table(const char *name, const SvQuery *q)
 }
 
 /*
- * The settings by which the parser reads a query's literals ('01/02/2024',
- * '2024-01-01 00:00' as timestamptz, intervals), as "name=value": the
- * worker analyses the view's query again under them, whatever its own.
+ * The settings by which the parser reads a query's text and literals
+ * ('01/02/2024', '2024-01-01 00:00' as timestamptz, intervals, 'a\b',
+ * x = NULL), as "name=value": the worker analyses the view's query again
+ * under them, whatever its own.
  */
 static ArrayType *
 sv_literal_settings(void)
 {
-	static const char *const names[] = {"DateStyle", "IntervalStyle", "TimeZone"};
+	static const char *const names[] = {
+		"DateStyle", "IntervalStyle", "TimeZone", "timezone_abbreviations",
+		"standard_conforming_strings", "transform_null_equals", "array_nulls"
+	};
 	Datum		elems[lengthof(names)];
 
 	for (int i = 0; i < lengthof(names); i++)

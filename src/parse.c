@@ -1133,7 +1133,7 @@ parse_date(const char *s, size_t len, int64_t *out)
  */
 ParseStatus
 sv_parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_tz,
-				int64_t *out, bool *conv_failed)
+				   int64_t *out, bool *conv_failed)
 {
 	IsoDateTime tm;
 	ParseStatus st;
@@ -1302,8 +1302,8 @@ sv_parse_field_checked(const SvSchema *schema, int field, const char *data,
 				bool		conv_failed;
 
 				st = sv_parse_timestamp(schema, t, tlen,
-									 col->type == SV_TYPE_TIMESTAMPTZ,
-									 &value->v.i, &conv_failed);
+										col->type == SV_TYPE_TIMESTAMPTZ,
+										&value->v.i, &conv_failed);
 				if (conv_failed)
 					return sv_fail_field(schema, field, PS_LOCAL_TIME,
 										 data, len, err);

@@ -242,8 +242,8 @@ extern ParseStatus sv_parse_timestamp(const SvSchema *schema, const char *s, siz
  */
 static inline bool
 sv_parse_field_fast(const SvSchema *schema, const SvColumn *col,
-				   const char *data, size_t len, SvValue *value,
-				   bool null_marker_applies)
+					const char *data, size_t len, SvValue *value,
+					bool null_marker_applies)
 {
 	const char *null_marker = schema->null_marker ? schema->null_marker : "";
 	size_t		null_len = schema->null_marker ? schema->null_len : 0;
@@ -281,8 +281,8 @@ sv_parse_field_fast(const SvSchema *schema, const SvColumn *col,
 		case SV_TYPE_TIMESTAMP:
 		case SV_TYPE_TIMESTAMPTZ:
 			st = sv_parse_timestamp(schema, value->str, value->len,
-								 col->type == SV_TYPE_TIMESTAMPTZ,
-								 &value->v.i, &conv_failed);
+									col->type == SV_TYPE_TIMESTAMPTZ,
+									&value->v.i, &conv_failed);
 			break;
 		default:
 			return false;

@@ -190,7 +190,13 @@ sv_query_stream_subquery(const SvStream *stream, RangeVar *rv)
 	return sub;
 }
 
-/* Refuses a function the current user may not execute, or one not immutable. */
+/*
+ * Refuses a function the current user may not execute, one not immutable,
+ * a temporary one (the results table would depend on it, and go when its
+ * session ends; the worker cannot see it anyway) and streamview's own (the
+ * results table would depend on the extension, and DROP EXTENSION ...
+ * CASCADE take it).
+ */
 static bool
 sv_query_check_function(Oid funcid, void *context)
 {
@@ -198,6 +204,19 @@ sv_query_check_function(Oid funcid, void *context)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for function %s", get_func_name(funcid))));
+	if (isAnyTempNamespace(get_func_namespace(funcid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("temporary function %s is not supported in a streamview view",
+						get_func_name(funcid)),
+				 errdetail("The view outlives the session, and its worker does not see the session's temporary objects.")));
+	if (getExtensionOfObject(ProcedureRelationId, funcid) ==
+		get_extension_oid("streamview", true))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("streamview's own function %s is not supported in a view's expressions",
+						get_func_name(funcid)),
+				 errhint("hop() and tumble() belong in FROM.")));
 	if (func_volatile(funcid) != PROVOLATILE_IMMUTABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -299,6 +318,7 @@ sv_query_window(Query *q, int stream_rte, int window_rte, SvQuery *out)
 				 errhint("Pass a timestamp or timestamptz column of the stream to hop() or tumble().")));
 	out->time_column = ts->varattno - 1;
 	out->time_type = ts->vartype;
+	out->window_args = list_copy_tail(fn->args, 1);
 	out->size_usec = sv_query_interval_arg(lsecond(fn->args), "size");
 	out->slide_usec = list_length(fn->args) > 2 ?
 		sv_query_interval_arg(lthird(fn->args), "slide") : out->size_usec;
@@ -735,14 +755,17 @@ sv_query_describe(const char *sql)
 /*
  * Records in pg_depend that the results table relid depends on what the
  * view's expressions use (functions, operators, types, collations of the
- * WHERE, the GROUP BY keys and the aggregates' arguments and FILTERs), as
+ * window's size and slide, the WHERE, the GROUP BY keys and the
+ * aggregates' arguments and FILTERs), as
  * a PostgreSQL view does: DROP FUNCTION of one of them is then refused
  * (2BP01) unless CASCADE, which drops the results table (and so the view).
  * The worker analyses the query again from its text each time it starts,
  * and would otherwise fail on a dropped function and stop the stream.
  * Built-in objects are pinned and not recorded; the window function
- * (hop/tumble, the extension's own) is not among these expressions, so
- * DROP EXTENSION streamview does not reach the results tables.
+ * (hop/tumble, the extension's own) is not among these expressions and
+ * the others may not call streamview's functions, so DROP EXTENSION
+ * streamview does not reach the results tables. pg_dump does not keep
+ * these rows: a restored view is unguarded until it is created again.
  */
 void
 sv_query_record_dependencies(const SvQuery *q, Oid relid)
@@ -759,6 +782,7 @@ sv_query_record_dependencies(const SvQuery *q, Oid relid)
 		rte->rtekind = RTE_SUBQUERY;
 		rtable = lappend(rtable, rte);
 	}
+	exprs = list_concat(exprs, q->window_args);
 	if (q->filter != NULL)
 		exprs = lappend(exprs, q->filter);
 	for (int k = 0; k < q->nkeys; k++)

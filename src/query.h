@@ -110,6 +110,7 @@ typedef struct SvQuery
 	SvQueryColumn *columns;
 	Bitmapset  *used;			/* stream columns (0-based) the expressions read */
 	int			stream_rte;		/* the expressions' Vars' varno */
+	List	   *window_args;	/* hop/tumble's size (and slide) as written */
 } SvQuery;
 
 /* The hidden column of a query view's results: the rows of each group. */
