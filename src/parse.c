@@ -950,7 +950,8 @@ two_digits(const char *p)
  * fields, whenever the text is anything else or a field is outside the
  * everyday range (month 1-12, valid day, hour 0-23, minute and second
  * 0-59): parse_iso_datetime() then takes the general path, which gives the
- * same result or the right error.
+ * same result or the right error.  On success every field of *tm is set
+ * (no zone, no fraction), so the caller need not clear it first.
  */
 static bool
 parse_iso_datetime_fast(const char *s, size_t len, bool allow_time,
@@ -964,6 +965,10 @@ parse_iso_datetime_fast(const char *s, size_t len, bool allow_time,
 
 	if (len != 10 && !(len == 19 && allow_time))
 		return false;
+	tm->hour = tm->minute = tm->second = 0;
+	tm->usec = 0;
+	tm->has_zone = false;
+	tm->zone_sec = 0;
 	memcpy(&w, s, 8);
 	if ((w & seps) != dashes || !all_digits8((w & ~seps) | (zeros & seps)) ||
 		!is_digit((unsigned char) s[8]) || !is_digit((unsigned char) s[9]))
@@ -1017,12 +1022,11 @@ parse_iso_datetime(const char *s, size_t len, bool allow_time,
 	int64_t		year = 0;
 	int			ndig;
 
-	memset(tm, 0, sizeof(*tm));
 #ifdef SV_HAVE_CTZ_LE
 	if (sv_likely(parse_iso_datetime_fast(s, len, allow_time, tm)))
 		return PS_OK;
-	memset(tm, 0, sizeof(*tm));
 #endif
+	memset(tm, 0, sizeof(*tm));
 
 	/* year: four or more digits, then '-' */
 	while (p < e && is_digit((unsigned char) *p))
@@ -1141,22 +1145,11 @@ sv_parse_timestamp(const SvSchema *schema, const char *s, size_t len, bool with_
 	int64_t		t;
 
 	*conv_failed = false;
-#ifdef SV_HAVE_CTZ_LE
-	/* the usual "YYYY-MM-DD HH:MM:SS", without parse_iso_datetime's set-up */
-	if (len == 19 && parse_iso_datetime_fast(s, len, true, &tm))
-	{
-		tm.usec = 0;
-		tm.has_zone = false;
-	}
-	else
-#endif
-	{
-		st = parse_iso_datetime(s, len, true, TIMESTAMP_MAX_YEAR, &tm);
-		if (st == PS_SYNTAX && is_special_datetime(s, len))
-			return PS_SPECIAL;
-		if (st != PS_OK)
-			return st;
-	}
+	st = parse_iso_datetime(s, len, true, TIMESTAMP_MAX_YEAR, &tm);
+	if (st == PS_SYNTAX && is_special_datetime(s, len))
+		return PS_SPECIAL;
+	if (st != PS_OK)
+		return st;
 
 	/*
 	 * Year <= 294277 keeps days * USECS_PER_DAY far from int64 overflow
